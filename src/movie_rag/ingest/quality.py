@@ -1,0 +1,364 @@
+"""Input validation and quarantine.
+
+Every reader here yields good records and puts each bad one into a :class:`Quarantine` with the
+reason and its source location, so that for every file ``rows in = rows loaded + rows
+quarantined``. Problems that make a whole file unusable (missing, empty, wrong delimiter,
+missing columns, UTF-16) raise :class:`~movie_rag.errors.InputFileError` naming the file and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from movie_rag.errors import InputFileError
+
+__all__ = [
+    "Quarantine",
+    "QuarantinedRow",
+    "CsvRecord",
+    "read_csv_records",
+    "read_json_records",
+    "open_text",
+    "MAX_FIELD_CHARS",
+]
+
+# A single field longer than this is not movie metadata but a broken quote or a dump.
+MAX_FIELD_CHARS = 100_000
+_RAW_KEEP = 2_000
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class QuarantinedRow:
+    """One rejected input row.
+
+    Attributes:
+        source: Logical source (``movielens_ratings``, ``imdb_bright_data``...).
+        path: File the row came from.
+        row: 1-based line of the record start (CSV, NDJSON) or record number (JSON array).
+        field: Offending field, when one is to blame.
+        reason: Why it was rejected.
+        raw: The raw record, cut to 2,000 characters.
+    """
+
+    source: str
+    path: str
+    row: int
+    field: str | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class Quarantine:
+    """Collects rejected rows; one instance per build.
+
+    Example:
+        >>> q = Quarantine()
+        >>> q.add("movielens_ratings", "ratings.csv", 7, "rating", "not a number: 'x'", "1,2,x,3")
+        >>> q.count("movielens_ratings")
+        1
+    """
+
+    rows: list[QuarantinedRow] = field(default_factory=list)
+
+    def add(
+        self,
+        source: str,
+        path: str | Path,
+        row: int,
+        field: str | None,
+        reason: str,
+        raw: str,
+    ) -> None:
+        """Record one rejected row."""
+        self.rows.append(QuarantinedRow(source, str(path), row, field, reason, raw[:_RAW_KEEP]))
+
+    def count(self, source: str | None = None) -> int:
+        """Number of rows rejected, for one source or in all."""
+        if source is None:
+            return len(self.rows)
+        return sum(1 for r in self.rows if r.source == source)
+
+    def counts(self) -> dict[str, int]:
+        """Rejected rows per source."""
+        return dict(sorted(Counter(r.source for r in self.rows).items()))
+
+    def for_source(self, source: str) -> list[QuarantinedRow]:
+        """The rejected rows of one source."""
+        return [r for r in self.rows if r.source == source]
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """All rows as plain dicts (for writing a table)."""
+        return [asdict(r) for r in self.rows]
+
+    def extend(self, other: Quarantine) -> None:
+        """Append the rows of another quarantine."""
+        self.rows.extend(other.rows)
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """A parsed CSV record: its 1-based starting line and its fields by column name."""
+
+    line: int
+    values: dict[str, str]
+    raw: str
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a text file (optionally gzip) as UTF-8, checking it exists and is not UTF-16.
+
+    Undecodable bytes are kept as surrogates so the reader can quarantine the rows that hold
+    them instead of failing the whole file.
+    """
+    if not path.exists():
+        raise InputFileError(path, "file not found")
+    if path.is_dir():
+        raise InputFileError(path, "is a directory", "a file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as probe:
+        head = probe.read(4)
+    for bom, name in _BOMS.items():
+        if head.startswith(bom):
+            raise InputFileError(path, f"file is {name}-encoded", "UTF-8 text; re-save it as UTF-8")
+    raw = opener(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
+
+
+def _has_undecodable(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _clean_raw(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class _LineCountingReader:
+    """Feeds csv.reader line by line and keeps the raw text of the current record."""
+
+    def __init__(self, handle: io.TextIOBase) -> None:
+        self._handle = handle
+        self.lines: list[str] = []
+
+    def __iter__(self) -> _LineCountingReader:
+        return self
+
+    def __next__(self) -> str:
+        line = self._handle.readline()
+        if not line:
+            raise StopIteration
+        self.lines.append(line)
+        return line
+
+
+def read_csv_records(
+    path: str | Path,
+    *,
+    source: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    quarantine: Quarantine,
+    delimiter: str = ",",
+    expected: str = "",
+) -> Iterator[CsvRecord]:
+    """Read a delimited file with a header, yielding well-formed records.
+
+    Rows with the wrong number of fields, undecodable bytes, a NUL byte or a field over
+    :data:`MAX_FIELD_CHARS` are quarantined. Blank lines are skipped (they are not records).
+
+    Args:
+        path: The file (``.gz`` is read compressed).
+        source: Logical source name used in the quarantine.
+        required: Columns that must be in the header.
+        optional: Columns that may be missing (their values read as ``""``).
+        quarantine: Where rejected rows go.
+        delimiter: Field delimiter.
+        expected: Human description of the file, used in errors.
+
+    Yields:
+        One :class:`CsvRecord` per good row, values keyed by column name.
+
+    Raises:
+        InputFileError: Missing or empty file, no header, wrong delimiter, missing columns.
+    """
+    path = Path(path)
+    what = expected or f"a header with {', '.join(required)}"
+    with open_text(path) as handle:
+        feeder = _LineCountingReader(handle)
+        reader = csv.reader(feeder, delimiter=delimiter)
+        header = _read_header(path, reader, feeder, delimiter, required, what)
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputFileError(
+                path, f"missing column(s) {missing}; header is {header}", what
+            )
+        positions = {name: header.index(name) for name in (*required, *optional) if name in header}
+        width = len(header)
+        line = len(feeder.lines)  # physical lines the header took
+        while True:
+            start = line + 1
+            feeder.lines = []
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                line += max(1, len(feeder.lines))
+                quarantine.add(source, path, start, None, f"unparseable CSV: {exc}", _clean_raw("".join(feeder.lines)))
+                continue
+            consumed = max(1, len(feeder.lines))
+            line += consumed
+            raw = "".join(feeder.lines)
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue  # blank line
+            problem, bad_field = _row_problem(fields, header, width, raw)
+            if problem:
+                quarantine.add(source, path, start, bad_field, problem, _clean_raw(raw))
+                continue
+            values = {name: fields[pos] for name, pos in positions.items()}
+            for name in optional:
+                values.setdefault(name, "")
+            yield CsvRecord(start, values, raw)
+
+
+def _read_header(
+    path: Path,
+    reader: Any,
+    feeder: _LineCountingReader,
+    delimiter: str,
+    required: tuple[str, ...],
+    what: str,
+) -> list[str]:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputFileError(path, "file is empty", what) from None
+    except csv.Error as exc:
+        raise InputFileError(path, f"header is not readable CSV ({exc})", what) from None
+    header = [h.strip() for h in header]
+    if _has_undecodable("".join(header)):
+        raise InputFileError(path, "header is not valid UTF-8", what)
+    if len(header) == 1 and len(required) > 1:
+        for other in (";", "\t", "|", ","):
+            if other != delimiter and other in header[0]:
+                shown = {"\t": "tab", ",": "comma"}.get(other, repr(other))
+                raise InputFileError(
+                    path,
+                    f"fields are separated by {shown}, not {delimiter!r}",
+                    what,
+                )
+    return header
+
+
+def _row_problem(
+    fields: list[str], header: list[str], width: int, raw: str
+) -> tuple[str | None, str | None]:
+    if len(fields) != width:
+        if len(fields) > width or "\n" not in raw.rstrip("\r\n"):
+            return f"expected {width} fields, found {len(fields)}", None
+        return f"expected {width} fields, found {len(fields)} (unterminated quote?)", None
+    for name, value in zip(header, fields, strict=True):
+        if _has_undecodable(value):
+            return "not valid UTF-8 (wrong file encoding?)", name
+        if "\x00" in value:
+            return "contains a NUL byte", name
+        if len(value) > MAX_FIELD_CHARS:
+            return f"field is {len(value):,} characters (limit {MAX_FIELD_CHARS:,})", name
+    return None, None
+
+
+def read_json_records(
+    path: str | Path,
+    *,
+    source: str,
+    quarantine: Quarantine,
+    expected: str = "a JSON array of objects or one JSON object per line",
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Read a JSON array of objects or newline-delimited JSON (NDJSON), auto-detected.
+
+    In NDJSON a broken line is quarantined and reading goes on; a JSON array must parse as a
+    whole (its broken records cannot be told apart), and non-object items are quarantined.
+
+    Args:
+        path: The file (``.gz`` is read compressed).
+        source: Logical source name used in the quarantine.
+        quarantine: Where rejected records go.
+        expected: Human description of the file, used in errors.
+
+    Yields:
+        ``(row, record)``: the 1-based line (NDJSON) or position (array) and the object.
+
+    Raises:
+        InputFileError: Missing or empty file, an array that is not valid JSON, or a top-level
+            value that is neither an array nor objects.
+    """
+    path = Path(path)
+    with open_text(path) as handle:
+        text = handle.read()
+    stripped = text.lstrip()
+    if not stripped:
+        raise InputFileError(path, "file is empty", expected)
+    if stripped.startswith("["):
+        yield from _json_array(path, text, source, quarantine, expected)
+        return
+    yield from _ndjson(path, text, source, quarantine, expected)
+
+
+def _json_array(
+    path: Path, text: str, source: str, quarantine: Quarantine, expected: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    if _has_undecodable(text):
+        raise InputFileError(path, "not valid UTF-8", expected)
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", expected
+        ) from None
+    for position, item in enumerate(items, start=1):
+        if isinstance(item, dict):
+            yield position, item
+        else:
+            raw = json.dumps(item, ensure_ascii=False)
+            quarantine.add(source, path, position, None, f"record is a {type(item).__name__}, not an object", raw)
+
+
+def _ndjson(
+    path: Path, text: str, source: str, quarantine: Quarantine, expected: str
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    saw_object = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if _has_undecodable(line):
+            quarantine.add(source, path, number, None, "not valid UTF-8", _clean_raw(line))
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == 1 and not saw_object and not line.lstrip().startswith("{"):
+                raise InputFileError(path, "not JSON", expected) from None
+            quarantine.add(source, path, number, None, f"broken JSON line: {exc.msg}", line)
+            continue
+        if not isinstance(item, dict):
+            quarantine.add(source, path, number, None, f"record is a {type(item).__name__}, not an object", line)
+            continue
+        saw_object = True
+        yield number, item

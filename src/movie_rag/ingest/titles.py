@@ -1,0 +1,127 @@
+"""Movie titles: MovieLens title parsing and the normalised key used to match records.
+
+MovieLens writes titles as ``"Matrix, The (1999)"`` and keeps foreign or alternative titles in
+parentheses (``"City of Lost Children, The (Cité des enfants perdus, La) (1995)"``). Other
+sources write ``"The Matrix"``. :func:`title_key` maps every form onto one matching key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+__all__ = ["ParsedTitle", "parse_movielens_title", "title_key", "display_title"]
+
+# Leading articles that MovieLens moves to the end ("Misérables, Les").
+_ARTICLES = (
+    "The", "A", "An", "Les", "La", "Le", "L'", "Il", "Lo", "Gli", "I", "Das", "Der", "Die",
+    "Den", "Det", "En", "Ett", "El", "Los", "Las", "Un", "Une", "O", "Os", "As", "De", "Het",
+)  # fmt: skip
+_TRAILING_ARTICLE = re.compile(
+    r"^(?P<body>.+), (?P<article>" + "|".join(re.escape(a) for a in _ARTICLES) + r")$"
+)
+# "(1999)", "(2006–2007)" (en dash), "(2006-2007)", "(2006-)"; trailing spaces tolerated.
+_YEAR_SUFFIX = re.compile(r"\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?P<end>\d{4})?)?\)\s*$")
+_PAREN_SUFFIX = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
+_AKA = re.compile(r"^a\.?k\.?a\.?\s+", re.IGNORECASE)
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_LEADING_ARTICLE_KEY = re.compile(r"^(the|a|an|les|la|le|l|il|lo|gli|das|der|die|el|los|las) ")
+
+
+@dataclass(frozen=True)
+class ParsedTitle:
+    """A MovieLens title split into its parts.
+
+    Attributes:
+        title: Display form with the article in front (``"The Matrix"``).
+        year: Release year, or None when the title carries none.
+        year_end: Last year of a range such as ``(2006–2007)``, else None.
+        alternates: Alternative titles from parentheses, in display form.
+    """
+
+    title: str
+    year: int | None
+    year_end: int | None = None
+    alternates: tuple[str, ...] = field(default_factory=tuple)
+
+
+def display_title(title: str) -> str:
+    """Move a trailing article to the front: ``"Matrix, The"`` → ``"The Matrix"``.
+
+    Args:
+        title: A title without year.
+
+    Returns:
+        The display form; titles without a trailing article come back stripped.
+    """
+    title = " ".join(title.split())
+    match = _TRAILING_ARTICLE.match(title)
+    if not match:
+        return title
+    article = match.group("article")
+    body = match.group("body")
+    # "L'" joins the next word without a space ("L'Avventura").
+    return f"{article}{body}" if article.endswith("'") else f"{article} {body}"
+
+
+def parse_movielens_title(raw: str) -> ParsedTitle:
+    """Parse a MovieLens ``title`` field.
+
+    Args:
+        raw: The field as read from ``movies.csv``.
+
+    Returns:
+        The display title, year (None when absent), range end and alternative titles.
+
+    Example:
+        >>> parse_movielens_title("Matrix, The (1999)")
+        ParsedTitle(title='The Matrix', year=1999, year_end=None, alternates=())
+        >>> parse_movielens_title("Babylon 5").year is None
+        True
+    """
+    text = " ".join(raw.split())
+    year = year_end = None
+    match = _YEAR_SUFFIX.search(text)
+    if match:
+        year = int(match.group("year"))
+        year_end = int(match.group("end")) if match.group("end") else None
+        text = text[: match.start()].rstrip()
+    alternates: list[str] = []
+    # Peel "(Alternative title)" groups off the end; keep a title that is only parentheses.
+    while True:
+        paren = _PAREN_SUFFIX.search(text)
+        if not paren or paren.start() == 0:
+            break
+        inner = _AKA.sub("", paren.group("inner").strip())
+        if inner:
+            alternates.append(display_title(inner))
+        text = text[: paren.start()].rstrip()
+    return ParsedTitle(
+        title=display_title(text) or text,
+        year=year,
+        year_end=year_end,
+        alternates=tuple(reversed(alternates)),
+    )
+
+
+def title_key(title: str) -> str:
+    """The key two spellings of one title share.
+
+    Lower case, accents stripped, ``&`` read as ``and``, punctuation dropped, a trailing or
+    leading article ignored: ``"Matrix, The"``, ``"The Matrix"`` and ``"THE MATRIX!"`` all give
+    ``"matrix"``.
+
+    Args:
+        title: Any spelling of a title, without year.
+
+    Returns:
+        The matching key (may be empty for a title of punctuation only).
+    """
+    text = display_title(title)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower().replace("&", " and ")
+    text = text.replace("'", "").replace("’", "")
+    text = _NON_WORD.sub(" ", text).strip()
+    return _LEADING_ARTICLE_KEY.sub("", text)

@@ -1,0 +1,91 @@
+"""Settings for every component, layered: init args > env (``MOVIE_RAG_*``) > defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["MovieRagSettings"]
+
+_UC_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class MovieRagSettings(BaseSettings):
+    """Configuration shared by every movie_rag component.
+
+    Values come from keyword arguments first, then environment variables prefixed with
+    ``MOVIE_RAG_`` (``MOVIE_RAG_BACKEND=databricks``), then the defaults below.
+
+    Example:
+        >>> from movie_rag import MovieRagSettings
+        >>> settings = MovieRagSettings(backend="local", workdir="/tmp/movie_rag_example")
+        >>> settings.table_name("movies_info")
+        'movies_info'
+        >>> MovieRagSettings(backend="databricks", catalog="main").table_name("movies_info")
+        'main.silver.movies_info'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MOVIE_RAG_", extra="forbid")
+
+    backend: Literal["local", "databricks"] = Field(
+        "local", description="Where tables, index and models live."
+    )
+    workdir: Path = Field(
+        Path(".movie_rag"), description="Local working directory (tables, index, registry)."
+    )
+    catalog: str = Field("movie_rag", description="Unity Catalog catalog (databricks backend).")
+    bronze_schema: str = Field("bronze", description="Schema of the raw (bronze) tables.")
+    silver_schema: str = Field("silver", description="Schema of movies_info (silver).")
+    movies_info_table: str = Field("movies_info", description="Name of the movies_info table.")
+    table_format: Literal["auto", "delta", "parquet"] = Field(
+        "auto", description="'auto' picks Delta when the Spark runtime has it, else parquet."
+    )
+    spark_master: str = Field("local[*]", description="Master URL for a local Spark session.")
+    spark_shuffle_partitions: int = Field(
+        4, ge=1, description="Shuffle partitions for a local session (small data)."
+    )
+    genome_threshold: float = Field(
+        0.4, ge=0.0, le=1.0, description="Minimum genome relevance kept in genome_tags."
+    )
+    genome_max_tags: int = Field(20, ge=0, description="Cap on genome tags per movie.")
+    bayes_prior_count: float = Field(
+        10.0, ge=0.0, description="Pseudo-count m of the Bayesian mean (C*m + sum) / (m + n)."
+    )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2", description="Embedding model whose token limit bounds documents."
+    )
+    document_max_tokens: int | None = Field(
+        None, ge=16, description="Override the document token limit (default: the model's)."
+    )
+    title_year_tolerance: int = Field(
+        1, ge=0, le=3, description="Years of slack when matching id-less records on title."
+    )
+
+    @field_validator("catalog", "bronze_schema", "silver_schema", "movies_info_table")
+    @classmethod
+    def _uc_identifier(cls, value: str) -> str:
+        if not _UC_IDENTIFIER.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid Unity Catalog identifier "
+                "(letters, digits and underscores, not starting with a digit)"
+            )
+        return value
+
+    def table_name(self, name: str, layer: Literal["bronze", "silver"] = "silver") -> str:
+        """The name a table is written under.
+
+        Args:
+            name: The short table name (``movies_info``, ``movielens_ratings``).
+            layer: ``bronze`` for raw tables, ``silver`` for cleaned ones.
+
+        Returns:
+            ``catalog.schema.name`` on Databricks, the short name locally.
+        """
+        if self.backend == "local":
+            return name
+        schema = self.bronze_schema if layer == "bronze" else self.silver_schema
+        return f"{self.catalog}.{schema}.{name}"

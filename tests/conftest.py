@@ -1,0 +1,46 @@
+"""Shared fixtures: the real data directory and one local Spark session per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _shared_data_dir() -> Path:
+    env = os.environ.get("MOVIE_RAG_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data of ../shared/data; missing data fails under CI and skips elsewhere."""
+    path = _shared_data_dir()
+    if not (path / "ml-latest-small" / "movies.csv").exists():
+        message = f"real data not found at {path} (set MOVIE_RAG_SHARED_DATA)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """One local[2] Spark session for the whole test session."""
+    from movie_rag.settings import MovieRagSettings
+    from movie_rag.spark import get_spark
+
+    workdir = tmp_path_factory.mktemp("spark_session")
+    settings = MovieRagSettings(workdir=workdir, spark_master="local[2]")
+    session = get_spark(settings)
+    yield session
+    session.stop()
