@@ -36,8 +36,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """One local[2] Spark session for the whole test session."""
-    from movie_rag.settings import MovieRagSettings
     from movie_rag.spark import get_spark
+
+    from movie_rag.settings import MovieRagSettings
 
     workdir = tmp_path_factory.mktemp("spark_session")
     settings = MovieRagSettings(workdir=workdir, spark_master="local[2]")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "ConfigurationError",
     "DataValidationError",
+    "DownloadError",
     "InputFileError",
     "MovieRagError",
-    "ConfigurationError",
-    "DownloadError",
 ]
 
 

@@ -22,13 +22,13 @@ from typing import Any
 from movie_rag.errors import InputFileError
 
 __all__ = [
+    "MAX_FIELD_CHARS",
+    "CsvRecord",
     "Quarantine",
     "QuarantinedRow",
-    "CsvRecord",
+    "open_text",
     "read_csv_records",
     "read_json_records",
-    "open_text",
-    "MAX_FIELD_CHARS",
 ]
 
 # A single field longer than this is not movie metadata but a broken quote or a dump.
@@ -206,9 +206,7 @@ def read_csv_records(
         header = _read_header(path, reader, feeder, delimiter, required, what)
         missing = [c for c in required if c not in header]
         if missing:
-            raise InputFileError(
-                path, f"missing column(s) {missing}; header is {header}", what
-            )
+            raise InputFileError(path, f"missing column(s) {missing}; header is {header}", what)
         positions = {name: header.index(name) for name in (*required, *optional) if name in header}
         width = len(header)
         line = len(feeder.lines)  # physical lines the header took
@@ -221,7 +219,14 @@ def read_csv_records(
                 return
             except csv.Error as exc:
                 line += max(1, len(feeder.lines))
-                quarantine.add(source, path, start, None, f"unparseable CSV: {exc}", _clean_raw("".join(feeder.lines)))
+                quarantine.add(
+                    source,
+                    path,
+                    start,
+                    None,
+                    f"unparseable CSV: {exc}",
+                    _clean_raw("".join(feeder.lines)),
+                )
                 continue
             consumed = max(1, len(feeder.lines))
             line += consumed
@@ -337,7 +342,14 @@ def _json_array(
             yield position, item
         else:
             raw = json.dumps(item, ensure_ascii=False)
-            quarantine.add(source, path, position, None, f"record is a {type(item).__name__}, not an object", raw)
+            quarantine.add(
+                source,
+                path,
+                position,
+                None,
+                f"record is a {type(item).__name__}, not an object",
+                raw,
+            )
 
 
 def _ndjson(
@@ -358,7 +370,14 @@ def _ndjson(
             quarantine.add(source, path, number, None, f"broken JSON line: {exc.msg}", line)
             continue
         if not isinstance(item, dict):
-            quarantine.add(source, path, number, None, f"record is a {type(item).__name__}, not an object", line)
+            quarantine.add(
+                source,
+                path,
+                number,
+                None,
+                f"record is a {type(item).__name__}, not an object",
+                line,
+            )
             continue
         saw_object = True
         yield number, item

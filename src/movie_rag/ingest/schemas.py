@@ -29,7 +29,10 @@ GENOME_TAG = pa.struct([("tag", pa.string()), ("relevance", pa.float64())])
 #: One normalised record from any IMDB-like source (output of IMDBLoader).
 IMDB_RECORD_SCHEMA = pa.schema(
     [
-        ("source", pa.string()),  # bright_data, imdb_tsv, movies_dataset, tmdb_5000, imdb_top_1000, itemsapi
+        (
+            "source",
+            pa.string(),
+        ),  # bright_data, imdb_tsv, movies_dataset, tmdb_5000, imdb_top_1000, itemsapi
         ("source_row", pa.int64()),  # line or record number in the source file
         ("imdb_id", pa.string()),  # "tt" + >= 7 digits, or null for id-less sources
         ("tmdb_id", pa.int32()),

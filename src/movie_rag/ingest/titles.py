@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-__all__ = ["ParsedTitle", "parse_movielens_title", "title_key", "display_title"]
+__all__ = ["ParsedTitle", "display_title", "parse_movielens_title", "title_key"]
 
 # Leading articles that MovieLens moves to the end ("Misérables, Les").
 _ARTICLES = (
