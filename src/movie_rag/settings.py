@@ -45,6 +45,7 @@ class MovieRagSettings(BaseSettings):
         "auto", description="'auto' picks Delta when the Spark runtime has it, else parquet."
     )
     spark_master: str = Field("local[*]", description="Master URL for a local Spark session.")
+    spark_driver_memory: str = Field("4g", description="Driver memory of a local session.")
     spark_shuffle_partitions: int = Field(
         4, ge=1, description="Shuffle partitions for a local session (small data)."
     )

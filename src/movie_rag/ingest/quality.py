@@ -139,7 +139,7 @@ def open_text(path: Path) -> io.TextIOBase:
         if head.startswith(bom):
             raise InputFileError(path, f"file is {name}-encoded", "UTF-8 text; re-save it as UTF-8")
     raw = opener(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def _has_undecodable(text: str) -> bool:

@@ -15,9 +15,35 @@ __all__ = ["ParsedTitle", "display_title", "parse_movielens_title", "title_key"]
 
 # Leading articles that MovieLens moves to the end ("Misérables, Les").
 _ARTICLES = (
-    "The", "A", "An", "Les", "La", "Le", "L'", "Il", "Lo", "Gli", "I", "Das", "Der", "Die",
-    "Den", "Det", "En", "Ett", "El", "Los", "Las", "Un", "Une", "O", "Os", "As", "De", "Het",
-)  # fmt: skip
+    "The",
+    "A",
+    "An",
+    "Les",
+    "La",
+    "Le",
+    "L'",
+    "Il",
+    "Lo",
+    "Gli",
+    "I",
+    "Das",
+    "Der",
+    "Die",
+    "Den",
+    "Det",
+    "En",
+    "Ett",
+    "El",
+    "Los",
+    "Las",
+    "Un",
+    "Une",
+    "O",
+    "Os",
+    "As",
+    "De",
+    "Het",
+)
 _TRAILING_ARTICLE = re.compile(
     r"^(?P<body>.+), (?P<article>" + "|".join(re.escape(a) for a in _ARTICLES) + r")$"
 )

@@ -1,0 +1,66 @@
+"""The build report: what went in, what came out, what was set aside and why."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+__all__ = ["BuildReport", "FieldCoverage", "InputSummary", "SourceMatches"]
+
+
+class InputSummary(BaseModel):
+    """Row accounting of one input file: ``rows_in == rows_loaded + rows_quarantined``."""
+
+    source: str
+    path: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+class SourceMatches(BaseModel):
+    """How one IMDB-like source's records were attached to MovieLens movies."""
+
+    records: int = 0
+    by_imdb_id: int = Field(0, description="Movies matched on imdb_id.")
+    by_tmdb_id: int = Field(0, description="Movies matched on tmdb_id (year agreed).")
+    by_title: int = Field(0, description="Movies matched on normalised title + year.")
+    tmdb_year_conflicts: int = Field(
+        0, description="tmdb_id joins rejected because the years disagree (wrong link)."
+    )
+    ambiguous: int = Field(0, description="Movies with several equally good title matches.")
+    unmatched_records: int = Field(0, description="Records that matched no movie.")
+
+
+class FieldCoverage(BaseModel):
+    """Non-empty values of one movies_info column."""
+
+    count: int
+    share: float
+
+
+class BuildReport(BaseModel):
+    """Returned by :meth:`MovieInfoBuilder.build` and printed by ``movie-rag build``."""
+
+    table: str
+    rows: int
+    inputs: list[InputSummary] = Field(default_factory=list)
+    quarantined: dict[str, int] = Field(default_factory=dict)
+    quarantine_location: str | None = None
+    orphans: dict[str, int] = Field(
+        default_factory=dict,
+        description="Valid rows referencing a movie the release lacks (kept in bronze only).",
+    )
+    matches: dict[str, SourceMatches] = Field(default_factory=dict)
+    coverage: dict[str, FieldCoverage] = Field(default_factory=dict)
+    unmapped_genres: dict[str, int] = Field(
+        default_factory=dict, description="Source genre names with no MovieLens counterpart."
+    )
+    changes: dict[str, int] = Field(default_factory=dict)
+    document_max_tokens: int = 0
+    documents_truncated: int = 0
+    document_tokens_mean: float = 0.0
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    def rows_accounted(self) -> bool:
+        """Whether every input's rows are either loaded or quarantined."""
+        return all(i.rows_in == i.rows_loaded + i.rows_quarantined for i in self.inputs)
