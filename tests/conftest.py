@@ -36,12 +36,35 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     """One local[2] Spark session for the whole test session."""
-    from movie_rag.spark import get_spark
-
     from movie_rag.settings import MovieRagSettings
+    from movie_rag.spark import get_spark
 
     workdir = tmp_path_factory.mktemp("spark_session")
     settings = MovieRagSettings(workdir=workdir, spark_master="local[2]")
     session = get_spark(settings)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def real_build(shared_data: Path, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
+    """movies_info built once per session from all of the real data (MovieLens, genome, IMDB)."""
+    from movie_rag.pipeline import build_catalogue
+    from movie_rag.settings import MovieRagSettings
+
+    workdir = tmp_path_factory.mktemp("real_build")
+    settings = MovieRagSettings(workdir=workdir)
+    imdb = shared_data / "imdb"
+    report = build_catalogue(
+        settings,
+        shared_data / "ml-latest-small",
+        [
+            imdb / "movies_metadata.head5000.csv",
+            imdb / "tmdb_5000_movies.csv",
+            imdb / "imdb_top_1000.csv",
+            imdb / "itemsapi_imdb.json",
+        ],
+        genome_dir=shared_data / "ml-genome",
+        spark=spark,
+    )
+    return settings, report

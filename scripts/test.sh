@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: lint, type-check and run every test except the live-Databricks ones.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+ruff check src tests benchmarks notebooks
+ruff format --check src tests benchmarks notebooks
+mypy
+pytest -m "not databricks_live" "$@"
