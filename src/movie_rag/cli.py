@@ -44,16 +44,24 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print only JSON on std
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")]
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    """Movie-recommendation RAG: build the catalogue, index it, ask for movies."""
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from movie_rag import __version__
 
         print(__version__)
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Movie-recommendation RAG: build the catalogue, index it, ask for movies."""
 
 
 def _settings(workdir: Path | None) -> MovieRagSettings:

@@ -1,0 +1,122 @@
+"""The installable package: public names, import cost, and what an install really resolved."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import movie_rag
+
+REPO = Path(__file__).resolve().parents[1]
+
+PUBLIC_NAMES = [
+    "BuildReport",
+    "ConfigurationError",
+    "DataValidationError",
+    "DocumentTemplate",
+    "DownloadError",
+    "IMDBLoader",
+    "IMDBSource",
+    "InputFileError",
+    "MovieInfoBuilder",
+    "MovieLensData",
+    "MovieLensLoader",
+    "MovieRagError",
+    "MovieRagSettings",
+    "Quarantine",
+    "SourcePrecedence",
+    "TableStore",
+    "Workdir",
+    "build_catalogue",
+    "fetch_movielens",
+    "get_spark",
+    "sample_catalogue",
+]
+
+
+def test_public_names_are_locked() -> None:
+    assert movie_rag.__all__ == PUBLIC_NAMES
+    for name in PUBLIC_NAMES:
+        assert getattr(movie_rag, name) is not None
+    with pytest.raises(AttributeError):
+        _ = movie_rag.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_import_is_fast_and_light() -> None:
+    code = (
+        "import json, sys, time; t = time.perf_counter(); import movie_rag; "
+        "t = time.perf_counter() - t; "
+        "heavy = [m for m in ('pyspark', 'torch', 'mlflow', 'sentence_transformers', 'faiss', "
+        "'gradio', 'databricks', 'pandas') if m in sys.modules]; "
+        "print(json.dumps({'seconds': t, 'heavy': heavy}))"
+    )
+    best = min(
+        json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))["seconds"]
+        for _ in range(3)
+    )
+    result = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
+    assert result["heavy"] == []
+    assert best < 0.5
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    names = set()
+    for requirement in requirements:
+        name = requirement.split(";")[0]
+        for stop in "<>=!~[ ":
+            name = name.split(stop)[0]
+        names.add(name.strip().lower().replace("_", "-"))
+    return names
+
+
+def test_base_install_is_safe_on_a_databricks_cluster() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    base = _requirement_names(project["dependencies"])
+    assert not base & {"pyspark", "torch", "sentence-transformers", "mlflow", "databricks-connect"}
+    extras = project["optional-dependencies"]
+    for extra, requirements in extras.items():
+        # databricks-langchain drags in databricks-connect, which overwrites pyspark's files.
+        assert "databricks-langchain" not in _requirement_names(requirements), extra
+        assert "databricks-connect" not in _requirement_names(requirements), extra
+    local = {r.split(";")[0].replace(" ", "") for r in extras["local"]}
+    assert "torch==2.13.0" in local  # the only pin that resolves to the CPU build
+    assert any(r.startswith("pandas") and "<3" in r for r in local)
+
+
+def test_resolved_environment_is_sane() -> None:
+    """Inspect what installing the project with its local extra actually resolved."""
+    installed = {
+        (dist.metadata["Name"] or "").lower().replace("_", "-"): dist
+        for dist in metadata.distributions()
+    }
+    assert "databricks-connect" not in installed
+    assert not [name for name in installed if name.startswith("nvidia-")], "CUDA wheels pulled"
+    assert metadata.version("torch").startswith("2.13.0")
+    assert (
+        "+cpu" in metadata.version("torch")
+        or not Path(
+            metadata.distribution("torch").locate_file("torch/lib/libtorch_cuda.so")
+        ).exists()
+    )
+    assert int(metadata.version("pandas").split(".")[0]) < 3
+    # pyspark's files belong to pyspark (databricks-connect would have overwritten them).
+    spark_files = metadata.distribution("pyspark").files or []
+    assert any(str(f).endswith("pyspark/sql/session.py") for f in spark_files)
+    for name, dist in installed.items():
+        if name == "pyspark":
+            continue
+        assert not any(str(f).startswith("pyspark/") for f in dist.files or []), name
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "movie_rag.cli", "--version"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert result.stdout.strip() == movie_rag.__version__
