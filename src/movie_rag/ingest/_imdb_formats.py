@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.genres import map_genres
+from movie_rag.ingest.ids import imdb_url, normalize_imdb_id
 from movie_rag.ingest.quality import Quarantine, open_text, read_csv_records, read_json_records
 from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.ingest.titles import title_key
@@ -151,7 +152,7 @@ class _Collector:
             "countries": fields.get("countries", []),
             "languages": fields.get("languages", []),
             "runtime": self._in_range("runtime", fields.get("runtime"), 1, _MAX_RUNTIME),
-            "url": f"https://www.imdb.com/title/{imdb_id}/" if imdb_id else None,
+            "url": imdb_url(imdb_id),
         }
 
     def _in_range(self, name: str, value: Any, low: float, high: float) -> Any:
@@ -216,25 +217,7 @@ def strip_written_by(text: str | None) -> str | None:
     return _WRITTEN_BY.sub("", text).strip() or None
 
 
-_IMDB_ID = re.compile(r"(?:tt)?0*(\d{1,10})")
 _IMDB_ID_IN_URL = re.compile(r"(?:^|/)(tt\d+)(?=[/?#]|$)", re.IGNORECASE)
-
-
-def normalise_imdb_id(value: Any) -> str | None:
-    """``133093``, ``"0133093"``, ``"tt133093"`` → ``"tt0133093"``; 8-digit ids stay whole.
-
-    Raises:
-        ValueError: The value is not an IMDb title id.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool | float):
-        raise ValueError(f"not an IMDb title id: {value!r}")
-    text = str(value).strip().lower()
-    match = _IMDB_ID.fullmatch(text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"not an IMDb title id: {value!r}")
-    return "tt" + match.group(1).zfill(7)
 
 
 def imdb_id_from_url(url: Any) -> str | None:
@@ -247,7 +230,7 @@ def imdb_id_from_url(url: Any) -> str | None:
 
 def required_imdb_id(value: Any, field_name: str) -> str | None:
     try:
-        return normalise_imdb_id(value)
+        return normalize_imdb_id(value)
     except ValueError as exc:
         raise RowError(field_name, str(exc)) from None
 

@@ -76,6 +76,18 @@ class TokenCounter:
         """Number of tokens the model sees for ``text``."""
         return len(self._tokenizer.encode(text).ids)
 
+    def fit(self, text: str, max_tokens: int) -> tuple[str, int]:
+        """:meth:`truncate` and :meth:`count` in one pass when the text already fits.
+
+        Returns:
+            The (possibly cut) text and its token count.
+        """
+        n_tokens = self.count(text)
+        if n_tokens <= max_tokens:
+            return text, n_tokens
+        cut = self.truncate(text, max_tokens)
+        return cut, self.count(cut)
+
     def truncate(self, text: str, max_tokens: int) -> str:
         """Cut ``text`` to at most ``max_tokens`` tokens, at a word boundary.
 

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from movie_rag.ingest.documents import DocumentTemplate, content_hash, default_counter, token_limit
+from movie_rag.ingest.ids import imdb_url
 from movie_rag.ingest.movielens import (
     MovieLensData,
     arrow_to_spark,
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["MovieInfoBuilder", "SourcePrecedence"]
 
 logger = logging.getLogger("movie_rag")
-
-_IMDB_URL = "https://www.imdb.com/title/{}/"
 
 
 class SourcePrecedence(BaseModel):
@@ -179,9 +178,9 @@ class MovieInfoBuilder:
         for row in rows:
             info = self._assemble_row(row)
             text = self.template.render(info)
-            document = counter.truncate(text, self.max_tokens)
+            document, n_tokens = counter.fit(text, self.max_tokens)
             truncated += document != text
-            tokens += counter.count(document)
+            tokens += n_tokens
             info["document"] = document
             info["content_hash"] = content_hash(info)
             out.append(info)
@@ -225,12 +224,17 @@ class MovieInfoBuilder:
             if imdb
             else IMDB_RECORD_SCHEMA.empty_table()
         )
+        # A build-wide record number: two files of one format share (source, source_row).
+        records_table = records_table.append_column(
+            "record", pa.array(range(records_table.num_rows), pa.int64())
+        )
         records = arrow_to_spark(spark, records_table).cache()
         matched, report = self._match(movies, records, records_table)
         attached = (
-            matched.join(records, on=["source", "source_row"])
+            matched.drop("source")
+            .join(records, on="record")
             .groupBy("movie_id")
-            .agg(F.collect_list(F.struct(*records.columns)).alias("records"))
+            .agg(F.collect_list(F.struct(*IMDB_RECORD_SCHEMA.names)).alias("records"))
         )
         joined = (
             movies.join(stats, "movie_id", "left")
@@ -247,7 +251,7 @@ class MovieInfoBuilder:
         from pyspark.sql import functions as F
 
         tol = self.settings.title_year_tolerance
-        rec = records.select("source", "source_row", "imdb_id", "tmdb_id", "title_key", "year")
+        rec = records.select("record", "source", "imdb_id", "tmdb_id", "title_key", "year")
         m = movies.select(
             "movie_id",
             "imdb_id",
@@ -259,7 +263,7 @@ class MovieInfoBuilder:
         by_imdb = (
             rec.where(F.col("imdb_id").isNotNull())
             .join(m.select("movie_id", "imdb_id"), "imdb_id")
-            .select("movie_id", "source", "source_row", F.lit("imdb_id").alias("how"))
+            .select("movie_id", "source", "record", F.lit("imdb_id").alias("how"))
         )
         tmdb_pairs = (
             rec.where(F.col("imdb_id").isNull() & F.col("tmdb_id").isNotNull())
@@ -272,7 +276,7 @@ class MovieInfoBuilder:
             )
         )
         by_tmdb = tmdb_pairs.where("year_ok").select(
-            "movie_id", "source", "source_row", F.lit("tmdb_id").alias("how")
+            "movie_id", "source", "record", F.lit("tmdb_id").alias("how")
         )
         tmdb_conflicts = tmdb_pairs.where(~F.col("year_ok")).groupBy("source").count()
 
@@ -286,21 +290,21 @@ class MovieInfoBuilder:
         )
         candidates = (
             rec.where(F.col("imdb_id").isNull() & F.col("year").isNotNull())
-            .join(id_matched.select("source", "source_row"), ["source", "source_row"], "left_anti")
+            .join(id_matched.select("record"), "record", "left_anti")
             .join(keys, "title_key")
             .where(F.col("ml_year").isNotNull() & (F.abs(F.col("year") - F.col("ml_year")) <= tol))
             .join(id_matched.select("movie_id", "source"), ["movie_id", "source"], "left_anti")
             .withColumn("distance", F.abs(F.col("year") - F.col("ml_year")))
-            .dropDuplicates(["movie_id", "source", "source_row"])
+            .dropDuplicates(["movie_id", "record"])
         )
-        per_record = Window.partitionBy("source", "source_row")
+        per_record = Window.partitionBy("record")
         best = candidates.withColumn("best", F.min("distance").over(per_record)).where(
             F.col("distance") == F.col("best")
         )
         per_movie = Window.partitionBy("movie_id", "source")
-        best = best.withColumn("choices", F.count("*").over(per_movie))
+        best = best.withColumn("choices", F.count("*").over(per_movie)).cache()
         by_title = best.where(F.col("choices") == 1).select(
-            "movie_id", "source", "source_row", F.lit("title").alias("how")
+            "movie_id", "source", "record", F.lit("title").alias("how")
         )
         ambiguous = (
             best.where(F.col("choices") > 1)
@@ -366,7 +370,7 @@ class MovieInfoBuilder:
             "imdb_votes": imdb_votes,
             "rating": rating,
             "votes": imdb_votes if imdb_votes is not None else count,
-            "url": _IMDB_URL.format(imdb_id) if imdb_id else None,
+            "url": imdb_url(imdb_id),
             "sources": ["movielens", *sorted(by_source)],
         }
 
@@ -383,7 +387,7 @@ def _match_report(
         matched.groupBy("source", "how")
         .agg(
             F.countDistinct("movie_id").alias("movies"),
-            F.countDistinct("source_row").alias("records"),
+            F.countDistinct("record").alias("records"),
         )
         .collect()
     )

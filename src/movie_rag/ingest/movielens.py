@@ -9,7 +9,6 @@ rejected row is quarantined with its line number; aggregation and table writes r
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pyarrow.csv as pacsv
 
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.genres import parse_movielens_genres
+from movie_rag.ingest.ids import normalize_imdb_id
 from movie_rag.ingest.quality import Quarantine, read_csv_records
 from movie_rag.ingest.titles import parse_movielens_title, title_key
 from movie_rag.settings import MovieRagSettings
@@ -70,25 +70,7 @@ GENOME_SCORES_SCHEMA = pa.schema(
 )
 GENOME_TAGS_SCHEMA = pa.schema([("tag_id", pa.int32()), ("tag", pa.string())])
 
-_IMDB_DIGITS = re.compile(r"^(?:tt)?0*(\d{1,10})$")
 _INT32_MAX = 2**31 - 1
-
-
-def normalize_imdb_id(value: str) -> str | None:
-    """``"114709"``, ``"0114709"`` or ``"tt0114709"`` → ``"tt0114709"``; blank → None.
-
-    Ids are zero-padded to at least 7 digits; longer (newer, 8-digit) ids are kept whole.
-
-    Raises:
-        ValueError: The value is not an IMDb title id.
-    """
-    value = value.strip()
-    if not value:
-        return None
-    match = _IMDB_DIGITS.match(value.lower())
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"not an IMDb id: {value!r}")
-    return "tt" + match.group(1).zfill(7)
 
 
 def normalize_user_tag(tag: str) -> str:
