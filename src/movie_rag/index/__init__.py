@@ -1,0 +1,71 @@
+"""Vector index of movies_info: embeddings, filters, backends and the manager.
+
+Names are imported on first use, so ``import movie_rag.index`` loads neither torch,
+sentence-transformers nor LangChain's retriever machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from movie_rag.index._retriever import MovieIndexRetriever
+    from movie_rag.index.base import (
+        IndexMismatchError,
+        IndexNotReadyError,
+        IndexStatus,
+        SearchHit,
+        SyncReport,
+        UnknownMovieError,
+        VectorIndex,
+    )
+    from movie_rag.index.embeddings import LocalEmbeddings, TextEncoder
+    from movie_rag.index.filters import SearchFilters
+    from movie_rag.index.local import LocalVectorIndex
+    from movie_rag.index.manager import VectorIndexManager
+
+__all__ = [
+    "IndexMismatchError",
+    "IndexNotReadyError",
+    "IndexStatus",
+    "LocalEmbeddings",
+    "LocalVectorIndex",
+    "MovieIndexRetriever",
+    "SearchFilters",
+    "SearchHit",
+    "SyncReport",
+    "TextEncoder",
+    "UnknownMovieError",
+    "VectorIndex",
+    "VectorIndexManager",
+]
+
+_HOMES = {
+    "IndexMismatchError": "movie_rag.index.base",
+    "IndexNotReadyError": "movie_rag.index.base",
+    "IndexStatus": "movie_rag.index.base",
+    "SearchHit": "movie_rag.index.base",
+    "SyncReport": "movie_rag.index.base",
+    "UnknownMovieError": "movie_rag.index.base",
+    "VectorIndex": "movie_rag.index.base",
+    "LocalEmbeddings": "movie_rag.index.embeddings",
+    "TextEncoder": "movie_rag.index.embeddings",
+    "SearchFilters": "movie_rag.index.filters",
+    "LocalVectorIndex": "movie_rag.index.local",
+    "VectorIndexManager": "movie_rag.index.manager",
+    "MovieIndexRetriever": "movie_rag.index._retriever",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'movie_rag.index' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
