@@ -392,3 +392,18 @@ def test_hits_survive_arrow_types_written_by_spark(
     index.build(table)
     hit = index.search("toy", k=1)[0]
     assert isinstance(hit.movie_id, int) and hit.metadata["ingested_at"] == "2024-01-01"
+
+
+def test_without_content_hash_the_document_decides_what_changed(
+    tmp_path: Path, counting: CountingEncoder, rows: list[dict[str, Any]]
+) -> None:
+    rows = rows[:6]
+    index = LocalVectorIndex(tmp_path / "index", counting)
+    index.build(to_table(rows).drop_columns(["content_hash"]))
+    _edit(rows[0], overview="A new plot.")
+    rows[1]["content_hash"] = None
+    report = index.sync(to_table(rows))
+    # Row 0 is updated; the others now carry hashes the index never saw for them, except
+    # row 1 whose missing hash falls back to its document's.
+    assert report.embedded == 1
+    assert (report.updated, report.unchanged) == (5, 1)

@@ -74,9 +74,16 @@ def prepare(table: pa.Table, origin: str = "movies_info") -> pa.Table:
             path=origin,
             field="movie_id",
         )
+    # Without a content_hash (or with gaps in it), the document alone decides what changed.
+    document_hashes = pa.array(
+        [_sha256(doc) for doc in table.column("document").to_pylist()], pa.string()
+    )
     if "content_hash" not in table.column_names:
-        hashes = [_sha256(doc) for doc in table.column("document").to_pylist()]
-        table = table.append_column("content_hash", pa.array(hashes, pa.string()))
+        table = table.append_column("content_hash", document_hashes)
+    elif table.column("content_hash").null_count:
+        position = table.schema.get_field_index("content_hash")
+        filled = pc.coalesce(table.column("content_hash").cast(pa.string()), document_hashes)
+        table = table.set_column(position, "content_hash", filled)
     table = table.sort_by("movie_id").combine_chunks()
     return table.replace_schema_metadata(None)
 

@@ -74,6 +74,9 @@ _LOCK = ".lock"
 _CHUNK = 512
 _LOAD_ATTEMPTS = 3
 
+# (inode, mtime, size) of CURRENT: any swap changes the inode.
+_PointerStat = tuple[int, int, int] | None
+
 
 class LocalVectorIndex(VectorIndex):
     """Exact inner-product search over normalised vectors, persisted under a directory.
@@ -144,8 +147,7 @@ class LocalVectorIndex(VectorIndex):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.path / _CACHE_DIR
         self.rrf_k = rrf_k
         self.lock_timeout = lock_timeout
-        self._snapshot: _Snapshot | None = None
-        self._pointer_stat: tuple[int, int, int] | None = None
+        self._loaded: tuple[_PointerStat, _Snapshot] | None = None
         self._reload_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -220,7 +222,7 @@ class LocalVectorIndex(VectorIndex):
         return report
 
     def delete(self) -> None:
-        """Remove every index version and the embedding cache under :attr:`path`."""
+        """Remove every index version, and this model's embedding cache."""
         with self._write_lock():
             if self.path.is_dir():
                 for child in self.path.iterdir():
@@ -230,10 +232,11 @@ class LocalVectorIndex(VectorIndex):
                         shutil.rmtree(child)
                     else:
                         child.unlink()
-            if self.cache_dir.exists():
-                shutil.rmtree(self.cache_dir)
-        self._snapshot = None
-        self._pointer_stat = None
+            # Only this model's entries: a cache_dir outside the index may be shared.
+            cache = self._cache()
+            if cache is not None:
+                cache.clear()
+        self._loaded = None
         logger.info("deleted index at %s", self.path)
 
     def _vectors_for(
@@ -493,40 +496,43 @@ class LocalVectorIndex(VectorIndex):
         return name or None
 
     def _read_snapshot(self) -> _Snapshot:
-        pointer = self.path / _POINTER
         try:
-            stat = pointer.stat()
-            pointer_stat = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            stat = (self.path / _POINTER).stat()
+            pointer: _PointerStat = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
-            pointer_stat = None
-        snapshot = self._snapshot
-        if snapshot is not None and pointer_stat == self._pointer_stat:
-            return snapshot
+            pointer = None
+        # One tuple, swapped in one assignment: concurrent searches never pair the pointer
+        # state of one version with the snapshot of another.
+        loaded = self._loaded
+        if loaded is not None and loaded[0] == pointer:
+            return loaded[1]
         with self._reload_lock:
-            if self._snapshot is not None and pointer_stat == self._pointer_stat:
-                return self._snapshot
-            for attempt in range(_LOAD_ATTEMPTS):
-                current = self._current_version()
-                if current is None:
-                    if self._snapshot is not None:
-                        # Deleted underneath a running reader: keep serving what it has.
-                        return self._snapshot
-                    raise IndexNotReadyError(
-                        f"no index at {self.path}; build it with `movie-rag build` or "
-                        "VectorIndexManager(settings).build()"
-                    )
-                if self._snapshot is not None and self._snapshot.version == current:
-                    self._pointer_stat = pointer_stat
-                    return self._snapshot
-                try:
-                    loaded = self._load_version(current)
-                except FileNotFoundError:
-                    # Pruned by a writer between reading CURRENT and opening the files.
-                    if attempt == _LOAD_ATTEMPTS - 1:
-                        raise
-                    continue
-                self._snapshot, self._pointer_stat = loaded, pointer_stat
-                return loaded
+            loaded = self._loaded
+            if loaded is not None and loaded[0] == pointer:
+                return loaded[1]
+            snapshot = self._load_current(loaded[1] if loaded is not None else None)
+            self._loaded = (pointer, snapshot)
+            return snapshot
+
+    def _load_current(self, held: _Snapshot | None) -> _Snapshot:
+        for attempt in range(_LOAD_ATTEMPTS):
+            current = self._current_version()
+            if current is None:
+                if held is not None:
+                    # Deleted underneath a running reader: keep serving what it has.
+                    return held
+                raise IndexNotReadyError(
+                    f"no index at {self.path}; build it with `movie-rag build` or "
+                    "VectorIndexManager(settings).build()"
+                )
+            if held is not None and held.version == current:
+                return held
+            try:
+                return self._load_version(current)
+            except FileNotFoundError:
+                # Pruned by a writer between reading CURRENT and opening the files.
+                if attempt == _LOAD_ATTEMPTS - 1:
+                    raise
         raise AssertionError("unreachable")
 
     def _load_version(self, version: str) -> _Snapshot:
