@@ -1,0 +1,184 @@
+"""Look movies and people up in the catalogue by the names people (and LLMs) write.
+
+Built once from ``movies_info`` (an Arrow table, no Spark). Titles resolve in any common form:
+``"The Matrix"``, ``"Matrix, The"``, ``"the matrix (1999)"``, ``"Jurasic Park"``. People are
+the catalogue's directors and cast, found inside free text by their full names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from movie_rag.ingest.titles import title_key
+
+__all__ = ["Catalogue", "MovieRef"]
+
+_YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?\s*$")
+_WORDS = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
+_MAX_NAME_WORDS = 4
+
+
+@dataclass(frozen=True)
+class MovieRef:
+    """A catalogue movie a name resolved to.
+
+    Attributes:
+        movie_id: The movie's key.
+        title: Its display title.
+        year: Its year, or None.
+        score: Match confidence, 100 for an exact title match.
+    """
+
+    movie_id: int
+    title: str
+    year: int | None
+    score: float
+
+
+class Catalogue:
+    """Title and people lookups over movies_info.
+
+    Args:
+        table: movies_info as Arrow (needs ``movie_id``, ``title``, ``year``, ``votes``,
+            ``directors``, ``cast``).
+        fuzzy_cutoff: Minimum rapidfuzz score (0–100) for a fuzzy title match.
+
+    Example:
+        >>> catalogue = Catalogue(movies_info_table)  # doctest: +SKIP
+        >>> catalogue.resolve_title("Matrix, The").title  # doctest: +SKIP
+        'The Matrix'
+    """
+
+    def __init__(self, table: pa.Table, *, fuzzy_cutoff: float = 88.0) -> None:
+        self.fuzzy_cutoff = fuzzy_cutoff
+        columns = {name: table.column(name).to_pylist() for name in _needed(table)}
+        self._movies: dict[int, dict[str, Any]] = {}
+        self._by_key: dict[str, list[int]] = defaultdict(list)
+        people: dict[str, set[int]] = defaultdict(set)
+        self._display_name: dict[str, str] = {}
+        for i, movie_id in enumerate(columns["movie_id"]):
+            movie = {name: values[i] for name, values in columns.items()}
+            self._movies[movie_id] = movie
+            self._by_key[title_key(movie["title"])].append(movie_id)
+            for name in [*(movie.get("directors") or []), *(movie.get("cast") or [])]:
+                key = _name_key(name)
+                if key:
+                    people[key].add(movie_id)
+                    self._display_name.setdefault(key, name)
+        self._people = dict(people)
+        self._keys = list(self._by_key)
+
+    def __len__(self) -> int:
+        return len(self._movies)
+
+    def __contains__(self, movie_id: object) -> bool:
+        return movie_id in self._movies
+
+    def movie(self, movie_id: int) -> Mapping[str, Any]:
+        """The catalogue columns of one movie (raises KeyError when unknown)."""
+        return self._movies[movie_id]
+
+    def resolve_title(self, text: str, year: int | None = None) -> MovieRef | None:
+        """The catalogue movie a written title means, or None.
+
+        An exact (normalised) title wins; with several movies of that title the one of the
+        given year, else the most voted. Then a title the text starts (``"Shawshank"``), the
+        most voted of them; then the closest title when its fuzzy score reaches
+        ``fuzzy_cutoff`` (small typos).
+
+        Args:
+            text: The title as written, optionally with a year (``"Heat (1995)"``).
+            year: A year that disambiguates remakes.
+
+        Returns:
+            The movie, or None when nothing is close enough.
+        """
+        from rapidfuzz import fuzz, process
+
+        text = text.strip().strip("\"'“”‘’*_")
+        match = _YEAR_SUFFIX.search(text)
+        if match and match.start() > 0:
+            year = year or int(match.group(1))
+            text = text[: match.start()]
+        key = title_key(text)
+        if not key:
+            return None
+        if key in self._by_key:
+            return self._pick(self._by_key[key], year, 100.0)
+        if len(key) >= 4:
+            # "Shawshank" → "The Shawshank Redemption", "Star Wars" → its most voted episode.
+            prefixed = [k for k in self._keys if k.startswith(key + " ")]
+            if prefixed:
+                ids = [movie_id for k in prefixed for movie_id in self._by_key[k]]
+                return self._pick(ids, year, 90.0)
+        best = process.extractOne(
+            key, self._keys, scorer=fuzz.ratio, score_cutoff=self.fuzzy_cutoff
+        )
+        if best is None or len(key) < 4:
+            return None
+        return self._pick(self._by_key[best[0]], year, float(best[1]))
+
+    def _pick(self, movie_ids: list[int], year: int | None, score: float) -> MovieRef:
+        def rank(movie_id: int) -> tuple[bool, int, int]:
+            movie = self._movies[movie_id]
+            same_year = year is not None and movie.get("year") == year
+            return (same_year, int(movie.get("votes") or 0), -movie_id)
+
+        chosen = max(movie_ids, key=rank)
+        movie = self._movies[chosen]
+        return MovieRef(chosen, movie["title"], movie.get("year"), score)
+
+    def duplicates_of(self, movie_id: int) -> list[int]:
+        """Other movie ids with the same normalised title and year (duplicated entries)."""
+        movie = self._movies[movie_id]
+        return [
+            other
+            for other in self._by_key[title_key(movie["title"])]
+            if other != movie_id and self._movies[other].get("year") == movie.get("year")
+        ]
+
+    def people_in(self, text: str) -> list[str]:
+        """Catalogue people named in ``text`` by full name, longest names first, no overlaps.
+
+        Args:
+            text: Free text (``"something with tom hanks directed by Spielberg"``).
+
+        Returns:
+            Display names as the catalogue writes them (``["Tom Hanks"]``).
+        """
+        words = _WORDS.findall(text)
+        found: list[str] = []
+        taken = [False] * len(words)
+        for size in range(_MAX_NAME_WORDS, 1, -1):
+            for start in range(len(words) - size + 1):
+                if any(taken[start : start + size]):
+                    continue
+                key = _name_key(" ".join(words[start : start + size]))
+                if key in self._people:
+                    found.append(self._display_name[key])
+                    for i in range(start, start + size):
+                        taken[i] = True
+        return found
+
+    def movies_with(self, person: str) -> set[int]:
+        """Movie ids a person directed or plays in."""
+        return set(self._people.get(_name_key(person), ()))
+
+    def ids(self) -> Iterable[int]:
+        """All movie ids."""
+        return self._movies.keys()
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.replace("’", "'").split()).casefold()
+
+
+def _needed(table: pa.Table) -> list[str]:
+    wanted = ["movie_id", "title", "year", "votes", "rating", "genres", "directors", "cast", "url"]
+    return [name for name in wanted if name in table.column_names]
