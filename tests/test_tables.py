@@ -9,8 +9,8 @@ import pyarrow as pa
 import pytest
 
 from movie_rag.errors import InputFileError
-from movie_rag.ingest.movielens import arrow_to_spark
 from movie_rag.settings import MovieRagSettings
+from movie_rag.spark import arrow_to_spark
 from movie_rag.tables import TableStore, read_local_table
 
 pytestmark = pytest.mark.spark
@@ -38,11 +38,14 @@ def test_local_tables_are_parquet_directories(store: TableStore, tmp_path: Path)
     assert store.read("things").count() == 2
 
 
-def test_merge_reports_what_changed(store: TableStore) -> None:
-    spark = store.spark
-    first = store.merge(arrow_to_spark(spark, _table({1: "a", 2: "b", 3: "c"})), "m", "movie_id")
+@pytest.mark.parametrize("as_spark", [True, False], ids=["spark-dataframe", "arrow"])
+def test_merge_reports_what_changed(store: TableStore, as_spark: bool) -> None:
+    def data(rows: dict[int, str]):
+        return arrow_to_spark(store.spark, _table(rows)) if as_spark else _table(rows)
+
+    first = store.merge(data({1: "a", 2: "b", 3: "c"}), "m", "movie_id")
     assert (first.inserted, first.updated, first.deleted, first.unchanged) == (3, 0, 0, 0)
-    second = store.merge(arrow_to_spark(spark, _table({1: "a", 2: "B", 4: "d"})), "m", "movie_id")
+    second = store.merge(data({1: "a", 2: "B", 4: "d"}), "m", "movie_id")
     assert (second.inserted, second.updated, second.deleted, second.unchanged) == (1, 1, 1, 1)
     content = read_local_table(store.location("m")).sort_by("movie_id").to_pylist()
     assert content == [
@@ -54,7 +57,7 @@ def test_merge_reports_what_changed(store: TableStore) -> None:
 
 def test_overwrite_swaps_atomically_for_readers(store: TableStore) -> None:
     spark = store.spark
-    store.write(arrow_to_spark(spark, _table({i: "old" for i in range(1, 201)})), "swap")
+    store.write(_table({i: "old" for i in range(1, 201)}), "swap")
     seen: list[int] = []
     stop = threading.Event()
 
@@ -71,7 +74,7 @@ def test_overwrite_swaps_atomically_for_readers(store: TableStore) -> None:
     try:
         for _ in range(3):
             store.write(arrow_to_spark(spark, _table({i: "new" for i in range(1, 301)})), "swap")
-            store.write(arrow_to_spark(spark, _table({i: "old" for i in range(1, 201)})), "swap")
+            store.write(_table({i: "old" for i in range(1, 201)}), "swap")
     finally:
         stop.set()
         thread.join()

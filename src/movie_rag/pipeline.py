@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from movie_rag.ingest.imdb import IMDBFormat, IMDBLoader, IMDBSource
 from movie_rag.ingest.movie_info import MovieInfoBuilder
-from movie_rag.ingest.movielens import MovieLensLoader, arrow_to_spark
+from movie_rag.ingest.movielens import MovieLensLoader
 from movie_rag.ingest.report import BuildReport
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
@@ -84,7 +84,7 @@ def build_catalogue(
     say("writing bronze tables")
     MovieLensLoader(settings).write_bronze(movielens, store)
     for fmt, tables in _by_format(sources).items():
-        store.write(arrow_to_spark(spark, pa.concat_tables(tables)), f"imdb_{fmt}", "bronze")
+        store.write(pa.concat_tables(tables), f"imdb_{fmt}", "bronze")
     lap("bronze")
 
     say("building movies_info")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["MovieRagSettings"]
@@ -64,6 +64,49 @@ class MovieRagSettings(BaseSettings):
     )
     title_year_tolerance: int = Field(
         1, ge=0, le=3, description="Years of slack when matching id-less records on title."
+    )
+
+    # -- retrieval and ranking ----------------------------------------------------------
+    retrieval_mode: Literal["dense", "hybrid"] = Field(
+        "hybrid", description="Index search mode for free-text queries."
+    )
+    candidate_pool: int = Field(60, ge=10, description="Movies retrieved before re-ranking.")
+    default_k: int = Field(5, ge=1, le=50, description="Recommendations per answer.")
+    weight_similarity: float = Field(0.6, ge=0.0, description="Weight of query/seed similarity.")
+    weight_rating: float = Field(0.25, ge=0.0, description="Weight of the rating prior.")
+    weight_popularity: float = Field(
+        0.15, ge=0.0, description="Weight of popularity (log MovieLens rating count)."
+    )
+    weight_boost: float = Field(
+        0.15, ge=0.0, description="Weight of soft boosts (vibes, mood genres)."
+    )
+    mmr_lambda: float | None = Field(
+        None, ge=0.0, le=1.0, description="MMR diversity trade-off (1 = relevance only)."
+    )
+    allow_outside_catalog: bool = Field(
+        False, description="Keep LLM-named titles the platform lacks, labelled as such."
+    )
+
+    # -- generation -------------------------------------------------------------------
+    llm_provider: Literal["none", "databricks", "openai"] = Field(
+        "none", description="'none' uses the grounded generator (no LLM)."
+    )
+    llm_endpoint: str = Field(
+        "databricks-meta-llama-3-70b-instruct",
+        description="Databricks serving endpoint (or model name for OpenAI-compatible servers).",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible server (Ollama, vLLM, ...)."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key of that server.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_max_retries: int = Field(2, ge=0, description="Retries on 429/5xx.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    databricks_host: str | None = Field(
+        None, description="Workspace URL (also read from DATABRICKS_HOST by the SDK)."
+    )
+    databricks_token: SecretStr | None = Field(
+        None, description="Personal access or service-principal token."
     )
 
     @field_validator("catalog", "bronze_schema", "silver_schema", "movies_info_table")

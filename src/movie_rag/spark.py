@@ -13,7 +13,8 @@ from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    import pyarrow as pa
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = ["get_spark", "on_databricks", "table_format"]
 
@@ -110,3 +111,12 @@ def table_format(spark: SparkSession, settings: MovieRagSettings) -> Literal["de
             "(run on Databricks or configure delta-spark), or use 'auto'/'parquet'"
         )
     return settings.table_format
+
+
+def arrow_to_spark(spark: SparkSession, table: pa.Table) -> DataFrame:
+    """Create a Spark DataFrame from Arrow with the Arrow schema (empty tables included)."""
+    from movie_rag.ingest.schemas import spark_schema
+
+    if table.num_rows == 0:
+        return spark.createDataFrame([], spark_schema(table.schema))
+    return spark.createDataFrame(table)

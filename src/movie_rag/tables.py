@@ -22,7 +22,7 @@ from filelock import FileLock
 
 from movie_rag.errors import InputFileError
 from movie_rag.settings import MovieRagSettings
-from movie_rag.spark import table_format
+from movie_rag.spark import arrow_to_spark, table_format
 from movie_rag.workdir import Workdir
 
 if TYPE_CHECKING:
@@ -100,23 +100,24 @@ class TableStore:
 
     def write(
         self,
-        df: DataFrame,
+        data: DataFrame | pa.Table,
         name: str,
         layer: Layer = "silver",
         *,
         change_data_feed: bool = False,
     ) -> None:
-        """Replace a table's content with ``df``.
+        """Replace a table's content.
 
         Args:
-            df: The new content.
+            data: The new content, as a Spark DataFrame or an Arrow table.
             name: Short table name.
             layer: ``bronze`` or ``silver`` (the schema on Databricks).
             change_data_feed: Enable Delta change data feed (Delta only).
         """
         if self.settings.backend == "local":
-            self._swap_in_local(df, name)
+            self._swap_in_local(data, name)
             return
+        df = arrow_to_spark(self.spark, data) if isinstance(data, pa.Table) else data
         target = self.location(name, layer)
         catalog, schema, _ = target.split(".")
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
@@ -127,7 +128,9 @@ class TableStore:
                 f"ALTER TABLE {target} SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
             )
 
-    def merge(self, df: DataFrame, name: str, key: str, layer: Layer = "silver") -> MergeStats:
+    def merge(
+        self, data: DataFrame | pa.Table, name: str, key: str, layer: Layer = "silver"
+    ) -> MergeStats:
         """Make the table equal to ``df`` by key, changing only what changed.
 
         Rows are matched on ``key`` and compared on ``content_hash``: changed rows are
@@ -136,7 +139,8 @@ class TableStore:
         rewritten and swapped in. Either way the statistics say what changed.
 
         Args:
-            df: The complete new content (must have ``key`` and ``content_hash``).
+            data: The complete new content (must have ``key`` and ``content_hash``), as a
+                Spark DataFrame or an Arrow table.
             name: Short table name.
             key: Primary-key column.
             layer: ``bronze`` or ``silver``.
@@ -144,6 +148,11 @@ class TableStore:
         Returns:
             Counts of inserted, updated, deleted and unchanged keys.
         """
+        if isinstance(data, pa.Table) and self._writes_arrow:
+            stats = self._diff_arrow(data, name, key)
+            self.write(data, name, layer, change_data_feed=True)
+            return stats
+        df = arrow_to_spark(self.spark, data) if isinstance(data, pa.Table) else data
         stats = self._diff(df, name, key, layer)
         if not self.exists(name, layer) or self.format != "delta":
             self.write(df, name, layer, change_data_feed=True)
@@ -178,10 +187,8 @@ class TableStore:
         from movie_rag.ingest.schemas import QUARANTINE_SCHEMA
 
         if self.settings.backend != "local":
-            from movie_rag.ingest.movielens import arrow_to_spark
-
             table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
-            self.write(arrow_to_spark(self.spark, table), "quarantine", layer="bronze")
+            self.write(table, "quarantine", layer="bronze")
             return self.location("quarantine", "bronze")
         root = self.workdir.quarantine
         shutil.rmtree(root, ignore_errors=True)
@@ -197,6 +204,30 @@ class TableStore:
                 target / "rows.parquet",
             )
         return str(root)
+
+    @property
+    def _writes_arrow(self) -> bool:
+        # Local parquet tables are written straight from Arrow: no JVM round trip.
+        return self.settings.backend == "local" and self.format == "parquet"
+
+    def _diff_arrow(self, new: pa.Table, name: str, key: str) -> MergeStats:
+        new_hashes = dict(
+            zip(new.column(key).to_pylist(), new.column("content_hash").to_pylist(), strict=True)
+        )
+        if not self.exists(name):
+            return MergeStats(inserted=len(new_hashes), updated=0, deleted=0, unchanged=0)
+        old = pq.read_table(self.location(name), columns=[key, "content_hash"])
+        old_hashes = dict(
+            zip(old.column(key).to_pylist(), old.column("content_hash").to_pylist(), strict=True)
+        )
+        shared = new_hashes.keys() & old_hashes.keys()
+        unchanged = sum(1 for k in shared if new_hashes[k] == old_hashes[k])
+        return MergeStats(
+            inserted=len(new_hashes.keys() - old_hashes.keys()),
+            updated=len(shared) - unchanged,
+            deleted=len(old_hashes.keys() - new_hashes.keys()),
+            unchanged=unchanged,
+        )
 
     def _diff(self, df: DataFrame, name: str, key: str, layer: Layer) -> MergeStats:
         from pyspark.sql import functions as F
@@ -228,14 +259,19 @@ class TableStore:
             unchanged=int(row["unchanged"] or 0),
         )
 
-    def _swap_in_local(self, df: DataFrame, name: str) -> None:
+    def _swap_in_local(self, data: DataFrame | pa.Table, name: str) -> None:
         final = self.workdir.table(name)
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = final.parent / f".{name}.staging-{uuid.uuid4().hex[:8]}"
         retired = final.parent / f".{name}.retired-{uuid.uuid4().hex[:8]}"
         # Written aside first: Spark cannot overwrite a path it is reading from, and a reader
         # must never see half a table.
-        df.write.format(self.format).mode("overwrite").save(str(staging))
+        if isinstance(data, pa.Table) and self._writes_arrow:
+            staging.mkdir(parents=True)
+            pq.write_table(data, staging / "part-00000.parquet")
+        else:
+            df = arrow_to_spark(self.spark, data) if isinstance(data, pa.Table) else data
+            df.write.format(self.format).mode("overwrite").save(str(staging))
         with FileLock(str(final.parent / f".{name}.lock")):
             if final.exists():
                 final.rename(retired)

@@ -19,7 +19,6 @@ from movie_rag.ingest.genres import MOVIELENS_GENRES
 from movie_rag.ingest.movielens import (
     MovieLensData,
     MovieLensLoader,
-    arrow_to_spark,
     genome_tag_lists,
     normalize_imdb_id,
     normalize_user_tag,
@@ -28,6 +27,7 @@ from movie_rag.ingest.movielens import (
 )
 from movie_rag.ingest.titles import parse_movielens_title
 from movie_rag.settings import MovieRagSettings
+from movie_rag.spark import arrow_to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

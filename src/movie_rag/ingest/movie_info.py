@@ -15,7 +15,6 @@ from movie_rag.ingest.documents import DocumentTemplate, content_hash, default_c
 from movie_rag.ingest.ids import imdb_url
 from movie_rag.ingest.movielens import (
     MovieLensData,
-    arrow_to_spark,
     genome_tag_lists,
     rating_stats,
     user_tag_lists,
@@ -23,6 +22,7 @@ from movie_rag.ingest.movielens import (
 from movie_rag.ingest.report import BuildReport, FieldCoverage, InputSummary, SourceMatches
 from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
 from movie_rag.settings import MovieRagSettings
+from movie_rag.spark import arrow_to_spark
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -137,9 +137,8 @@ class MovieInfoBuilder:
         """
         table, report = self.assemble(movielens, imdb, spark=store.spark)
         started = time.perf_counter()
-        df = arrow_to_spark(store.spark, table)
         if mode == "merge":
-            stats = store.merge(df, self.settings.movies_info_table, key="movie_id")
+            stats = store.merge(table, self.settings.movies_info_table, key="movie_id")
             report.changes = {
                 "inserted": stats.inserted,
                 "updated": stats.updated,
@@ -147,7 +146,7 @@ class MovieInfoBuilder:
                 "unchanged": stats.unchanged,
             }
         else:
-            store.write(df, self.settings.movies_info_table, change_data_feed=True)
+            store.write(table, self.settings.movies_info_table, change_data_feed=True)
             report.changes = {"inserted": table.num_rows}
         report.table = store.location(self.settings.movies_info_table)
         report.quarantine_location = store.write_quarantine(_quarantine_rows(movielens, imdb))

@@ -27,7 +27,7 @@ from movie_rag.ingest.titles import parse_movielens_title, title_key
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
     from movie_rag.tables import TableStore
 
@@ -482,7 +482,7 @@ class MovieLensLoader:
             ("movielens_genome_scores", data.genome_scores),
             ("movielens_genome_tags", data.genome_tags),
         ):
-            store.write(arrow_to_spark(store.spark, table), name, layer="bronze")
+            store.write(table, name, layer="bronze")
             written[name] = store.location(name, "bronze")
         return written
 
@@ -566,15 +566,6 @@ def user_tag_lists(tags: DataFrame) -> DataFrame:
             lambda s: s["tag"],
         ).alias("user_tags")
     )
-
-
-def arrow_to_spark(spark: SparkSession, table: pa.Table) -> DataFrame:
-    """Create a Spark DataFrame from Arrow with the Arrow schema (empty tables included)."""
-    from movie_rag.ingest.schemas import spark_schema
-
-    if table.num_rows == 0:
-        return spark.createDataFrame([], spark_schema(table.schema))
-    return spark.createDataFrame(table)
 
 
 # -- helpers --------------------------------------------------------------------------------
