@@ -2,7 +2,7 @@
 # The test command: lint, type-check and run every test except the live-Databricks ones.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-ruff check src tests benchmarks notebooks
-ruff format --check src tests benchmarks notebooks
+ruff check src tests benchmarks notebooks scripts
+ruff format --check src tests benchmarks notebooks scripts
 mypy
 pytest -m "not databricks_live" "$@"

@@ -230,7 +230,7 @@ def test_settings_table_matches_the_settings() -> None:
         name: (f"MOVIE_RAG_{name.upper()}", str(field.default))
         for name, field in MovieRagSettings.model_fields.items()
     }
-    assert documented == expected
+    assert documented == expected, "run scripts/settings_table.py to refresh the table"
 
 
 def test_every_imdb_format_is_documented() -> None:
