@@ -151,6 +151,208 @@ def build(
         _print_report(report)
 
 
+EXAMPLE_QUESTIONS = (
+    "Suggest me the best horror movie, that can scare anyone.",
+    "I liked 'Jurassic Park'. Can you suggest some movies similar?",
+    "I am feeling bored, suggest me some movies to improve my mood.",
+    "My friends are coming over, suggest me some movies to chill with them.",
+)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Free text to search for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Number of hits.")] = 10,
+    genre: Annotated[
+        list[str] | None, typer.Option("--genre", help="Any of these genres (repeatable).")
+    ] = None,
+    year_from: Annotated[int | None, typer.Option("--year-from")] = None,
+    year_to: Annotated[int | None, typer.Option("--year-to")] = None,
+    min_rating: Annotated[float | None, typer.Option("--min-rating", help="0-10 scale.")] = None,
+    person: Annotated[
+        list[str] | None, typer.Option("--person", help="Director or cast member (repeatable).")
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="dense or hybrid.")] = "dense",
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Search the vector index directly (no ranking blend, no generation)."""
+    _configure_logging(verbose)
+    with _reported_errors(as_json):
+        from movie_rag.index.filters import SearchFilters
+        from movie_rag.index.manager import VectorIndexManager
+
+        if mode not in ("dense", "hybrid"):
+            raise typer.BadParameter("--mode must be dense or hybrid")
+        try:
+            filters = SearchFilters(
+                genres_any=tuple(genre) if genre else None,
+                year_min=year_from,
+                year_max=year_to,
+                min_rating=min_rating,
+                people=tuple(person) if person else None,
+            )
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        manager = VectorIndexManager(_settings(workdir))
+        hits = manager.search(text, k, None if filters.is_empty else filters, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        rows = [
+            {
+                "movie_id": h.movie_id,
+                "title": h.metadata.get("title"),
+                "year": h.metadata.get("year"),
+                "genres": h.metadata.get("genres"),
+                "rating": h.metadata.get("rating"),
+                "url": h.metadata.get("url"),
+                "score": h.score,
+            }
+            for h in hits
+        ]
+        print(json.dumps({"query": text, "hits": rows}, ensure_ascii=False))
+        return
+    table = Table(title=f"{len(hits)} hits for {text!r}", title_justify="left")
+    for column in ("score", "title", "year", "genres", "rating"):
+        table.add_column(column)
+    for h in hits:
+        m = h.metadata
+        rating = m.get("rating")
+        table.add_row(
+            f"{h.score:.3f}",
+            str(m.get("title")),
+            str(m.get("year") or ""),
+            ", ".join(m.get("genres") or []),
+            f"{rating:.1f}" if rating is not None else "",
+        )
+    out.print(table)
+
+
+@app.command()
+def recommend(
+    query: Annotated[str | None, typer.Argument(help="Your question.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Recommendations.")] = 10,
+    user_id: Annotated[str | None, typer.Option("--user-id", help="Who is asking.")] = None,
+    queries: Annotated[
+        Path | None,
+        typer.Option("--queries", help="File with one question per line (batch mode)."),
+    ] = None,
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Recommend movies for a question (or for every line of --queries FILE)."""
+    _configure_logging(verbose)
+    if (query is None) == (queries is None):
+        err.print("[bold red]error:[/] give a QUERY or --queries FILE (not both)")
+        raise typer.Exit(2)
+    with _reported_errors(as_json):
+        from movie_rag.chain.recommender import RecommenderChain
+
+        chain = RecommenderChain.from_settings(_settings(workdir))
+        if queries is not None:
+            _recommend_batch(chain, queries, k, user_id, as_json)
+            return
+        assert query is not None
+        response = chain.invoke({"query": query, "k": k, "user_id": user_id})
+    if as_json:
+        print(response.model_dump_json())
+    else:
+        _print_response(response)
+
+
+def _recommend_batch(chain: Any, queries: Path, k: int, user_id: str | None, as_json: bool) -> None:
+    from movie_rag.errors import InputFileError
+
+    if not queries.is_file():
+        raise InputFileError(queries, "file not found", "one question per line")
+    lines = queries.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        try:
+            response = chain.invoke({"query": line, "k": k, "user_id": user_id})
+        except MovieRagError as exc:
+            print(json.dumps({"query": line, "error": str(exc)}, ensure_ascii=False), flush=True)
+            continue
+        if as_json:
+            print(response.model_dump_json(), flush=True)
+        else:
+            _print_response(response)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Where the demo builds (never the default workdir).")
+    ] = Path(".movie_rag/demo"),
+    k: Annotated[int, typer.Option("--k", min=1, max=20)] = 5,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Build the bundled sample end to end and answer the original UI's four questions."""
+    import time
+
+    _configure_logging(verbose)
+    with _reported_errors(as_json):
+        from movie_rag.chain.recommender import RecommenderChain
+        from movie_rag.datasets import sample_catalogue
+        from movie_rag.pipeline import build_catalogue
+
+        started = time.perf_counter()
+        settings = _settings(workdir)
+        sample = sample_catalogue()
+        with _progress(sys.stderr.isatty()) as progress:
+            report = build_catalogue(
+                settings, sample.movielens_dir, sample.imdb_paths, progress=progress
+            )
+        built = time.perf_counter()
+        chain = RecommenderChain.from_settings(settings)
+        answers = []
+        for question in EXAMPLE_QUESTIONS:
+            asked = time.perf_counter()
+            response = chain.invoke({"query": question, "k": k})
+            answers.append((response, time.perf_counter() - asked))
+        finished = time.perf_counter()
+    timings = {
+        "build_seconds": round(built - started, 2),
+        "chain_load_seconds": round(finished - built - sum(a[1] for a in answers), 2),
+        "answer_seconds": [round(a[1], 3) for a in answers],
+        "total_seconds": round(finished - started, 2),
+    }
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "workdir": str(settings.workdir),
+                    "movies": report.rows,
+                    "answers": [a[0].model_dump() for a in answers],
+                    "timings": timings,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    out.print(f"[bold]Built[/] {report.rows} movies into {settings.workdir}")
+    for response, seconds in answers:
+        out.rule(f"[bold]{response.query}")
+        _print_response(response)
+        out.print(f"[dim]{seconds * 1000:.0f} ms[/]")
+    out.rule()
+    out.print(
+        f"timings: build {timings['build_seconds']} s, chain load "
+        f"{timings['chain_load_seconds']} s, total {timings['total_seconds']} s"
+    )
+
+
+def _print_response(response: Any) -> None:
+    out.print(response.answer, highlight=False)
+    for i, rec in enumerate(response.recommendations, start=1):
+        badge = "" if rec.in_catalog else " [yellow](not on the platform)[/]"
+        year = f" ({rec.year})" if rec.year else ""
+        out.print(f"  [dim]{i}.[/] [bold]{rec.title}{year}[/]{badge}", highlight=False)
+        if rec.url:
+            out.print(f"     [dim]{rec.url}[/]", highlight=False)
+
+
 def _print_report(report: BuildReport) -> None:
     inputs = Table(title="Inputs", title_justify="left")
     for column in ("source", "rows in", "loaded", "quarantined", "path"):
@@ -190,6 +392,12 @@ def _print_report(report: BuildReport) -> None:
     if report.quarantined:
         total = sum(report.quarantined.values())
         out.print(f"[yellow]quarantined[/]: {total:,} rows → {report.quarantine_location}")
+    if report.index:
+        i = report.index
+        out.print(
+            f"[bold]index[/]: {int(i['added'] + i['updated'] + i['unchanged']):,} movies "
+            f"({int(i['embedded']):,} embedded, {int(i['deleted']):,} removed)"
+        )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
     out.print(f"[dim]timings: {timings}[/]")
 

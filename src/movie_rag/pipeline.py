@@ -37,6 +37,7 @@ def build_catalogue(
     imdb_format: IMDBFormat = "auto",
     spark: SparkSession | None = None,
     mode: Literal["merge", "overwrite"] = "merge",
+    index: bool = True,
     progress: Progress | None = None,
 ) -> BuildReport:
     """Ingest MovieLens and IMDB files and write the bronze tables and ``movies_info``.
@@ -49,6 +50,7 @@ def build_catalogue(
         imdb_format: Force one format for every IMDB path.
         spark: A session to use (default: the active one, or a local one).
         mode: ``merge`` (update changed rows) or ``overwrite``.
+        index: Also build or sync the vector index (re-embedding only changed movies).
         progress: Called with the name of each stage as it starts.
 
     Returns:
@@ -90,12 +92,35 @@ def build_catalogue(
     say("building movies_info")
     report = MovieInfoBuilder(settings).build(movielens, sources, store=store, mode=mode)
     lap("movies_info")
+    if index:
+        say("indexing movies_info")
+        report.index = _sync_index(settings, say)
+        lap("index")
     report.timings = {**timings, **{f"movies_info.{k}": v for k, v in report.timings.items()}}
     if settings.backend == "local":
         reports = Workdir(settings.workdir).reports
         reports.mkdir(parents=True, exist_ok=True)
         (reports / "build.json").write_text(json.dumps(report.model_dump(), indent=2) + "\n")
     return report
+
+
+def _sync_index(settings: MovieRagSettings, say: Progress) -> dict[str, float]:
+    from movie_rag.index.manager import VectorIndexManager
+
+    manager = VectorIndexManager(settings)
+
+    def embedding_progress(done: int, total: int) -> None:
+        say(f"embedding {done:,}/{total:,} documents")
+
+    sync = manager.sync(progress=embedding_progress)
+    return {
+        "added": sync.added,
+        "updated": sync.updated,
+        "deleted": sync.deleted,
+        "unchanged": sync.unchanged,
+        "embedded": sync.embedded,
+        "seconds": round(sync.seconds, 3),
+    }
 
 
 def _by_format(sources: Sequence[IMDBSource]) -> dict[str, list[pa.Table]]:

@@ -56,6 +56,9 @@ class BuildReport(BaseModel):
         default_factory=dict, description="Source genre names with no MovieLens counterpart."
     )
     changes: dict[str, int] = Field(default_factory=dict)
+    index: dict[str, float] | None = Field(
+        None, description="What the vector index sync changed (added, updated, embedded...)."
+    )
     document_max_tokens: int = 0
     documents_truncated: int = 0
     document_tokens_mean: float = 0.0
