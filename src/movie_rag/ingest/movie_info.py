@@ -168,8 +168,10 @@ class MovieInfoBuilder:
         """
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        joined, matches = self._join(movielens, imdb, spark)
+        joined, attached, matches = self._join(movielens, imdb, spark)
         rows = joined.orderBy("movie_id").toArrow().to_pylist()
+        for row in rows:
+            row["records"] = attached.get(row["movie_id"], [])
         timings["join"] = round(time.perf_counter() - started, 3)
         started = time.perf_counter()
         counter = default_counter()
@@ -205,19 +207,26 @@ class MovieInfoBuilder:
 
     def _join(
         self, movielens: MovieLensData, imdb: Sequence[IMDBSource], spark: SparkSession
-    ) -> tuple[DataFrame, dict[str, SourceMatches]]:
-        from pyspark.sql import functions as F
+    ) -> tuple[DataFrame, dict[int, list[dict[str, Any]]], dict[str, SourceMatches]]:
+        """Aggregate MovieLens and match IMDB records, in as few Spark jobs as possible.
 
+        Two jobs in all: the matching outcomes (small: one row per matched record) and the
+        per-movie aggregates. Matched records are attached to their movies in Python, which
+        spares a shuffle of every record's text through the JVM.
+        """
         s = self.settings
         movies = arrow_to_spark(spark, movielens.movies)
-        stats = rating_stats(arrow_to_spark(spark, movielens.ratings), s.bayes_prior_count)
-        genome = genome_tag_lists(
-            arrow_to_spark(spark, movielens.genome_scores),
-            arrow_to_spark(spark, movielens.genome_tags),
-            s.genome_threshold,
-            s.genome_max_tags,
-        )
-        user_tags = user_tag_lists(arrow_to_spark(spark, movielens.tags))
+        # An absent input (no genome, no tags) costs no Spark job: its columns stay empty.
+        aggregates = []
+        if movielens.ratings.num_rows:
+            ratings = arrow_to_spark(spark, movielens.ratings)
+            aggregates.append(rating_stats(ratings, s.bayes_prior_count))
+        if movielens.genome_scores.num_rows and movielens.genome_tags.num_rows:
+            scores = arrow_to_spark(spark, movielens.genome_scores)
+            tags = arrow_to_spark(spark, movielens.genome_tags)
+            aggregates.append(genome_tag_lists(scores, tags, s.genome_threshold, s.genome_max_tags))
+        if movielens.tags.num_rows:
+            aggregates.append(user_tag_lists(arrow_to_spark(spark, movielens.tags)))
         records_table = (
             pa.concat_tables([src.table for src in imdb])
             if imdb
@@ -227,25 +236,21 @@ class MovieInfoBuilder:
         records_table = records_table.append_column(
             "record", pa.array(range(records_table.num_rows), pa.int64())
         )
-        records = arrow_to_spark(spark, records_table).cache()
-        matched, report = self._match(movies, records, records_table)
-        attached = (
-            matched.drop("source")
-            .join(records, on="record")
-            .groupBy("movie_id")
-            .agg(F.collect_list(F.struct(*IMDB_RECORD_SCHEMA.names)).alias("records"))
-        )
-        joined = (
-            movies.join(stats, "movie_id", "left")
-            .join(genome, "movie_id", "left")
-            .join(user_tags, "movie_id", "left")
-            .join(attached, "movie_id", "left")
-        )
-        return joined, report
+        records = arrow_to_spark(spark, records_table)
+        outcomes = self._match(movies, records).toArrow()
+        attached, report = _attach(outcomes, records_table)
+        joined = movies
+        for aggregate in aggregates:
+            joined = joined.join(aggregate, "movie_id", "left")
+        return joined, attached, report
 
-    def _match(
-        self, movies: DataFrame, records: DataFrame, records_table: pa.Table
-    ) -> tuple[DataFrame, dict[str, SourceMatches]]:
+    def _match(self, movies: DataFrame, records: DataFrame) -> DataFrame:
+        """Every matching outcome: movie_id, source, record, how.
+
+        ``how`` is ``imdb_id``, ``tmdb_id`` or ``title`` for a match, ``tmdb_conflict`` for a
+        tmdb_id join refused because the years disagree, ``ambiguous`` for a title match
+        skipped because several records of one source fit the same movie equally well.
+        """
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
@@ -277,7 +282,9 @@ class MovieInfoBuilder:
         by_tmdb = tmdb_pairs.where("year_ok").select(
             "movie_id", "source", "record", F.lit("tmdb_id").alias("how")
         )
-        tmdb_conflicts = tmdb_pairs.where(~F.col("year_ok")).groupBy("source").count()
+        tmdb_conflicts = tmdb_pairs.where(~F.col("year_ok")).select(
+            "movie_id", "source", "record", F.lit("tmdb_conflict").alias("how")
+        )
 
         id_matched = by_imdb.unionByName(by_tmdb)
         keys = m.select(
@@ -301,17 +308,10 @@ class MovieInfoBuilder:
             F.col("distance") == F.col("best")
         )
         per_movie = Window.partitionBy("movie_id", "source")
-        best = best.withColumn("choices", F.count("*").over(per_movie)).cache()
-        by_title = best.where(F.col("choices") == 1).select(
-            "movie_id", "source", "record", F.lit("title").alias("how")
-        )
-        ambiguous = (
-            best.where(F.col("choices") > 1)
-            .groupBy("source")
-            .agg(F.countDistinct("movie_id").alias("count"))
-        )
-        matched = id_matched.unionByName(by_title).cache()
-        return matched, _match_report(matched, tmdb_conflicts, ambiguous, records_table)
+        best = best.withColumn("choices", F.count("*").over(per_movie))
+        outcome = F.when(F.col("choices") == 1, "title").otherwise("ambiguous")
+        by_title = best.select("movie_id", "source", "record", outcome.alias("how"))
+        return id_matched.unionByName(tmdb_conflicts).unionByName(by_title)
 
     # -- per-movie assembly ---------------------------------------------------------------
 
@@ -374,34 +374,35 @@ class MovieInfoBuilder:
         }
 
 
-def _match_report(
-    matched: DataFrame, tmdb_conflicts: DataFrame, ambiguous: DataFrame, records: pa.Table
-) -> dict[str, SourceMatches]:
-    from pyspark.sql import functions as F
-
-    report: dict[str, SourceMatches] = {}
-    for source, n in Counter(records.column("source").to_pylist()).items():
-        report[source] = SourceMatches(records=n)
-    rows = (
-        matched.groupBy("source", "how")
-        .agg(
-            F.countDistinct("movie_id").alias("movies"),
-            F.countDistinct("record").alias("records"),
-        )
-        .collect()
-    )
-    used: Counter[str] = Counter()
-    for r in rows:
-        entry = report.setdefault(r["source"], SourceMatches())
-        setattr(entry, f"by_{r['how']}", int(r["movies"]))
-        used[r["source"]] += int(r["records"])
-    for r in tmdb_conflicts.collect():
-        report[r["source"]].tmdb_year_conflicts = int(r["count"])
-    for r in ambiguous.collect():
-        report[r["source"]].ambiguous = int(r["count"])
+def _attach(
+    outcomes: pa.Table, records: pa.Table
+) -> tuple[dict[int, list[dict[str, Any]]], dict[str, SourceMatches]]:
+    """Records per matched movie, and the per-source matching report."""
+    report = {
+        source: SourceMatches(records=n)
+        for source, n in Counter(records.column("source").to_pylist()).items()
+    }
+    by_record = records.to_pylist()
+    attached: dict[int, list[dict[str, Any]]] = {}
+    movies: dict[tuple[str, str], set[int]] = {}
+    used: dict[str, set[int]] = {}
+    for row in outcomes.to_pylist():
+        source, how, movie_id, record = row["source"], row["how"], row["movie_id"], row["record"]
+        movies.setdefault((source, how), set()).add(movie_id)
+        if how in ("imdb_id", "tmdb_id", "title"):
+            attached.setdefault(movie_id, []).append(by_record[record])
+            used.setdefault(source, set()).add(record)
+    for (source, how), ids in movies.items():
+        entry = report[source]
+        if how == "tmdb_conflict":
+            entry.tmdb_year_conflicts = len(ids)
+        elif how == "ambiguous":
+            entry.ambiguous = len(ids)
+        else:
+            setattr(entry, f"by_{how}", len(ids))
     for source, entry in report.items():
-        entry.unmatched_records = entry.records - used[source]
-    return dict(sorted(report.items()))
+        entry.unmatched_records = entry.records - len(used.get(source, ()))
+    return attached, dict(sorted(report.items()))
 
 
 def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> list[InputSummary]:
