@@ -22,6 +22,7 @@ __all__ = ["Catalogue", "MovieRef"]
 _YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?\s*$")
 _WORDS = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _MAX_NAME_WORDS = 4
+_INTERNAL = frozenset({"user_tags", "document", "content_hash"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Catalogue:
 
     Args:
         table: movies_info as Arrow (needs ``movie_id``, ``title``, ``year``, ``votes``,
-            ``directors``, ``cast``).
+            ``directors``, ``cast``); every public column is kept, ``user_tags``,
+            ``document`` and ``content_hash`` are not.
         fuzzy_cutoff: Minimum rapidfuzz score (0–100) for a fuzzy title match.
 
     Example:
@@ -180,5 +182,5 @@ def _name_key(name: str) -> str:
 
 
 def _needed(table: pa.Table) -> list[str]:
-    wanted = ["movie_id", "title", "year", "votes", "rating", "genres", "directors", "cast", "url"]
-    return [name for name in wanted if name in table.column_names]
+    # Everything public: the generator quotes these values; internal columns stay out.
+    return [name for name in table.column_names if name not in _INTERNAL]

@@ -230,8 +230,11 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         base = self.parser.parse(previous_query) if previous_query else parsed
         base = base.model_copy(update={"text": parsed.text, "follow_up": follow_up})
         if follow_up.kind == "more_like" and follow_up.position is not None:
-            if 0 <= follow_up.position < len(last_shown):
-                movie_id = last_shown[follow_up.position]
+            position = follow_up.position
+            if position < 0:  # "that last one"
+                position += len(last_shown)
+            if 0 <= position < len(last_shown):
+                movie_id = last_shown[position]
                 if movie_id in self.catalogue:
                     movie = self.catalogue.movie(movie_id)
                     seed = SeedMovie(
