@@ -103,6 +103,8 @@ class ParsedQuery(BaseModel):
         follow_up: A reference to an earlier answer, if any.
         off_topic: The request is not about movies.
         wants_best: The user asked for the best/top/highest rated (rating weighs more).
+        avoid_genres: Genres the user ruled out ("no horror", "nothing too scary"): a soft
+            penalty, since filters have no genre exclusion.
     """
 
     text: str
@@ -114,6 +116,7 @@ class ParsedQuery(BaseModel):
     follow_up: FollowUp | None = None
     off_topic: bool = False
     wants_best: bool = False
+    avoid_genres: list[str] = Field(default_factory=list)
 
 
 class HistoryTurn(BaseModel):

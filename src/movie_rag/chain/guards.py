@@ -1,0 +1,430 @@
+"""Guards on what goes in and what comes out of the recommender.
+
+In: :func:`redact_pii` replaces personal data in a query (emails, phone numbers, payment
+cards, IBANs, US social security numbers, IP addresses) with placeholders before the query
+reaches an LLM, a log or an inference table. :func:`is_off_topic` spots requests about other
+subjects, which get :data:`POLITE_REFUSAL`.
+
+Out: :func:`scrub_internal` removes what must never be shown to users: genome relevance
+scores, internal ``movies_info`` fields (``user_tags``, ``genome_tags``, ``content_hash``,
+``document``), raw movie ids, JSON dumps of records and echoes of the system prompt.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Callable, Iterable
+
+__all__ = [
+    "INTERNAL_FIELDS",
+    "POLITE_REFUSAL",
+    "SYSTEM_PROMPT_MARKERS",
+    "is_off_topic",
+    "markers_from_prompt",
+    "mentions_movies",
+    "redact_pii",
+    "scrub_internal",
+]
+
+logger = logging.getLogger("movie_rag")
+
+POLITE_REFUSAL = (
+    "Sorry, I can only help with movies. Ask me for recommendations by genre, decade, mood, "
+    "actor or director, or name a film you liked, for example: "
+    '"movies like The Matrix from the 90s".'
+)
+
+#: movies_info columns that are internal: never shown to users, whatever a generator writes.
+INTERNAL_FIELDS: tuple[str, ...] = ("user_tags", "genome_tags", "content_hash", "document")
+
+#: Phrases that only occur in a system prompt; a sentence carrying one is an echo and is
+#: removed. The prompt module extends this with its own prompt's sentences
+#: (``SYSTEM_PROMPT_MARKERS.extend(markers_from_prompt(prompt))``).
+SYSTEM_PROMPT_MARKERS: list[str] = [
+    "You are a movie recommendation assistant",
+    "You are a helpful movie",
+    "You are MovieBot",
+    "system prompt",
+    "my instructions are",
+    "my instructions say",
+    "Use only the movies in the context",
+    "Only recommend movies from the context",
+    "Answer only from the context",
+    "Never mention user_tags",
+    "<|im_start|>system",
+    "<<SYS>>",
+]
+
+# ---------------------------------------------------------------- personal data (in)
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Print form in groups of four, or compact; the mod-97 check decides.
+_IBAN = re.compile(
+    r"\b[A-Z]{2}\d{2}(?:(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b",
+    re.IGNORECASE,
+)
+_CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)")
+# Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
+_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b")
+_IPV4 = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+    r"(?![\w]|\.\d)"
+)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,12}){0,6}"
+    r"(?![\w]|\.\d)"
+)
+_YEARISH = re.compile(r"^(?:18[89]\d|19\d\d|20[0-4]\d)$")
+
+
+def _mod97_ok(candidate: str) -> bool:
+    compact = re.sub(r"[ -]", "", candidate).upper()
+    if not 15 <= len(compact) <= 34:
+        return False
+    rotated = compact[4:] + compact[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rotated)
+    return int(digits) % 97 == 1
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        value = int(ch)
+        if i % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _is_card(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    groups = [len(g) for g in re.split(r"[ -]", candidate)]
+    # Card numbers are printed compact or in their issuers' groupings; a run of years
+    # ("1990 1995 2000 2005") has the digits but not the issuer prefix.
+    grouped = len(groups) == 1 or groups[:3] in ([4, 4, 4], [4, 6, 5], [4, 6, 4])
+    issuer = digits[0] in "3456" or 2221 <= int(digits[:4]) <= 2720
+    return grouped and issuer and _luhn_ok(digits)
+
+
+def _is_phone(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    groups = [g for g in re.split(r"[^\d]+", candidate) if g]
+    if all(_YEARISH.match(g) for g in groups):
+        return False
+    international = candidate.startswith(("+", "00"))
+    if international:
+        return 8 <= len(digits) <= 15
+    if re.fullmatch(r"\d{3}[-.]\d{4}", candidate):
+        return True
+    if len(groups) == 1 and "(" not in candidate:
+        # A bare run of digits is a phone number only at national length (9-11 digits).
+        return 9 <= len(digits) <= 11
+    return 9 <= len(digits) <= 15
+
+
+def _is_ipv6(candidate: str) -> bool:
+    try:
+        ipaddress.IPv6Address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _replace(
+    pattern: re.Pattern[str], text: str, placeholder: str, valid: Callable[[str], bool]
+) -> tuple[str, int]:
+    count = 0
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal count
+        if valid(match.group(0)):
+            count += 1
+            return placeholder
+        return match.group(0)
+
+    return pattern.sub(substitute, text), count
+
+
+def redact_pii(text: str) -> str:
+    """Replace personal data with placeholders.
+
+    Emails become ``[email]``, IBANs (mod-97 checked) ``[iban]``, payment card numbers
+    (Luhn checked) ``[card]``, US social security numbers ``[ssn]``, IPv4/IPv6 addresses
+    ``[ip]`` and phone numbers in common national and international formats ``[phone]``.
+    Years, year ranges, ratings, durations and numbers in titles are left alone.
+
+    Args:
+        text: Any text (a user's query, a chat message).
+
+    Returns:
+        The text with personal data replaced.
+
+    Example:
+        >>> redact_pii("I'm bob@example.com, call +44 20 7946 0958. Movies like Heat (1995)?")
+        "I'm [email], call [phone]. Movies like Heat (1995)?"
+    """
+    always: Callable[[str], bool] = lambda _: True  # noqa: E731
+    steps: list[tuple[re.Pattern[str], str, Callable[[str], bool]]] = [
+        (_EMAIL, "[email]", always),
+        (_IBAN, "[iban]", _mod97_ok),
+        (_CARD, "[card]", _is_card),
+        (_SSN, "[ssn]", always),
+        (_IPV4, "[ip]", always),
+        (_IPV6, "[ip]", _is_ipv6),
+        (_PHONE, "[phone]", _is_phone),
+    ]
+    found: dict[str, int] = {}
+    for pattern, placeholder, valid in steps:
+        text, count = _replace(pattern, text, placeholder, valid)
+        if count:
+            found[placeholder] = found.get(placeholder, 0) + count
+    if found:
+        # Counts only: the values themselves must not reach a log.
+        logger.debug("redacted personal data: %s", found)
+    return text
+
+
+# ---------------------------------------------------------------- topic
+
+_MOVIE_WORDS = re.compile(
+    r"\b(?:movies?|films?|flicks?|cinema|cinematic|watch(?:ing|ed)?|actors?|actress(?:es)?|"
+    r"directors?|directed|starring|cast|imdb|netflix|blockbusters?|sequels?|prequels?|"
+    r"trailers?|box office|tv shows?|series|screenplay|oscars?|hollywood|bollywood|"
+    r"documentar(?:y|ies)|cartoons?|anime|rom[- ]?coms?|sci[- ]?fi|horror|comed(?:y|ies)|"
+    r"thrillers?|westerns?|musicals?|performances?|soundtracks?|plot|scenes?|acting|"
+    r"cinematography|plot twists?)\b",
+    re.IGNORECASE,
+)
+_OTHER_SUBJECTS = re.compile(
+    r"\b(?:weather|forecast|temperature|rain(?:ing)?|poems?|poetry|haikus?|essays?|recipes?|"
+    r"cook(?:ing)?|bak(?:e|ing)|pasta|pizza dough|code|coding|python|javascript|programs?|"
+    r"programming|math|equations?|homework|stocks?|bitcoin|crypto|invest(?:ing|ment)?|news|"
+    r"politics?|elections?|translate|translation|capital of|diet|workout|symptoms?|medical|"
+    r"lawyer|legal advice|tax(?:es)?|flights?|hotels?|restaurants?|jokes?|lyrics|"
+    r"password|email address)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_movies(text: str) -> bool:
+    """Whether the text talks about films at all (movie words, genre names, watching).
+
+    Args:
+        text: A query.
+
+    Returns:
+        True when a movie word occurs.
+    """
+    return _MOVIE_WORDS.search(text) is not None
+
+
+def is_off_topic(text: str) -> bool:
+    """Whether a request is about another subject and says nothing about movies.
+
+    This is the catalogue-free check; :class:`~movie_rag.chain.query.QueryParser` also
+    counts people, titles, genres and moods it recognises as being about movies.
+
+    Args:
+        text: A query.
+
+    Returns:
+        True for requests such as "what's the weather" or "write me a poem".
+
+    Example:
+        >>> is_off_topic("How do I cook pasta?")
+        True
+        >>> is_off_topic("a movie about cooking pasta")
+        False
+    """
+    return _OTHER_SUBJECTS.search(text) is not None and not mentions_movies(text)
+
+
+# ---------------------------------------------------------------- internal data (out)
+
+_KEY_CHARS = r"[\"'`]?"
+_RECORD_KEYS = (
+    *INTERNAL_FIELDS,
+    "movie_id",
+    "movieId",
+    "imdb_id",
+    "tmdb_id",
+    "ml_rating_mean",
+    "ml_rating_count",
+    "ml_rating_bayes",
+    "imdb_votes",
+    "relevance",
+    "sources",
+)
+_RECORD_KEY = re.compile(r"[\"']\s*(?:" + "|".join(_RECORD_KEYS) + r")\s*[\"']\s*:")
+_FENCE = re.compile(r"```[a-zA-Z]*\n?(.*?)```", re.DOTALL)
+_FIELD_VALUE = r"(?:\[[^\]]*\]|\{[^}]*\}|\"[^\"]*\"|'[^']*'|[^\s,;)\]]+)"
+_INTERNAL_FIELD = re.compile(
+    _KEY_CHARS
+    + r"\b(?:user[_ ]tags|genome[_ ]tags|content[_ ]hash)\b"
+    + _KEY_CHARS
+    + r"(?:\s*[:=]\s*"
+    + _FIELD_VALUE
+    + r"?)?",
+    re.IGNORECASE,
+)
+# "document" is an ordinary English word: only its key forms are internal.
+_DOCUMENT_FIELD = re.compile(
+    r"(?:[\"'`]document[\"'`](?:\s*[:=]\s*(?:\"[^\"]*\"|'[^']*'|[^\n]*))?"
+    r"|\bdocument\s*[:=]\s*(?:\"[^\"]*\"|'[^']*'|[^\n]*))",
+    re.IGNORECASE,
+)
+_RELEVANCE = re.compile(
+    r"\s*[(\[]\s*(?:(?:genome\s+)?relevance(?:\s+score)?\s*[:=]?\s*)?(?:0?\.\d{2,}|1\.0+|0)\s*[)\]]"
+    r"|\b(?:genome\s+)?relevance(?:\s+score)?\s*(?:of|is|[:=])?\s*(?:0?\.\d+|1\.0+|\d{1,3}\s*%)",
+    re.IGNORECASE,
+)
+_MOVIE_ID = re.compile(
+    r"\s*[(\[]\s*(?:movie[_ ]?id|id)\s*(?:[:=#]|is|of)?\s*\d+\s*[)\]]"
+    r"|\b(?:movie[_ ]?id|id)\s*(?:[:=#]|is|of)?\s*\d+\b",
+    re.IGNORECASE,
+)
+_ROLE_LINE = re.compile(
+    r"^\s*(?:system\s*:|\[system\]|<\|system\|>|<\|im_start\|>\s*system|###\s*system)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORDS = re.compile(r"\w+")
+
+
+def markers_from_prompt(prompt: str, *, min_words: int = 5) -> list[str]:
+    """The sentences of a system prompt that are long enough to mark an echo of it.
+
+    Args:
+        prompt: The system prompt text.
+        min_words: Shorter sentences ("Be brief.") could occur in a normal answer.
+
+    Returns:
+        Sentences to add to :data:`SYSTEM_PROMPT_MARKERS`.
+    """
+    sentences = _SENTENCE_END.split(" ".join(prompt.split()))
+    return [s.strip() for s in sentences if len(_WORDS.findall(s)) >= min_words]
+
+
+def _squash(text: str) -> str:
+    return " ".join(_WORDS.findall(text.casefold()))
+
+
+def _balanced_end(text: str, start: int) -> int | None:
+    """Index after the brace that closes the one at ``start`` (quotes respected)."""
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = None
+        elif ch in "\"'" and (i == 0 or not text[i - 1].isalnum()):
+            quote = ch
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def _drop_records(text: str) -> str:
+    text = _FENCE.sub(lambda m: "" if _RECORD_KEY.search(m.group(1)) else m.group(0), text)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "{":
+            end = _balanced_end(text, i)
+            if end is not None and _RECORD_KEY.search(text[i:end]):
+                i = end
+                continue
+        out.append(text[i])
+        i += 1
+    # Arrays whose records were all removed leave "[, ]" behind.
+    return re.sub(r"\[\s*(?:,\s*)*\]", "", "".join(out))
+
+
+def _drop_prompt_echoes(text: str, markers: Iterable[str]) -> str:
+    keys = [key for key in (_squash(m) for m in markers) if key]
+
+    def is_echo(sentence: str) -> bool:
+        squashed = f" {_squash(sentence)} "
+        return any(f" {key} " in squashed for key in keys)
+
+    paragraphs = re.split(r"\n\s*\n", text)
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        lines = paragraph.split("\n")
+        if any(_ROLE_LINE.match(line) for line in lines):
+            continue
+        sentences = [s for line in lines for s in _SENTENCE_END.split(line)]
+        if sum(is_echo(s) for s in sentences) >= 2:
+            # Several prompt sentences in one paragraph: the paragraph is a prompt dump.
+            continue
+        new_lines = [
+            " ".join(s for s in _SENTENCE_END.split(line) if not is_echo(s))
+            if any(is_echo(s) for s in _SENTENCE_END.split(line))
+            else line
+            for line in lines
+        ]
+        kept.append("\n".join(new_lines))
+    return "\n\n".join(kept)
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)
+    text = re.sub(r"(?<=\S)[ \t]{2,}", " ", text)
+    text = re.sub(r"[ \t]+(?=[,.;:!?)])", "", text)
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    text = re.sub(r"[,;:]\s*(?=[.!?])", "", text)
+    text = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def scrub_internal(text: str, *, extra_markers: Iterable[str] = ()) -> str:
+    """Remove internal data from text that is about to be shown to a user.
+
+    Removes JSON (or Python-literal) dumps of movie records, the internal fields
+    (``user_tags``, ``genome_tags``, ``content_hash``, ``document``) with their values,
+    genome relevance scores (``"relevance 0.87"``, ``"dark (0.912)"``), raw movie ids
+    (``"movie_id 2571"``, ``"id=2571"``) and sentences that echo the system prompt (any of
+    :data:`SYSTEM_PROMPT_MARKERS` or ``extra_markers``; a paragraph with two such sentences,
+    or under a ``System:`` role line, goes entirely). Ratings, years, runtimes, titles and
+    IMDb links stay.
+
+    Args:
+        text: An answer, a reason, an error message.
+        extra_markers: More system-prompt phrases for this call.
+
+    Returns:
+        The cleaned text, stripped; text with nothing to remove comes back unchanged
+        otherwise (so ``scrub_internal(t) != t.strip()`` tells that something was removed).
+
+    Example:
+        >>> scrub_internal("Heat (movie_id 6): a tense heist (0.97) thriller, relevance 0.91.")
+        'Heat: a tense heist thriller.'
+    """
+    before = text
+    text = _drop_records(text)
+    text = _drop_prompt_echoes(text, [*SYSTEM_PROMPT_MARKERS, *extra_markers])
+    text = _INTERNAL_FIELD.sub("", text)
+    text = _DOCUMENT_FIELD.sub("", text)
+    text = _RELEVANCE.sub("", text)
+    text = _MOVIE_ID.sub("", text)
+    if text == before:
+        # Clean text comes back as written: callers compare to tell clean from scrubbed.
+        return before.strip()
+    logger.debug("scrubbed internal data from outgoing text")
+    return _tidy(text)
