@@ -17,7 +17,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -159,15 +159,9 @@ def both(*steps: Corrupt) -> Corrupt:
     return corrupt
 
 
-def _params(cases: Iterable, test: str) -> list:
-    """Parametrise ``cases``; a case whose ``bugs`` names ``test`` is a strict xfail there."""
-    params = []
-    for case in cases:
-        marks = []
-        if test in case.bugs:
-            marks.append(pytest.mark.xfail(strict=True, reason=case.bugs[test]))
-        params.append(pytest.param(case, id=case.kind, marks=marks))
-    return params
+def _params(cases: Iterable) -> list:
+    """One test parameter per case, named by its kind."""
+    return [pytest.param(case, id=case.kind) for case in cases]
 
 
 # -- file-level problems: InputFileError naming the file and what was expected ---------------
@@ -186,7 +180,6 @@ class Broken:
     problem: str | re.Pattern[str]
     expected: str
     genome_dir: str | None = None
-    bugs: dict[str, str] = field(default_factory=dict)
 
 
 BROKEN = [
@@ -246,12 +239,6 @@ BROKEN = [
         "ml/movies.csv",
         UTF16,
         AS_UTF8,
-        bugs={
-            "test_file_level_problem_raises": (
-                "open_text only recognises UTF-16 by its BOM: a BOM-less UTF-16 file fails later "
-                "with 'missing column(s)' and a header full of NUL characters"
-            )
-        },
     ),
     Broken(
         "latin1_header",
@@ -315,11 +302,6 @@ BROKEN = [
         "ml/movies.csv.gz",
         re.compile(r".*gzip.*"),
         MOVIES_EXPECTED,
-        bugs={
-            "test_file_level_problem_raises": (
-                "open_text lets gzip.BadGzipFile escape instead of raising InputFileError"
-            )
-        },
     ),
     Broken(
         "truncated_gzip",
@@ -330,17 +312,11 @@ BROKEN = [
         "ml/ratings.csv.gz",
         re.compile(r".*gzip.*"),
         RATINGS_EXPECTED,
-        bugs={
-            "test_file_level_problem_raises": (
-                "a truncated .gz escapes as EOFError from read_csv_records instead of an "
-                "InputFileError naming the file"
-            )
-        },
     ),
 ]
 
 
-@pytest.mark.parametrize("case", _params(BROKEN, "test_file_level_problem_raises"))
+@pytest.mark.parametrize("case", _params(BROKEN))
 def test_file_level_problem_raises(release: Path, case: Broken) -> None:
     case.corrupt(release)
     genome_dir = release.parent / case.genome_dir if case.genome_dir else None
@@ -358,15 +334,6 @@ def test_file_level_problem_raises(release: Path, case: Broken) -> None:
 
 # -- bad rows: quarantined with line, field and reason; good rows still load ----------------
 
-DOUBLE_COUNT = (
-    "MovieLensLoader counts a row rejected by its own field checks twice in rows_in "
-    "(count += 1 before the check, then + quarantine.count(source))"
-)
-SWALLOWED = (
-    "a stray quote swallows the following lines into one quarantined record, so good rows "
-    "after it are lost and rows_in under-counts the file"
-)
-
 
 @dataclass(frozen=True)
 class Bad:
@@ -377,8 +344,6 @@ class Bad:
     field: str | None
     reason: str | re.Pattern[str]
     raw: bytes  # the bad line as written
-    loader_check: bool = False  # rejected by MovieLensLoader's own checks, not by the reader
-    bugs: dict[str, str] = field(default_factory=dict)
     blank_lines_before: int = 0
 
     @property
@@ -398,14 +363,8 @@ def bad(
     new: bytes,
     field: str | None,
     reason: str | re.Pattern[str],
-    *,
-    loader_check: bool = False,
-    bugs: dict[str, str] | None = None,
 ) -> Bad:
-    bugs = dict(bugs or {})
-    if loader_check:
-        bugs.setdefault("test_rows_in_balance", DOUBLE_COUNT)
-    return Bad(kind, file, set_line(file, line, new), line, field, reason, new, loader_check, bugs)
+    return Bad(kind, file, set_line(file, line, new), line, field, reason, new)
 
 
 HUGE = b"2,60756," + b"x" * (MAX_FIELD_CHARS + 1) + b",1445714992"
@@ -451,7 +410,6 @@ BAD = [
         b"3,Waiting to Exhale (1995),Comedy|Drama|Romance",
         "movieId",
         "duplicate movieId 3 (first at row 4)",
-        loader_check=True,
     ),
     bad(
         "duplicate_movie_id_in_links",
@@ -460,7 +418,6 @@ BAD = [
         b"3,0114885,31357",
         "movieId",
         "duplicate movieId 3 (first at row 4)",
-        loader_check=True,
     ),
     bad(
         "non_numeric_rating",
@@ -469,7 +426,6 @@ BAD = [
         b"1,3,four,964981247",
         "rating",
         "not a number: 'four'",
-        loader_check=True,
     ),
     bad(
         "rating_above_five",
@@ -478,7 +434,6 @@ BAD = [
         b"1,3,5.5,964981247",
         "rating",
         "rating 5.5 is not a half star in 0.5–5",
-        loader_check=True,
     ),
     bad(
         "rating_zero",
@@ -487,7 +442,6 @@ BAD = [
         b"1,3,0.0,964981247",
         "rating",
         "rating 0.0 is not a half star in 0.5–5",
-        loader_check=True,
     ),
     bad(
         "rating_not_half_star",
@@ -496,7 +450,6 @@ BAD = [
         b"1,3,3.7,964981247",
         "rating",
         "rating 3.7 is not a half star in 0.5–5",
-        loader_check=True,
     ),
     bad(
         "rating_nan",
@@ -505,7 +458,6 @@ BAD = [
         b"1,3,NaN,964981247",
         "rating",
         "not a finite number: 'NaN'",
-        loader_check=True,
     ),
     bad(
         "zero_movie_id",
@@ -514,7 +466,6 @@ BAD = [
         b"0,Grumpier Old Men (1995),Comedy|Romance",
         "movieId",
         "movieId must be a positive integer, got '0'",
-        loader_check=True,
     ),
     bad(
         "negative_user_id",
@@ -523,7 +474,6 @@ BAD = [
         b"-1,3,4.0,964981247",
         "userId",
         "userId must be a positive integer, got '-1'",
-        loader_check=True,
     ),
     bad(
         "non_numeric_timestamp_in_ratings",
@@ -532,7 +482,6 @@ BAD = [
         b"1,3,4.0,2000-07-30",
         "timestamp",
         "not an integer: '2000-07-30'",
-        loader_check=True,
     ),
     bad(
         "non_numeric_timestamp_in_tags",
@@ -541,7 +490,6 @@ BAD = [
         b"2,60756,Highly quotable,yesterday",
         "timestamp",
         "not an integer: 'yesterday'",
-        loader_check=True,
     ),
     bad(
         "empty_tag",
@@ -550,7 +498,6 @@ BAD = [
         b'2,60756,"  ",1445714996',
         "tag",
         "empty tag",
-        loader_check=True,
     ),
     bad(
         "huge_field",
@@ -583,7 +530,6 @@ BAD = [
         b'1,3,"4.0,964981247',
         None,
         UNTERMINATED,
-        bugs={"test_good_rows_still_load": SWALLOWED, "test_rows_in_balance": SWALLOWED},
     ),
     bad(
         "unterminated_quote_up_to_next_quote",
@@ -592,14 +538,22 @@ BAD = [
         b'3,"Grumpier Old Men (1995),Comedy|Romance',
         None,
         UNTERMINATED,
-        bugs={
-            "test_bad_row_is_quarantined": (
-                "the record swallowed lines 4-12 up to the next quote and is reported as "
-                "'expected 3 fields, found 4' with no hint of the unterminated quote"
-            ),
-            "test_good_rows_still_load": SWALLOWED,
-            "test_rows_in_balance": SWALLOWED,
-        },
+    ),
+    bad(
+        "plus_sign_in_user_id",
+        "ratings.csv",
+        3,
+        b"+1,3,4.0,964981247",
+        "userId",
+        "not an integer: '+1'",
+    ),
+    bad(
+        "arabic_indic_digits_in_timestamp",
+        "tags.csv",
+        3,
+        "2,60756,Highly quotable,١٤٤٥٧١٤٩٩٦".encode(),
+        "timestamp",
+        "not an integer: '١٤٤٥٧١٤٩٩٦'",
     ),
     bad(
         "relevance_above_one",
@@ -608,7 +562,6 @@ BAD = [
         b"1,2,1.025",
         "relevance",
         "relevance 1.025 is outside 0–1",
-        loader_check=True,
     ),
     bad(
         "duplicate_genome_tag_id",
@@ -617,7 +570,6 @@ BAD = [
         b"2,18th century",
         "tagId",
         "duplicate tagId 2 (first at row 3)",
-        loader_check=True,
     ),
     bad(
         "bad_imdb_id",
@@ -626,7 +578,6 @@ BAD = [
         b"3,tt01132x8,15602",
         "imdbId",
         re.compile(r"not an IMDb (title )?id: 'tt01132x8'"),
-        loader_check=True,
     ),
     bad(
         "zero_imdb_id",
@@ -635,7 +586,6 @@ BAD = [
         b"3,0000000,15602",
         "imdbId",
         re.compile(r"not an IMDb (title )?id: '0000000'"),
-        loader_check=True,
     ),
     bad(
         "non_numeric_tmdb_id",
@@ -644,7 +594,6 @@ BAD = [
         b"3,0113228,n/a",
         "tmdbId",
         "not an integer: 'n/a'",
-        loader_check=True,
     ),
     bad(
         "non_ascii_digits_in_imdb_id",
@@ -653,12 +602,6 @@ BAD = [
         "3,٠١١٣٢٢٨,15602".encode(),
         "imdbId",
         re.compile(r"not an IMDb (title )?id: '٠١١٣٢٢٨'"),
-        bugs={
-            "test_bad_row_is_quarantined": (
-                "normalize_imdb_id's \\d matches any Unicode digit: Arabic-Indic digits give "
-                "imdb_id 'tt٠١١٣٢٢٨', not 'tt' + ASCII digits"
-            )
-        },
     ),
     bad(
         "digit_separator_in_movie_id",
@@ -667,14 +610,6 @@ BAD = [
         b"1_0,Grumpier Old Men (1995),Comedy|Romance",
         "movieId",
         "not an integer: '1_0'",
-        loader_check=True,
-        bugs={
-            "test_bad_row_is_quarantined": (
-                "_int uses int(), which reads '1_0' as 10: the row takes movieId 10 and the real "
-                "movie 10 (GoldenEye, row 11) is quarantined as its duplicate"
-            ),
-            "test_good_rows_still_load": "same: GoldenEye is lost instead of the bad row",
-        },
     ),
 ]
 
@@ -700,7 +635,7 @@ def _loaded(data: MovieLensData, role: str) -> int:
     return data.rows_loaded()[role]
 
 
-@pytest.mark.parametrize("case", _params(BAD, "test_bad_row_is_quarantined"))
+@pytest.mark.parametrize("case", _params(BAD))
 def test_bad_row_is_quarantined(release: Path, case: Bad) -> None:
     case.corrupt(release)
     data = _load(release)
@@ -722,9 +657,7 @@ def test_bad_row_is_quarantined(release: Path, case: Bad) -> None:
             assert _loaded(data, role) == ROWS, role
 
 
-@pytest.mark.parametrize(
-    "case", _params([c for c in BAD if c.role in TABLES], "test_good_rows_still_load")
-)
+@pytest.mark.parametrize("case", _params([c for c in BAD if c.role in TABLES]))
 def test_good_rows_still_load(release: Path, case: Bad) -> None:
     clean = getattr(_load(release), case.role).to_pylist()
     case.corrupt(release)
@@ -734,7 +667,7 @@ def test_good_rows_still_load(release: Path, case: Bad) -> None:
     assert loaded == clean[:index] + clean[index + 1 :]
 
 
-@pytest.mark.parametrize("case", _params(BAD, "test_rows_in_balance"))
+@pytest.mark.parametrize("case", _params(BAD))
 def test_rows_in_balance(release: Path, case: Bad) -> None:
     case.corrupt(release)
     data = _load(release)
@@ -767,7 +700,6 @@ ALL_FILES = (*ML_FILES, *GENOME_FILES)
 class Same:
     kind: str
     corrupt: Corrupt
-    bugs: dict[str, str] = field(default_factory=dict)
 
 
 def _to_lf(text: bytes) -> bytes:
@@ -802,7 +734,7 @@ SAME = [
 ]
 
 
-@pytest.mark.parametrize("case", _params(SAME, "test_variation_loads_like_the_clean_copy"))
+@pytest.mark.parametrize("case", _params(SAME))
 def test_variation_loads_like_the_clean_copy(release: Path, case: Same) -> None:
     clean = _load(release)
     case.corrupt(release)

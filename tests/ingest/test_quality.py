@@ -170,11 +170,6 @@ def test_missing_file_names_the_file(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}: file not found")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_csv_records does not pass its `expected` description to open_text, so "
-    "'file not found' does not say what file was expected",
-)
 def test_missing_file_says_what_was_expected(tmp_path: Path) -> None:
     path = tmp_path / "nope.csv"
     with pytest.raises(InputFileError) as info:
@@ -298,15 +293,41 @@ def test_unterminated_quote_at_end_of_file_is_hinted(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="csv.reader is not strict: a quote left open at end of file is closed silently, and "
-    "when the field count happens to match the record loads with the newline in its value",
-)
 def test_unterminated_quote_at_end_of_file_is_never_loaded(tmp_path: Path) -> None:
     records, quarantine = _csv(_write(tmp_path, b'id,text\n1,a\n2,"b\n'))
     assert [r.values["id"] for r in records] == ["1"]
     assert [r.row for r in quarantine.rows] == [3]
+
+
+def test_stray_quote_costs_only_its_own_line(tmp_path: Path) -> None:
+    lines = [
+        b"id,text,year",  # 1
+        b"1,a,1995",  # 2
+        b'2,"b,1996',  # 3: the quote is never closed
+        b"3,c,1997",  # 4
+        b'4,"d, e",1998',  # 5: the next quote, which the stray one would pair with
+        b"5,f,1999",  # 6
+    ]
+    path = _write(tmp_path, b"\r\n".join(lines) + b"\r\n")
+    records, quarantine = _csv(path, required=("id", "text", "year"))
+    assert [(r.line, r.values["id"], r.values["text"]) for r in records] == [
+        (2, "1", "a"),
+        (4, "3", "c"),
+        (5, "4", "d, e"),
+        (6, "5", "f"),
+    ]
+    assert [(r.row, r.reason, r.raw) for r in quarantine.rows] == [
+        (3, "expected 3 fields, found 2 (unterminated quote?)", '2,"b,1996\r\n')
+    ]
+
+
+def test_text_after_a_closing_quote_is_quarantined(tmp_path: Path) -> None:
+    records, quarantine = _csv(_write(tmp_path, b'id,text\n1,"a"b\n2,c\n'))
+    assert [r.values["id"] for r in records] == ["2"]
+    [row] = quarantine.rows
+    assert (row.row, row.field) == (2, None)
+    assert row.reason.startswith("unparseable CSV: ")
+    assert "unterminated" not in row.reason
 
 
 def test_short_row_on_one_line_has_no_quote_hint(tmp_path: Path) -> None:
@@ -314,26 +335,37 @@ def test_short_row_on_one_line_has_no_quote_hint(tmp_path: Path) -> None:
     assert [(r.row, r.reason) for r in quarantine.rows] == [(2, "expected 2 fields, found 1")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_text probes only the BOM: gzip.BadGzipFile escapes instead of InputFileError",
-)
 def test_gz_file_that_is_not_gzip_is_a_file_error(tmp_path: Path) -> None:
     path = _write(tmp_path, b"id,text\n1,a\n", "data.csv.gz")
     with pytest.raises(InputFileError) as info:
         _csv(path)
     assert info.value.path == path
+    assert info.value.problem.startswith("not a valid gzip file (")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_text only recognises UTF-16 by its BOM; without one the header is full of NULs",
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-16-le", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32-le", "UTF-32")],
 )
-def test_utf16_without_bom_is_refused_clearly(tmp_path: Path) -> None:
-    path = _write(tmp_path, "id,text\n1,a\n".encode("utf-16-le"))
+def test_wide_encoding_without_bom_is_refused_clearly(
+    tmp_path: Path, codec: str, name: str
+) -> None:
+    path = _write(tmp_path, "id,text\n1,a\n".encode(codec))
     with pytest.raises(InputFileError) as info:
         _csv(path)
-    assert info.value.problem == "file is UTF-16-encoded"
+    assert info.value.problem == f"file is {name}-encoded"
+    assert info.value.expected == "UTF-8 text; re-save it as UTF-8"
+
+
+def test_truncated_gzip_is_a_file_error(tmp_path: Path) -> None:
+    rows = b"".join(b"%d,text number %d\n" % (n, n) for n in range(20_000))
+    packed = gzip.compress(b"id,text\n" + rows)
+    path = _write(tmp_path, packed[: len(packed) // 2], "data.csv.gz")
+    with pytest.raises(InputFileError) as info:
+        _csv(path, expected="a list of things (id,text)")
+    assert info.value.path == path
+    assert info.value.problem.startswith("not a valid gzip file (")
+    assert info.value.expected == "a list of things (id,text)"
 
 
 # -- read_json_records ---------------------------------------------------------------------
@@ -349,7 +381,7 @@ def test_json_array_positions(tmp_path: Path) -> None:
     records, quarantine = _json(path)
     assert records == [(1, {"a": 1}), (3, {"b": 3})]
     assert [(r.row, r.reason, r.raw) for r in quarantine.rows] == [
-        (2, "record is a int, not an object", "2")
+        (2, "record is an int, not an object", "2")
     ]
 
 
@@ -389,11 +421,6 @@ def test_undecodable_json_array_is_a_file_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"], ids=["LS", "PS", "NEL"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="_ndjson splits with str.splitlines(), which also breaks at U+2028/U+2029/U+0085 "
-    "that JSON allows raw inside strings",
-)
 def test_ndjson_string_may_hold_unicode_line_separators(tmp_path: Path, separator: str) -> None:
     rows = [{"title": "A", "storyline": f"one{separator}two"}, {"title": "B"}]
     text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
@@ -402,14 +429,48 @@ def test_ndjson_string_may_hold_unicode_line_separators(tmp_path: Path, separato
     assert records == [(1, rows[0]), (2, rows[1])]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pretty-printed single JSON object is read as NDJSON: every line is quarantined "
-    "as broken and no file-level error is raised",
-)
 def test_pretty_printed_single_object_is_a_file_error(tmp_path: Path) -> None:
     path = _write(
         tmp_path, json.dumps({"title": "Heat", "year": 1995}, indent=2).encode(), "x.json"
     )
-    with pytest.raises(InputFileError):
+    with pytest.raises(InputFileError) as info:
         _json(path)
+    assert info.value.problem == "one JSON object spread over several lines, not a list of records"
+    assert info.value.expected == "a JSON array of objects or one JSON object per line"
+
+
+def test_single_object_on_one_line_is_one_record(tmp_path: Path) -> None:
+    records, quarantine = _json(_write(tmp_path, b'{"title": "Heat"}\n', "x.json"))
+    assert records == [(1, {"title": "Heat"})]
+    assert quarantine.rows == []
+
+
+def test_ndjson_without_any_object_is_a_file_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, b'{"title": "Heat",\n"year": 1995\n', "x.ndjson")
+    with pytest.raises(InputFileError) as info:
+        _json(path)
+    assert info.value.problem == "no line holds a JSON object"
+
+
+def test_ndjson_crlf_line_endings(tmp_path: Path) -> None:
+    records, quarantine = _json(_write(tmp_path, b'{"a": 1}\r\n{"a": 2}\r\n', "x.ndjson"))
+    assert records == [(1, {"a": 1}), (2, {"a": 2})]
+    assert quarantine.rows == []
+
+
+def test_truncated_gzip_json_is_a_file_error(tmp_path: Path) -> None:
+    lines = b"".join(b'{"title": "Movie %d"}\n' % n for n in range(20_000))
+    packed = gzip.compress(lines)
+    path = _write(tmp_path, packed[: len(packed) // 2], "x.json.gz")
+    with pytest.raises(InputFileError) as info:
+        _json(path)
+    assert info.value.problem.startswith("not a valid gzip file (")
+
+
+def test_missing_json_file_says_what_was_expected(tmp_path: Path) -> None:
+    path = tmp_path / "nope.json"
+    with pytest.raises(InputFileError) as info:
+        _json(path)
+    assert str(info.value) == (
+        f"{path}: file not found (expected a JSON array of objects or one JSON object per line)"
+    )

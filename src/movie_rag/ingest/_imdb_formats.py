@@ -680,7 +680,7 @@ def read_tsv(
     ``on_bad(line, reason, raw)``.
     """
     expected = f"an IMDb dataset TSV with columns {', '.join(required)}"
-    with open_text(path) as handle:
+    with open_text(path, expected) as handle:
         header = handle.readline().rstrip("\r\n").split("\t")
         if header == [""]:
             raise InputFileError(path, "file is empty", expected)
@@ -939,7 +939,7 @@ _EXPECTED_FORMATS = (
 
 
 def _first_char(path: Path) -> str:
-    with open_text(path) as handle:
+    with open_text(path, _EXPECTED_FORMATS) as handle:
         head = handle.read(4096)
     stripped = head.lstrip()
     return stripped[:1]
@@ -951,7 +951,7 @@ def detect_format(path: Path) -> str:
         if find_tsv(path, "title.basics") is None:
             raise InputFileError(path, "directory has no title.basics file", _EXPECTED_FORMATS)
         return "imdb_tsv"
-    with open_text(path) as handle:
+    with open_text(path, _EXPECTED_FORMATS) as handle:
         head = handle.read(_DETECT_BYTES)
     stripped = head.lstrip()
     if not stripped:

@@ -7,7 +7,8 @@ from typing import Any
 
 __all__ = ["imdb_url", "normalize_imdb_id"]
 
-_IMDB_ID = re.compile(r"(?:tt)?0*(\d{1,10})")
+# [0-9], not \d: \d also matches other scripts' digits, which int() would read happily.
+_IMDB_ID = re.compile(r"(?:tt)?0*([0-9]{1,10})")
 
 
 def normalize_imdb_id(value: Any) -> str | None:

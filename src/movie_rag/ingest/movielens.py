@@ -9,6 +9,7 @@ rejected row is quarantined with its line number; aggregation and table writes r
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ GENOME_SCORES_SCHEMA = pa.schema(
 GENOME_TAGS_SCHEMA = pa.schema([("tag_id", pa.int32()), ("tag", pa.string())])
 
 _INT32_MAX = 2**31 - 1
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def normalize_user_tag(tag: str) -> str:
@@ -207,7 +209,6 @@ class MovieLensLoader:
             return links
         source = "movielens_links"
         first_row: dict[int, int] = {}
-        count = 0
         for record in read_csv_records(
             path,
             source=source,
@@ -215,7 +216,6 @@ class MovieLensLoader:
             quarantine=data.quarantine,
             expected="MovieLens links.csv (movieId,imdbId,tmdbId)",
         ):
-            count += 1
             v = record.values
             try:
                 movie_id = _positive_int(v["movieId"], "movieId")
@@ -230,7 +230,7 @@ class MovieLensLoader:
                 continue
             first_row[movie_id] = record.line
             links[movie_id] = (imdb_id, tmdb_id)
-        data.rows_in["links"] = count + data.quarantine.count(source)
+        data.rows_in["links"] = len(links) + data.quarantine.count(source)
         return links
 
     def _load_movies(
@@ -240,7 +240,6 @@ class MovieLensLoader:
         columns: dict[str, list[Any]] = {name: [] for name in MOVIES_SCHEMA.names}
         first_row: dict[int, int] = {}
         unknown: Counter[str] = Counter()
-        count = 0
         for record in read_csv_records(
             path,
             source=source,
@@ -248,7 +247,6 @@ class MovieLensLoader:
             quarantine=data.quarantine,
             expected="MovieLens movies.csv (movieId,title,genres)",
         ):
-            count += 1
             v = record.values
             try:
                 movie_id = _positive_int(v["movieId"], "movieId")
@@ -277,7 +275,7 @@ class MovieLensLoader:
             columns["genres"].append(genres)
             columns["imdb_id"].append(imdb_id)
             columns["tmdb_id"].append(tmdb_id)
-        data.rows_in["movies"] = count + data.quarantine.count(source)
+        data.rows_in["movies"] = len(columns["movie_id"]) + data.quarantine.count(source)
         data.orphans["links"] = len(set(links) - set(first_row))
         data.unknown_genres = dict(unknown)
         return pa.table(columns, schema=MOVIES_SCHEMA)
@@ -321,7 +319,6 @@ class MovieLensLoader:
     def _load_tags(self, path: Path, known: pa.Array, data: MovieLensData) -> pa.Table:
         source = "movielens_tags"
         rows: list[tuple[Any, ...]] = []
-        count = 0
         for record in read_csv_records(
             path,
             source=source,
@@ -329,7 +326,6 @@ class MovieLensLoader:
             quarantine=data.quarantine,
             expected="MovieLens tags.csv (userId,movieId,tag,timestamp)",
         ):
-            count += 1
             v = record.values
             try:
                 tag = normalize_user_tag(v["tag"])
@@ -345,7 +341,7 @@ class MovieLensLoader:
                 )
             except _FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
-        data.rows_in["tags"] = count + data.quarantine.count(source)
+        data.rows_in["tags"] = len(rows) + data.quarantine.count(source)
         table = _rows_to_table(rows, TAGS_SCHEMA)
         data.orphans["tags"] = _count_orphans(table, known)
         return table
@@ -354,7 +350,6 @@ class MovieLensLoader:
         source = "movielens_genome_tags"
         rows: list[tuple[Any, ...]] = []
         seen: dict[int, int] = {}
-        count = 0
         for record in read_csv_records(
             path,
             source=source,
@@ -362,7 +357,6 @@ class MovieLensLoader:
             quarantine=data.quarantine,
             expected="MovieLens genome-tags.csv (tagId,tag)",
         ):
-            count += 1
             try:
                 tag_id = _positive_int(record.values["tagId"], "tagId")
                 tag = " ".join(record.values["tag"].split())
@@ -383,7 +377,7 @@ class MovieLensLoader:
                 continue
             seen[tag_id] = record.line
             rows.append((tag_id, tag))
-        data.rows_in["genome_tags"] = count + data.quarantine.count(source)
+        data.rows_in["genome_tags"] = len(rows) + data.quarantine.count(source)
         return _rows_to_table(rows, GENOME_TAGS_SCHEMA)
 
     def _load_genome_scores(self, path: Path, known: pa.Array, data: MovieLensData) -> pa.Table:
@@ -443,20 +437,18 @@ class MovieLensLoader:
             return fast
         source = f"movielens_{role}"
         rows: list[tuple[Any, ...]] = []
-        count = 0
         for record in read_csv_records(
             path,
             source=source,
             required=columns,
             quarantine=data.quarantine,
-            expected=f"MovieLens {path.name} ({','.join(columns)})",
+            expected=f"MovieLens {path.name.removesuffix('.gz')} ({','.join(columns)})",
         ):
-            count += 1
             try:
                 rows.append(convert(record.values))
             except _FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
-        data.rows_in[role] = count + data.quarantine.count(source)
+        data.rows_in[role] = len(rows) + data.quarantine.count(source)
         return _rows_to_table(rows, schema)
 
     # -- Spark side -----------------------------------------------------------------------
@@ -586,10 +578,11 @@ def _field(fn: Callable[[str], Any], value: str, name: str) -> Any:
 
 
 def _int(value: str, name: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise _FieldError(name, f"not an integer: {value!r}") from None
+    # int() alone would also take "1_0", "+3" and other scripts' digits.
+    text = value.strip()
+    if not _INTEGER.fullmatch(text):
+        raise _FieldError(name, f"not an integer: {value!r}")
+    return int(text)
 
 
 def _positive_int(value: str, name: str) -> int:
@@ -606,8 +599,12 @@ def _optional_int(value: str, name: str) -> int | None:
 
 
 def _float(value: str, name: str) -> float:
+    text = value.strip()
     try:
-        number = float(value.strip())
+        # float() alone would also take "1_0" and other scripts' digits.
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
+        number = float(text)
     except ValueError:
         raise _FieldError(name, f"not a number: {value!r}") from None
     if number != number or number in (float("inf"), float("-inf")):

@@ -3,8 +3,8 @@
 Every reader here yields good records and puts each bad one into a :class:`Quarantine` with the
 reason and its source location, so that for every file ``rows in = rows loaded + rows
 quarantined``. Problems that make a whole file unusable (missing, empty, wrong delimiter,
-missing columns, UTF-16) raise :class:`~movie_rag.errors.InputFileError` naming the file and
-what was expected.
+missing columns, UTF-16, broken gzip) raise :class:`~movie_rag.errors.InputFileError` naming
+the file and what was expected.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -122,24 +123,95 @@ class CsvRecord:
     raw: str
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a text file (optionally gzip) as UTF-8, checking it exists and is not UTF-16.
+def open_text(path: Path, expected: str = "") -> io.TextIOBase:
+    """Open a text file (optionally gzip) as UTF-8, checking it exists and is not UTF-16/32.
 
     Undecodable bytes are kept as surrogates so the reader can quarantine the rows that hold
     them instead of failing the whole file.
+
+    Args:
+        path: The file; a ``.gz`` name is read compressed.
+        expected: Human description of the file, used in errors.
+
+    Returns:
+        A text stream with newlines left as they are (for :mod:`csv`).
+
+    Raises:
+        InputFileError: The file is missing, a directory, UTF-16/UTF-32 or, for ``.gz``, not
+            valid gzip (also raised later, by reads, when the compressed data is cut short).
     """
     if not path.exists():
-        raise InputFileError(path, "file not found")
+        raise InputFileError(path, "file not found", expected)
     if path.is_dir():
         raise InputFileError(path, "is a directory", "a file")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as probe:
+    with _open_binary(path, expected) as probe:
         head = probe.read(4)
+    encoding = _wide_encoding(head)
+    if encoding:
+        raise InputFileError(path, f"file is {encoding}-encoded", "UTF-8 text; re-save it as UTF-8")
+    return io.TextIOWrapper(
+        _open_binary(path, expected), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+
+
+def _open_binary(path: Path, expected: str) -> io.BufferedReader | _CheckedGzip:
+    if path.suffix == ".gz":
+        return _CheckedGzip(path, expected)
+    return path.open("rb")
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 recognised by their BOM or, without one, by their NUL bytes."""
     for bom, name in _BOMS.items():
         if head.startswith(bom):
-            raise InputFileError(path, f"file is {name}-encoded", "UTF-8 text; re-save it as UTF-8")
-    raw = opener(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+            return name
+    # UTF-8 text never holds NUL, while UTF-16 of Latin text has one in every other byte.
+    nuls = [byte == 0 for byte in head]
+    if nuls in ([True, True, True, False], [False, True, True, True]):
+        return "UTF-32"
+    if len(nuls) >= 2 and nuls[0] != nuls[1]:
+        return "UTF-16"
+    return None
+
+
+class _CheckedGzip(io.BufferedIOBase):
+    """A gzip stream whose corruption surfaces as InputFileError at whichever read meets it.
+
+    A cut-short file only fails near its end, long after :func:`open_text` returned, so the
+    check has to travel with the stream rather than happen once on opening.
+    """
+
+    def __init__(self, path: Path, expected: str) -> None:
+        super().__init__()
+        self._path = path
+        self._expected = expected
+        self._file = gzip.GzipFile(path, "rb")
+
+    @property
+    def name(self) -> str:
+        return str(self._path)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._file.read(-1 if size is None else size)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise self._invalid(exc) from None
+
+    def read1(self, size: int = -1) -> bytes:
+        try:
+            return self._file.read1(size)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise self._invalid(exc) from None
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def _invalid(self, exc: Exception) -> InputFileError:
+        return InputFileError(self._path, f"not a valid gzip file ({exc})", self._expected)
 
 
 def _has_undecodable(text: str) -> bool:
@@ -151,21 +223,30 @@ def _clean_raw(text: str) -> str:
 
 
 class _LineCountingReader:
-    """Feeds csv.reader line by line and keeps the raw text of the current record."""
+    """Feeds csv.reader line by line and keeps the raw text of the current record.
+
+    Lines can be pushed back: a record that a stray quote stretched over the lines after it
+    gives them back so they are read again as records of their own.
+    """
 
     def __init__(self, handle: io.TextIOBase) -> None:
         self._handle = handle
+        self._pushed_back: list[str] = []  # next line last, so pop() takes it
         self.lines: list[str] = []
 
     def __iter__(self) -> _LineCountingReader:
         return self
 
     def __next__(self) -> str:
-        line = self._handle.readline()
+        line = self._pushed_back.pop() if self._pushed_back else self._handle.readline()
         if not line:
             raise StopIteration
         self.lines.append(line)
         return line
+
+    def push_back(self, lines: list[str]) -> None:
+        """Make ``lines`` the next ones read, in order."""
+        self._pushed_back.extend(reversed(lines))
 
 
 def read_csv_records(
@@ -182,6 +263,8 @@ def read_csv_records(
 
     Rows with the wrong number of fields, undecodable bytes, a NUL byte or a field over
     :data:`MAX_FIELD_CHARS` are quarantined. Blank lines are skipped (they are not records).
+    Quoted fields may span lines; a quote that is never closed properly costs only the line
+    it is on, whose reason then ends in ``(unterminated quote?)``.
 
     Args:
         path: The file (``.gz`` is read compressed).
@@ -196,13 +279,14 @@ def read_csv_records(
         One :class:`CsvRecord` per good row, values keyed by column name.
 
     Raises:
-        InputFileError: Missing or empty file, no header, wrong delimiter, missing columns.
+        InputFileError: Missing or empty file, no header, wrong delimiter, missing columns,
+            corrupt gzip.
     """
     path = Path(path)
     what = expected or f"a header with {', '.join(required)}"
-    with open_text(path) as handle:
+    with open_text(path, what) as handle:
         feeder = _LineCountingReader(handle)
-        reader = csv.reader(feeder, delimiter=delimiter)
+        reader = csv.reader(feeder, delimiter=delimiter, strict=True)
         header = _read_header(path, reader, feeder, delimiter, required, what)
         missing = [c for c in required if c not in header]
         if missing:
@@ -213,27 +297,32 @@ def read_csv_records(
         while True:
             start = line + 1
             feeder.lines = []
+            fields: list[str] | None = None
+            error = ""
             try:
                 fields = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                line += max(1, len(feeder.lines))
-                quarantine.add(
-                    source,
-                    path,
-                    start,
-                    None,
-                    f"unparseable CSV: {exc}",
-                    _clean_raw("".join(feeder.lines)),
-                )
+                error = str(exc)
+            lines = feeder.lines or [""]
+            if _quote_ran_on(fields, width, lines):
+                # Reject only the line with the stray quote and read the lines it took again.
+                reason = _unterminated_quote(lines[0], width, delimiter, error)
+                quarantine.add(source, path, start, None, reason, _clean_raw(lines[0]))
+                feeder.push_back(lines[1:])
+                reader = csv.reader(feeder, delimiter=delimiter, strict=True)
+                line += 1
                 continue
-            consumed = max(1, len(feeder.lines))
-            line += consumed
-            raw = "".join(feeder.lines)
+            line += len(lines)
+            raw = "".join(lines)
+            if fields is None:
+                reason = f"unparseable CSV: {error}"
+                quarantine.add(source, path, start, None, reason, _clean_raw(raw))
+                continue
             if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # blank line
-            problem, bad_field = _row_problem(fields, header, width, raw)
+            problem, bad_field = _row_problem(fields, header, width)
             if problem:
                 quarantine.add(source, path, start, bad_field, problem, _clean_raw(raw))
                 continue
@@ -241,6 +330,31 @@ def read_csv_records(
             for name in optional:
                 values.setdefault(name, "")
             yield CsvRecord(start, values, raw)
+
+
+def _quote_ran_on(fields: list[str] | None, width: int, lines: list[str]) -> bool:
+    """Whether the record looks made by a quote that was opened and never properly closed.
+
+    Quotes that never balance, or several lines merged into too few fields, are what a stray
+    quote does; a record spread over lines that has too many fields is a bad record of its own
+    (a legitimate multi-line field next to an extra comma) and is rejected whole.
+    """
+    if fields is None:
+        return len(lines) > 1 or lines[0].count('"') % 2 == 1
+    return len(lines) > 1 and len(fields) < width
+
+
+def _unterminated_quote(first_line: str, width: int, delimiter: str, error: str) -> str:
+    """The reason for a line whose quote ran on into the lines after it."""
+    try:
+        # Read alone and leniently, the line shows how many fields it really has.
+        found = len(next(csv.reader([first_line], delimiter=delimiter)))
+    except csv.Error:
+        found = width
+    if found != width:
+        return f"expected {width} fields, found {found} (unterminated quote?)"
+    problem = f"unparseable CSV: {error}" if error else "quoted field runs on past its line"
+    return f"{problem} (unterminated quote?)"
 
 
 def _read_header(
@@ -272,13 +386,9 @@ def _read_header(
     return header
 
 
-def _row_problem(
-    fields: list[str], header: list[str], width: int, raw: str
-) -> tuple[str | None, str | None]:
+def _row_problem(fields: list[str], header: list[str], width: int) -> tuple[str | None, str | None]:
     if len(fields) != width:
-        if len(fields) > width or "\n" not in raw.rstrip("\r\n"):
-            return f"expected {width} fields, found {len(fields)}", None
-        return f"expected {width} fields, found {len(fields)} (unterminated quote?)", None
+        return f"expected {width} fields, found {len(fields)}", None
     for name, value in zip(header, fields, strict=True):
         if _has_undecodable(value):
             return "not valid UTF-8 (wrong file encoding?)", name
@@ -311,11 +421,11 @@ def read_json_records(
         ``(row, record)``: the 1-based line (NDJSON) or position (array) and the object.
 
     Raises:
-        InputFileError: Missing or empty file, an array that is not valid JSON, or a top-level
-            value that is neither an array nor objects.
+        InputFileError: Missing or empty file, an array that is not valid JSON, a single
+            object spread over several lines, or no line that holds an object.
     """
     path = Path(path)
-    with open_text(path) as handle:
+    with open_text(path, expected) as handle:
         text = handle.read()
     stripped = text.lstrip()
     if not stripped:
@@ -347,7 +457,7 @@ def _json_array(
                 path,
                 position,
                 None,
-                f"record is a {type(item).__name__}, not an object",
+                _not_an_object(item),
                 raw,
             )
 
@@ -355,29 +465,51 @@ def _json_array(
 def _ndjson(
     path: Path, text: str, source: str, quarantine: Quarantine, expected: str
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    saw_object = False
-    for number, line in enumerate(text.splitlines(), start=1):
+    saw_line = saw_object = False
+    # Only "\n" ends a record: str.splitlines() would also split at U+2028, U+2029 and U+0085,
+    # which JSON strings may hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
+        is_first = not saw_line
+        saw_line = True
         if _has_undecodable(line):
             quarantine.add(source, path, number, None, "not valid UTF-8", _clean_raw(line))
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            if number == 1 and not saw_object and not line.lstrip().startswith("{"):
-                raise InputFileError(path, "not JSON", expected) from None
+            if is_first:
+                _refuse_if_not_ndjson(path, text, line, expected)
             quarantine.add(source, path, number, None, f"broken JSON line: {exc.msg}", line)
             continue
         if not isinstance(item, dict):
-            quarantine.add(
-                source,
-                path,
-                number,
-                None,
-                f"record is a {type(item).__name__}, not an object",
-                line,
-            )
+            quarantine.add(source, path, number, None, _not_an_object(item), line)
             continue
         saw_object = True
         yield number, item
+    if not saw_object:
+        raise InputFileError(path, "no line holds a JSON object", expected)
+
+
+def _refuse_if_not_ndjson(path: Path, text: str, first_line: str, expected: str) -> None:
+    """Raise when a first line that does not parse shows the file is not NDJSON at all."""
+    if not first_line.lstrip().startswith("{"):
+        raise InputFileError(path, "not JSON", expected)
+    try:
+        whole = json.loads(text)
+    except json.JSONDecodeError:
+        return  # a broken first record of an NDJSON file
+    if isinstance(whole, dict):
+        raise InputFileError(
+            path, "one JSON object spread over several lines, not a list of records", expected
+        )
+
+
+def _not_an_object(item: Any) -> str:
+    if item is None:
+        return "record is null, not an object"
+    kind = type(item).__name__
+    article = "an" if kind[0] in "aeiou" else "a"
+    return f"record is {article} {kind}, not an object"

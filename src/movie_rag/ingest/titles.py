@@ -51,8 +51,14 @@ _TRAILING_ARTICLE = re.compile(
 _YEAR_SUFFIX = re.compile(r"\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?P<end>\d{4})?)?\)\s*$")
 _PAREN_SUFFIX = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
 _AKA = re.compile(r"^a\.?k\.?a\.?\s+", re.IGNORECASE)
-_NON_WORD = re.compile(r"[^0-9a-z]+")
-_LEADING_ARTICLE_KEY = re.compile(r"^(the|a|an|les|la|le|l|il|lo|gli|das|der|die|el|los|las) ")
+# Letters NFKD leaves whole; dropping them would cut "Schuß" to "schu".
+_TRANSLITERATIONS = str.maketrans(
+    {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ð": "d", "þ": "th", "ł": "l", "đ": "d", "ı": "i"}
+)
+# Only English articles: "die", "la" or "el" also start titles in English ("Die Hard",
+# "La La Land", "El Dorado"), and a MovieLens "Boot, Das" already meets "Das Boot" through
+# display_title.
+_LEADING_ARTICLE_KEY = re.compile(r"^(?:the|a|an) ")
 
 
 @dataclass(frozen=True)
@@ -134,9 +140,11 @@ def parse_movielens_title(raw: str) -> ParsedTitle:
 def title_key(title: str) -> str:
     """The key two spellings of one title share.
 
-    Lower case, accents stripped, ``&`` read as ``and``, punctuation dropped, a trailing or
-    leading article ignored: ``"Matrix, The"``, ``"The Matrix"`` and ``"THE MATRIX!"`` all give
-    ``"matrix"``.
+    Lower case, accents stripped (``ß`` read as ``ss``, ``æ`` as ``ae``...), ``&`` read as
+    ``and``, punctuation dropped, a trailing article moved to the front and a leading English
+    one ignored: ``"Matrix, The"``, ``"The Matrix"`` and ``"THE MATRIX!"`` all give
+    ``"matrix"``; ``"Boot, Das"`` and ``"Das Boot"`` both give ``"das boot"``. Letters of
+    other scripts are kept.
 
     Args:
         title: Any spelling of a title, without year.
@@ -144,10 +152,12 @@ def title_key(title: str) -> str:
     Returns:
         The matching key (may be empty for a title of punctuation only).
     """
-    text = display_title(title)
+    text = display_title(title).lower().translate(_TRANSLITERATIONS)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.lower().replace("&", " and ")
+    text = text.replace("&", " and ")
     text = text.replace("'", "").replace("’", "")
-    text = _NON_WORD.sub(" ", text).strip()
-    return _LEADING_ARTICLE_KEY.sub("", text)
+    # Letters and digits of every script count, so Cyrillic, Greek or CJK titles keep their own
+    # keys; vowel signs (marks) stay with their letters in scripts such as Devanagari.
+    text = "".join(ch if ch.isalnum() or unicodedata.category(ch)[0] == "M" else " " for ch in text)
+    return _LEADING_ARTICLE_KEY.sub("", " ".join(text.split()))
