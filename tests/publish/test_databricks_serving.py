@@ -643,7 +643,9 @@ def test_the_token_must_be_a_secretstr_and_never_shows(workspace: ServingEmulato
     with pytest.raises(ServingConfigError, match="SecretStr"):
         DatabricksServing(workspace.url, workspace.token)  # type: ignore[arg-type]
     with pytest.raises(ServingConfigError, match="host"):
-        DatabricksServing("adb-123.azuredatabricks.net", SecretStr(workspace.token))
+        DatabricksServing("ftp://adb-123.azuredatabricks.net", SecretStr(workspace.token))
+    bare = DatabricksServing("adb-123.azuredatabricks.net/", SecretStr(workspace.token))
+    assert bare.host == "https://adb-123.azuredatabricks.net"
 
     serving = serving_for(workspace)
     assert workspace.token not in repr(serving)

@@ -280,7 +280,8 @@ class DatabricksServing:
     """Deploy the registered chain to a Databricks serving endpoint, idempotently.
 
     Args:
-        host: Workspace URL (``https://<workspace>.cloud.databricks.com``).
+        host: Workspace URL (``https://<workspace>.cloud.databricks.com``; without a scheme,
+            https is assumed).
         token: A personal access token (of the service principal that should own the
             endpoint: its identity reads Unity Catalog and secrets on the endpoint's behalf).
         poll_interval: Seconds between status checks while waiting; also the first retry
@@ -306,7 +307,10 @@ class DatabricksServing:
             )
         if not token.get_secret_value():
             raise ServingConfigError("token is empty; pass the workspace personal access token")
-        if not re.match(r"^https?://[^\s/]+", host or ""):
+        if isinstance(host, str) and host and "://" not in host:
+            # As databricks-sdk does: DATABRICKS_HOST is often set without the scheme.
+            host = f"https://{host}"
+        if not isinstance(host, str) or not re.match(r"^https?://[^\s/]+", host):
             raise ServingConfigError(
                 f"host {host!r} is not a workspace URL; expected https://<workspace-host>"
             )
