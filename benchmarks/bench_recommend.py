@@ -1,0 +1,108 @@
+"""End-to-end recommendation latency and cold demo time.
+
+Usage: .venv/bin/python benchmarks/bench_recommend.py [--workdir DIR] [--runs N]
+
+1. Cold ``movie-rag demo`` wall time in a fresh process and an empty workdir (Spark start,
+   build, index, four answers), target <= 60 s.
+2. Warm ``RecommenderChain.invoke`` with the grounded generator over a set of distinct
+   queries, p50/p95/p99, target p50 <= 60 ms. Uses the demo's workdir unless --workdir names
+   another built workdir (e.g. one built from the real data).
+Results: a table on stdout and JSON under benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+QUERIES = [
+    "Suggest me the best horror movie, that can scare anyone.",
+    "I liked 'Jurassic Park'. Can you suggest some movies similar?",
+    "I am feeling bored, suggest me some movies to improve my mood.",
+    "My friends are coming over, suggest me some movies to chill with them.",
+    "a sci-fi movie about time travel", "romantic comedies from the 90s",
+    "movies with Tom Hanks", "films directed by Steven Spielberg", "a heist thriller",
+    "animated movies for kids", "war movies rated above 8", "something like The Matrix",
+    "a classic film noir", "feel-good musicals", "dark crime dramas", "westerns",
+    "a mind-bending mystery", "space adventure", "movies like Alien", "a funny road trip",
+    "documentaries about music", "best fantasy films", "a scary ghost story",
+    "action movies from the 80s", "movies similar to Toy Story", "a courtroom drama",
+    "superhero movies", "a love story set during war", "movies about dinosaurs",
+    "Pixar movies", "an epic historical drama", "a psychological thriller",
+]  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def cold_demo(workdir: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "movie_rag.cli", "demo", "--workdir", str(workdir), "--json"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def warm_latency(workdir: Path, runs: int) -> dict[str, float]:
+    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.settings import MovieRagSettings
+
+    chain = RecommenderChain.from_settings(MovieRagSettings(workdir=workdir))
+    for query in QUERIES:  # warm-up: model load, first index load, BM25
+        chain.invoke(query)
+    timings = []
+    for _ in range(runs):
+        for query in QUERIES:
+            started = time.perf_counter()
+            chain.invoke(query)
+            timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "queries": len(timings),
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 95), 2),
+        "p99_ms": round(percentile(timings, 99), 2),
+        "movies": len(chain.catalogue),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workdir", type=Path, help="an already built workdir to query")
+    parser.add_argument("--runs", type=int, default=5, help="passes over the query set")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        demo_dir = Path(tmp) / "demo"
+        cold = cold_demo(demo_dir)
+        warm = warm_latency(args.workdir or demo_dir, args.runs)
+    result = {
+        "machine": {"cpus": os.cpu_count(), "load": os.getloadavg()},
+        "cold_demo_seconds": round(cold, 1),
+        "warm_recommend": warm,
+    }
+    print(f"cold `movie-rag demo`: {cold:.1f} s (target <= 60 s)")
+    print(
+        f"warm recommend over {warm['movies']:,} movies, {warm['queries']} queries: "
+        f"p50 {warm['p50_ms']} ms, p95 {warm['p95_ms']} ms, p99 {warm['p99_ms']} ms "
+        "(target p50 <= 60 ms)"
+    )
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "recommend.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
