@@ -13,6 +13,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -465,6 +466,7 @@ def test_adversarial_replies_never_show_invented_titles(
     replies = unlabelled = invented_total = real_offered = real_kept = 0
     kinds: Counter[str] = Counter()
     examples: list[tuple[str, str, str]] = []
+    losses: list[tuple[str, str]] = []
     for _ in range(11):
         for kind in KINDS:
             chosen = rng.sample(sorted(movies), 5)
@@ -490,7 +492,9 @@ def test_adversarial_replies_never_show_invented_titles(
             for guard in (strict, labelled):
                 recommendations, text = guard.ground(answer, candidates, k=5)
                 if guard is strict:
-                    real_kept += len({r.movie_id for r in recommendations} & set(chosen[:offered]))
+                    lost = set(chosen[:offered]) - {r.movie_id for r in recommendations}
+                    real_kept += offered - len(lost)
+                    losses.extend((kind, movies[i]["title"]) for i in lost)
                 shown = [text, *(f"{r.title} {r.reason}" for r in recommendations)]
                 for rec in recommendations:
                     if rec.in_catalog:
@@ -513,17 +517,20 @@ def test_adversarial_replies_never_show_invented_titles(
     print(
         f"\nadversarial replies: {replies} ({len(kinds)} kinds), invented titles named: "
         f"{invented_total}, shown unlabelled: {unlabelled}; real picks offered: "
-        f"{real_offered}, kept: {real_kept}"
+        f"{real_offered}, kept: {real_kept} (lost: {losses})"
     )
     assert replies >= 100
     assert unlabelled == 0, examples[:10]
     # Dropping everything would pass the check above; the real picks must survive.
-    assert real_kept >= 0.95 * real_offered
+    assert real_kept >= 0.95 * real_offered, losses
     assert len(server.chat_requests) == replies
     for request in server.chat_requests:
         assert SECRET_TAG not in request.prompt_text
         assert "c0ffee" not in request.prompt_text
     assert all(r.status == 200 for r in server.chat_requests)
+
+
+_DATED_FORMS = {"with_year", "year_off_by_one"}
 
 
 def _measure_odd_forms(
@@ -551,12 +558,14 @@ def _measure_odd_forms(
         candidates = [candidate(movie) for movie, _, _ in chunk]
         answer = generator.generate(parsed, candidates, k=batch)
         recommendations, _ = guard.ground(answer, candidates, k=batch)
-        got = {title_key(r.title): r for r in recommendations}
+        kept_ids = {r.movie_id for r in recommendations}
+        kept_names = {title_key(r.title) for r in recommendations}
         for movie, form, _ in chunk:
             expected = {movie["movie_id"], *catalogue.duplicates_of(movie["movie_id"])}
-            rec = got.get(title_key(movie["title"]))
-            ok = rec is not None and (
-                rec.movie_id in expected or ("year" not in form and rec.title == movie["title"])
+            # Without a year, a name several films share ("The Mummy") means the most
+            # voted of them; any film of that name is the right answer.
+            ok = bool(expected & kept_ids) or (
+                form not in _DATED_FORMS and title_key(movie["title"]) in kept_names
             )
             tally = per_form.setdefault(form, [0, 0])
             tally[0] += ok
@@ -576,6 +585,40 @@ def test_real_titles_in_odd_forms_are_kept(
     assert len(real) >= 100
     rate, per_form = _measure_odd_forms(server, generator, catalogue, real)
     print(f"\nodd forms kept on the bundled sample ({len(real)} titles): {rate:.1%} {per_form}")
+    assert rate >= 0.95, per_form
+
+
+def movielens_table(movielens_dir: Path) -> pa.Table:
+    """Every MovieLens movie with its display title, year and rating count (no Spark)."""
+    with (movielens_dir / "ratings.csv").open(newline="", encoding="utf-8") as f:
+        votes = Counter(row["movieId"] for row in csv.DictReader(f))
+    rows = []
+    with (movielens_dir / "movies.csv").open(newline="", encoding="utf-8") as f:
+        for movie in csv.DictReader(f):
+            parsed = parse_movielens_title(movie["title"])
+            rows.append(
+                {
+                    "movie_id": int(movie["movieId"]),
+                    "title": parsed.title,
+                    "year": parsed.year,
+                    "genres": movie["genres"].split("|"),
+                    "votes": votes[movie["movieId"]],
+                }
+            )
+    return pa.Table.from_pylist(rows)
+
+
+@pytest.mark.slow
+def test_real_titles_in_odd_forms_are_kept_on_movielens(
+    shared_data: Path, server: OpenAIChatEmulator, generator: LLMGenerator
+) -> None:
+    table = movielens_table(shared_data / "ml-latest-small")
+    catalogue = Catalogue(table)
+    sample = random.Random(11).sample(table.to_pylist(), 300)
+    rate, per_form = _measure_odd_forms(server, generator, catalogue, sample)
+    print(
+        f"\nodd forms kept on MovieLens ({len(sample)} of {len(catalogue)}): {rate:.1%} {per_form}"
+    )
     assert rate >= 0.95, per_form
 
 

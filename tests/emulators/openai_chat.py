@@ -751,7 +751,7 @@ def odd_title_forms(title: str, year: int | None) -> dict[str, str]:
         Form name → written title (the year, when shown, is part of the string).
     """
     forms = {
-        "lower_no_year": title.lower(),
+        "lower_case": title.lower(),
         "all_caps": title.upper(),
         "with_year": f"{title} ({year})" if year else title,
         "quoted_bold": f'**"{title}"**',
@@ -759,6 +759,7 @@ def odd_title_forms(title: str, year: int | None) -> dict[str, str]:
     for article in _ARTICLES:
         if title.startswith(article) and len(title) > len(article):
             forms["article_last"] = f"{title[len(article) :]}, {article.strip()}"
+            forms["article_last_caps"] = forms["article_last"].upper()
     typo = _typo(title)
     if typo is not None:
         forms["typo"] = typo.lower()

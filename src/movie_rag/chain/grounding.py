@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from movie_rag.chain.catalogue import Catalogue
+from movie_rag.chain.catalogue import Catalogue, MovieRef
 from movie_rag.chain.prompts import CONTEXT_DELIMITERS, PROMPT_MARKERS, SYSTEM_PROMPT
 from movie_rag.chain.types import Candidate, GeneratedAnswer, Pick, Recommendation
 from movie_rag.ingest.titles import title_key
@@ -33,8 +33,9 @@ logger = logging.getLogger("movie_rag")
 NOT_ON_PLATFORM = "Not on the platform"
 
 _YEAR_IN_TITLE = re.compile(r"[(\[]\s*((?:18|19|20)\d{2})\s*[)\]]")
-# Sequel markers: a fuzzy match that changes one ("Toy Story 5" → "Toy Story 3") is another
-# film, not a typo.
+_TRAILING_YEAR = re.compile(r"\s*[(\[]\s*((?:18|19|20)\d{2})\s*[)\]]\s*$")
+# Numbers and roman numerals in a title: a match that loses or changes one ("Toy Story 5" →
+# "Toy Story 3") is another film, not a typo.
 _SEQUEL = re.compile(r"^(?:\d+|i{1,3}|iv|v|vi{1,3}|ix|x)$")
 _COUNT_CLAIM = re.compile(
     r"\b(\d{1,2})\s+(?:\w+\s+)?(?:movies|films|picks|titles|recommendations|suggestions)\b",
@@ -194,19 +195,39 @@ class GroundingGuard:
             if not pick.title.strip() or title_key(pick.title) == title_key(movie["title"]):
                 return pick.movie_id
             # The id and the title disagree: the title is what the user will read.
-        year = pick.year
-        match = _YEAR_IN_TITLE.search(pick.title)
-        if year is None and match:
-            year = int(match.group(1))
-        ref = catalogue.resolve_title(pick.title, year)
+        title, year = _split_year(pick.title, pick.year)
+        ref = self._lookup(title, year)
         if ref is None:
             return None
-        if year is not None and ref.year is not None and abs(ref.year - year) > self.year_tolerance:
-            # Same name, another year: a remake or a film the platform does not have.
-            return None
-        if ref.score < 100 and _sequel_markers(pick.title) != _sequel_markers(ref.title):
+        if year is not None and not self._year_fits(ref.year, year):
+            # Several films share the name ("The Vanishing" 1988 and 1993): the one the
+            # model meant is the one within tolerance of its year, if the platform has it.
+            nearby = (
+                self._lookup(title, year + step)
+                for offset in range(1, self.year_tolerance + 1)
+                for step in (-offset, offset)
+            )
+            ref = next((r for r in nearby if r is not None and self._year_fits(r.year, year)), None)
+            if ref is None:
+                # Same name, another year: a remake or a film the platform does not have.
+                return None
+        if not _sequel_markers(title) <= _sequel_markers(ref.title):
+            # "Toy Story 5" is not a typo of "Toy Story 3", nor "Blade Runner 2049" a longer
+            # way of writing "Blade Runner".
             return None
         return ref.movie_id
+
+    def _lookup(self, title: str, year: int | None) -> MovieRef | None:
+        # The year goes back in parentheses: passed apart, a title that ends in a number
+        # ("Death Race 2000") would lose that number to the catalogue's year parsing.
+        ref = self.catalogue.resolve_title(f"{title} ({year})" if year else title)
+        if ref is None and title.isupper():
+            # Title keys move a trailing article written "The", not "THE" ("THING, THE").
+            return self._lookup(title.title(), year)
+        return ref
+
+    def _year_fits(self, found: int | None, wanted: int) -> bool:
+        return found is None or abs(found - wanted) <= self.year_tolerance
 
     def _candidate_twin(self, movie_id: int, by_id: Mapping[int, Candidate]) -> int:
         """The candidate's id when the movie is duplicated under two ids in the catalogue."""
@@ -237,17 +258,14 @@ class GroundingGuard:
     def _keep_outside(self, pick: Pick, seen: set[str], outcome: _Outcome, k: int) -> bool:
         if not self.allow_outside_catalog or len(outcome.kept) >= k:
             return False
-        title = _YEAR_IN_TITLE.sub("", pick.title).strip(" -–—")
+        title, year = _split_year(pick.title, pick.year)
+        title = title.strip(" -–—")
         key = title_key(title)
         if not key or not self._plausible_title(title):
             return False
         if key in seen:
             return True  # already shown once
         seen.add(key)
-        year = pick.year
-        match = _YEAR_IN_TITLE.search(pick.title)
-        if year is None and match:
-            year = int(match.group(1))
         outcome.kept.append(
             Recommendation(movie_id=0, title=title, year=year, reason=pick.reason, in_catalog=False)
         )
@@ -473,6 +491,15 @@ def _vocabulary() -> frozenset[str]:
     source = resources.files("movie_rag.ingest._tokenizer") / "bert-base-uncased-wordpiece.json"
     vocab = json.loads(source.read_text(encoding="utf-8"))["model"]["vocab"]
     return frozenset(token for token in vocab if token.isalpha())
+
+
+def _split_year(title: str, year: int | None) -> tuple[str, int | None]:
+    """``"**Heat (1995)**"`` → ``("Heat", 1995)``; a year given separately wins."""
+    title = title.strip().strip("\"'“”‘’*_ ")
+    match = _TRAILING_YEAR.search(title)
+    if not match or match.start() == 0:
+        return title, year
+    return title[: match.start()], year if year is not None else int(match.group(1))
 
 
 def _sequel_markers(title: str) -> set[str]:

@@ -776,9 +776,9 @@ def _split_reason(body: str) -> tuple[str, str]:
 
 
 def _strip_markdown(text: str) -> str:
-    text = re.sub(r"[*`]|__", "", text)
-    # _italics_ around words, not the underscores inside them.
-    return re.sub(r"(?<!\w)_|_(?!\w)", "", text)
+    text = re.sub(r"\*\*|__|`", "", text)
+    # *Emphasis* and _italics_ around words, not the marks inside them ("Bat*21").
+    return re.sub(r"(?<!\w)[*_]|[*_](?!\w)", "", text)
 
 
 def _clean_title(title: str) -> str:
