@@ -97,6 +97,11 @@ class VectorIndexManager:
 
             encoder = embeddings if embeddings is not None else self._default_embeddings(batch_size)
             return LocalVectorIndex(self.workdir.index, encoder, use_cache=use_cache)
+        if backend == "databricks":
+            from movie_rag.index.databricks import DatabricksVectorIndex
+
+            # Without an embedder Databricks embeds `document` itself (managed embeddings).
+            return DatabricksVectorIndex.from_settings(self.settings, embeddings=embeddings)
         raise ConfigurationError(
             f"settings.backend={backend!r} (MOVIE_RAG_BACKEND) has no vector-index backend in "
             "this version; set MOVIE_RAG_BACKEND=local, or pass index=<a VectorIndex> to "
