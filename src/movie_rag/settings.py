@@ -66,6 +66,16 @@ class MovieRagSettings(BaseSettings):
         1, ge=0, le=3, description="Years of slack when matching id-less records on title."
     )
 
+    # -- Databricks Vector Search ------------------------------------------------------
+    vs_endpoint_name: str = Field("movie_rag_vs", description="Vector Search endpoint.")
+    vs_index_name: str | None = Field(
+        None, description="Index name (default <catalog>.<silver_schema>.movies_info_index)."
+    )
+    vs_poll_interval: float = Field(
+        10.0, gt=0, description="Seconds between readiness polls of endpoint and index."
+    )
+    vs_timeout: float = Field(3600.0, gt=0, description="Seconds to wait for readiness.")
+
     # -- retrieval and ranking ----------------------------------------------------------
     retrieval_mode: Literal["dense", "hybrid"] = Field(
         "hybrid", description="Index search mode for free-text queries."

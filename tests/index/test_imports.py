@@ -8,6 +8,7 @@ import sys
 import movie_rag.index
 
 PUBLIC = {
+    "DatabricksVectorIndex",
     "IndexMismatchError",
     "IndexNotReadyError",
     "IndexStatus",

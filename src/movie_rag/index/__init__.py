@@ -20,12 +20,14 @@ if TYPE_CHECKING:
         UnknownMovieError,
         VectorIndex,
     )
+    from movie_rag.index.databricks import DatabricksVectorIndex
     from movie_rag.index.embeddings import LocalEmbeddings, TextEncoder
     from movie_rag.index.filters import SearchFilters
     from movie_rag.index.local import LocalVectorIndex
     from movie_rag.index.manager import VectorIndexManager
 
 __all__ = [
+    "DatabricksVectorIndex",
     "IndexMismatchError",
     "IndexNotReadyError",
     "IndexStatus",
@@ -53,6 +55,7 @@ _HOMES = {
     "TextEncoder": "movie_rag.index.embeddings",
     "SearchFilters": "movie_rag.index.filters",
     "LocalVectorIndex": "movie_rag.index.local",
+    "DatabricksVectorIndex": "movie_rag.index.databricks",
     "VectorIndexManager": "movie_rag.index.manager",
     "MovieIndexRetriever": "movie_rag.index._retriever",
 }

@@ -413,8 +413,9 @@ class DatabricksVectorIndex(VectorIndex):
     ) -> DatabricksVectorIndex:
         """The index the settings describe (``backend="databricks"``).
 
-        The index is ``<catalog>.<silver_schema>.<movies_info_table>_index`` on endpoint
-        :data:`DEFAULT_ENDPOINT_NAME` unless named here. Managed embeddings use
+        The index is ``settings.vs_index_name``, else
+        ``<catalog>.<silver_schema>.<movies_info_table>_index``, on endpoint
+        ``settings.vs_endpoint_name`` unless named here. Managed embeddings use
         ``settings.embedding_model`` when it names a serving endpoint other than the local
         default model, else :data:`DEFAULT_EMBEDDING_ENDPOINT`.
 
@@ -452,9 +453,11 @@ class DatabricksVectorIndex(VectorIndex):
             default_local = model == DEFAULT_MODEL_NAME
             embedding_endpoint = DEFAULT_EMBEDDING_ENDPOINT if default_local else model
         derived = f"{settings.catalog}.{settings.silver_schema}.{settings.movies_info_table}_index"
+        options.setdefault("poll_interval", settings.vs_poll_interval)
+        options.setdefault("timeout", settings.vs_timeout)
         return cls(
-            index_name or derived,
-            endpoint_name or DEFAULT_ENDPOINT_NAME,
+            index_name or settings.vs_index_name or derived,
+            endpoint_name or settings.vs_endpoint_name,
             embeddings=embeddings,
             embedding_endpoint=embedding_endpoint,
             workspace_url=host,
