@@ -165,7 +165,7 @@ def _boost(parsed: ParsedQuery, meta: dict[str, Any]) -> float:
         hits = sum(1 for term in parsed.boost_terms if set(_WORD.findall(term.lower())) <= words)
         signals += min(1.0, hits / 3)
         wanted += 1
-    avoid = getattr(parsed, "avoid_genres", None) or []
+    avoid = parsed.avoid_genres
     if avoid:
         genres = {normalise_name(g) for g in meta.get("genres") or []}
         if any(normalise_name(g) in genres for g in avoid):

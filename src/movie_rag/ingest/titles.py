@@ -47,6 +47,8 @@ _ARTICLES = (
 _TRAILING_ARTICLE = re.compile(
     r"^(?P<body>.+), (?P<article>" + "|".join(re.escape(a) for a in _ARTICLES) + r")$"
 )
+# For matching keys only: people (and LLMs) also write "matrix, the".
+_TRAILING_ARTICLE_ANY_CASE = re.compile(_TRAILING_ARTICLE.pattern, re.IGNORECASE)
 # "(1999)", "(2006–2007)" (en dash), "(2006-2007)", "(2006-)"; trailing spaces tolerated.
 _YEAR_SUFFIX = re.compile(r"\s*\((?P<year>\d{4})(?:\s*[-–]\s*(?P<end>\d{4})?)?\)\s*$")
 _PAREN_SUFFIX = re.compile(r"\s*\((?P<inner>[^()]*)\)\s*$")
@@ -152,7 +154,11 @@ def title_key(title: str) -> str:
     Returns:
         The matching key (may be empty for a title of punctuation only).
     """
-    text = display_title(title).lower().translate(_TRANSLITERATIONS)
+    text = display_title(title)
+    lowered = _TRAILING_ARTICLE_ANY_CASE.match(text)
+    if lowered:
+        text = f"{lowered.group('article')} {lowered.group('body')}"
+    text = text.lower().translate(_TRANSLITERATIONS)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ")
