@@ -7,8 +7,9 @@ The blend (weights in :class:`~movie_rag.settings.MovieRagSettings`)::
 
 ``similarity`` is the index score min-max scaled over the retrieved pool, ``popularity`` is
 ``log(1 + MovieLens rating count)`` scaled by the catalogue's maximum, and ``boost`` is the
-share of a vibe's genres and words the movie carries. Asking for "the best" doubles the rating
-weight. Unknown ratings count as 5/10 so that unrated films are neither favoured nor buried.
+share of a vibe's genres and words the movie carries (for "like X", of X's genres). Asking
+for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
+are neither favoured nor buried.
 """
 
 from __future__ import annotations
@@ -66,7 +67,12 @@ class Ranker:
         """
         excluded = set(exclude)
         if parsed.seed is not None:
-            excluded |= {parsed.seed.movie_id, *self.catalogue.duplicates_of(parsed.seed.movie_id)}
+            seed_id = parsed.seed.movie_id
+            excluded |= {seed_id, *self.catalogue.duplicates_of(seed_id)}
+            if not parsed.boost_genres and seed_id in self.catalogue:
+                # "Like X" softly prefers X's genres; similarity alone drifts across genres.
+                seed_genres = list(self.catalogue.movie(seed_id).get("genres") or [])
+                parsed = parsed.model_copy(update={"boost_genres": seed_genres})
         filters = _with_exclusions(parsed.filters, excluded)
         pool = max(self.settings.candidate_pool, 3 * k)
         while True:
