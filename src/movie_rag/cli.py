@@ -402,6 +402,129 @@ def _print_report(report: BuildReport) -> None:
     out.print(f"[dim]timings: {timings}[/]")
 
 
+@app.command()
+def publish(
+    registry: Annotated[
+        str, typer.Option("--registry", help="local (sqlite under the workdir) or databricks-uc.")
+    ] = "local",
+    name: Annotated[
+        str, typer.Option("--name", help="Registered model name (catalog.schema.model in UC).")
+    ] = "movie_rag",
+    alias: Annotated[str, typer.Option("--alias", help="Alias to point at it.")] = "champion",
+    force: Annotated[
+        bool, typer.Option("--force", help="Publish a new version even if nothing changed.")
+    ] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="Then serve it locally until Ctrl-C.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port for --serve (0: any free).")
+    ] = 5000,
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Log the chain as an MLflow model, register it and point the alias at it (idempotent)."""
+    _configure_logging(verbose)
+    if registry not in ("local", "databricks-uc"):
+        err.print("[bold red]error:[/] --registry must be local or databricks-uc")
+        raise typer.Exit(2)
+    with _reported_errors(as_json):
+        from movie_rag.publish.publisher import ModelPublisher
+
+        publisher = ModelPublisher(_settings(workdir), registry=registry)  # type: ignore[arg-type]
+        with _progress(sys.stderr.isatty()) as progress:
+            progress("publishing")
+            version = publisher.publish(name, alias, force=force)
+    alias_uri = f"models:/{version.name}@{alias}"
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "registry": registry,
+                    "tracking_uri": publisher.tracking_uri,
+                    "alias_uri": alias_uri,
+                    **version.model_dump(),
+                }
+            ),
+            flush=True,
+        )
+    else:
+        out.print(
+            f"[bold]{version.name}[/] version {version.version} is {alias_uri} "
+            f"([dim]{publisher.tracking_uri}[/])",
+            highlight=False,
+        )
+    if serve:
+        _serve_until_stopped(publisher, alias_uri, port, "127.0.0.1", 1, as_json)
+
+
+@app.command()
+def serve(
+    model_uri: Annotated[
+        str | None,
+        typer.Option("--model-uri", help="Model to serve (default models:/movie_rag@champion)."),
+    ] = None,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free).")
+    ] = 5000,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Server processes.")] = 1,
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve a registered model over HTTP (mlflow models serve) until Ctrl-C.
+
+    Every request and response is appended to the workdir's inference log.
+    """
+    _configure_logging(verbose)
+    with _reported_errors(as_json):
+        from movie_rag.publish.publisher import ModelPublisher
+
+        publisher = ModelPublisher(_settings(workdir))
+    _serve_until_stopped(publisher, model_uri, port, host, workers, as_json)
+
+
+def _serve_until_stopped(
+    publisher: Any, model_uri: str | None, port: int, host: str, workers: int, as_json: bool
+) -> None:
+    import signal
+
+    # SIGTERM must unwind like Ctrl-C: the model server runs in its own session and would
+    # otherwise outlive this command.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with _reported_errors(as_json), _progress(sys.stderr.isatty()) as progress:
+        progress("starting the model server")
+        server = publisher.serve_local(model_uri, port=port, host=host, workers=workers)
+    try:
+        info = {
+            "url": server.url,
+            "invocations": f"{server.url}/invocations",
+            "model_uri": server.model_uri,
+            "pid": server.pid,
+            "ready_seconds": round(server.ready_seconds or 0.0, 2),
+            "inference_log": str(publisher.workdir.inference_logs),
+            "server_log": str(server.log_path),
+        }
+        if as_json:
+            print(json.dumps(info), flush=True)
+        else:
+            out.print(
+                f"serving [bold]{server.model_uri}[/] at {info['invocations']} "
+                f"(ready in {info['ready_seconds']} s); Ctrl-C stops",
+                highlight=False,
+            )
+        code = server.wait()
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        server.stop()
+    if code not in (0, -signal.SIGTERM):
+        err.print(f"[bold red]error:[/] the model server exited with {code}; see {server.log_path}")
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point of the ``movie-rag`` console script."""
     app()

@@ -1,0 +1,250 @@
+"""The served movie_rag model: the MLflow "models from code" entry module.
+
+:class:`~movie_rag.publish.publisher.ModelPublisher` logs this file as the model's code
+(``mlflow.pyfunc.log_model(python_model=<this file>, model_config=..., artifacts=...)``);
+MLflow executes it when the model loads, and :func:`mlflow.models.set_model` at the bottom
+hands it the :class:`MovieRagModel`. The model config (:class:`mlflow.models.ModelConfig`)
+holds the settings values (never a secret: those come from the serving environment), the
+artifacts hold what the chain reads:
+
+- ``movies_info``: the catalogue as parquet (title and people lookups);
+- ``index`` (local flavour): the live version of the local vector index;
+- ``model_card``: the model card (data licences).
+
+So a local-flavour model answers without a workdir, without Spark; a Databricks-flavour
+model queries the Vector Search index its resources declare.
+
+The I/O contract is described in :mod:`movie_rag.publish._io`. Each request is appended to
+the inference log named by ``MOVIE_RAG_INFERENCE_LOG_DIR`` when that is set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelConfig, set_model
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel, PythonModelContext
+
+from movie_rag.chain.guards import redact_pii
+from movie_rag.errors import DataValidationError
+from movie_rag.index.manager import VectorIndexManager
+from movie_rag.publish._io import (
+    RequestError,
+    ServedRequest,
+    chat_completion,
+    client_request_id_of,
+    dataframe_predictions,
+    parse_request,
+    request_kind,
+    request_record,
+)
+from movie_rag.publish.inference_log import InferenceLog, InferenceRecord
+
+if TYPE_CHECKING:
+    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.index.base import SearchHit
+
+__all__ = ["SERVED_MODEL_URI_ENV", "MovieRagModel", "build_chain"]
+
+logger = logging.getLogger("movie_rag")
+
+#: Environment variable through which a server tells the model which URI it serves.
+SERVED_MODEL_URI_ENV = "MOVIE_RAG_SERVED_MODEL_URI"
+
+
+def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> RecommenderChain:
+    """The RecommenderChain a model config and its artifacts describe.
+
+    Args:
+        config: The model config: ``flavour`` (``local`` or ``databricks``), ``settings``
+            (MovieRagSettings values without secrets), ``tracing``.
+        artifacts: Local paths of the model's artifacts (``movies_info``, and ``index`` for
+            the local flavour).
+
+    Returns:
+        A ready chain; secrets (LLM key, workspace token) come from the environment.
+    """
+    from movie_rag.chain.catalogue import Catalogue
+    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.settings import MovieRagSettings
+    from movie_rag.tables import read_local_table
+
+    settings = MovieRagSettings(**dict(config.get("settings") or {}))
+    manager_class = _TracedIndexManager if config.get("tracing") else VectorIndexManager
+    if config.get("flavour", "local") == "local":
+        from movie_rag.index.embeddings import LocalEmbeddings
+        from movie_rag.index.local import LocalVectorIndex
+
+        # Serving only reads: no embedding cache to consult or fill.
+        index = LocalVectorIndex(artifacts["index"], LocalEmbeddings(), use_cache=False)
+        manager = manager_class(settings, index=index)
+    else:
+        manager = manager_class(settings)
+    catalogue = Catalogue(read_local_table(artifacts["movies_info"]))
+    generator = None
+    if settings.llm_provider != "none":
+        from movie_rag.chain.llm import LLMGenerator, chat_model_from_settings
+
+        generator = LLMGenerator(chat_model_from_settings(settings))
+    return RecommenderChain(manager, catalogue, settings=settings, generator=generator)
+
+
+class MovieRagModel(PythonModel):
+    """Movie recommendations over HTTP: the original UI's contract, JSON and chat."""
+
+    chain: RecommenderChain
+    model_name: str = "movie_rag"
+    tracing: bool = False
+    inference_log: InferenceLog | None = None
+    served_uri: str = ""
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Build the chain from the model config and artifacts, and warm it up."""
+        config = ModelConfig(development_config=context.model_config).to_dict()
+        self.chain = build_chain(config, context.artifacts)
+        self.model_name = str(config.get("model_name") or "movie_rag")
+        self.tracing = bool(config.get("tracing"))
+        self.inference_log = InferenceLog.from_env()
+        self.served_uri = os.environ.get(SERVED_MODEL_URI_ENV, "")
+        if config.get("warmup"):
+            # Loads the embedding model and the index now, so that the server reports
+            # ready only when the first request will be answered at full speed.
+            self.chain.invoke({"query": "a good movie", "k": 1})
+
+    def predict(
+        self,
+        context: PythonModelContext | None,
+        model_input: pd.DataFrame,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Answer a dataframe request (one prediction per row) or a chat request.
+
+        Raises:
+            MlflowException: ``INVALID_PARAMETER_VALUE`` (HTTP 400) for a payload that breaks
+                the contract, with what to send instead; ``INTERNAL_ERROR`` (HTTP 500) when
+                the chain fails.
+        """
+        started = time.perf_counter()
+        timestamp_ms = int(time.time() * 1000)
+        request_id = uuid.uuid4().hex
+        kind, client_request_id = request_kind(model_input), client_request_id_of(params)
+        status, body = 200, None
+        try:
+            request = parse_request(model_input, params)
+            body = self._answer(request, request_id)
+            return body
+        except (RequestError, DataValidationError) as exc:
+            status = 400
+            error = MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE)
+            body = {"error_code": "INVALID_PARAMETER_VALUE", "message": str(exc)}
+            raise error from None
+        except Exception as exc:
+            status = 500
+            logger.exception("request %s failed", request_id)
+            message = f"the model failed to answer ({type(exc).__name__}: {exc})"
+            body = {"error_code": "INTERNAL_ERROR", "message": message}
+            raise MlflowException(message, error_code=INTERNAL_ERROR) from None
+        finally:
+            self._record(
+                InferenceRecord(
+                    request_id=request_id,
+                    client_request_id=client_request_id,
+                    timestamp_ms=timestamp_ms,
+                    status_code=status,
+                    execution_time_ms=round((time.perf_counter() - started) * 1000),
+                    # Like the chain, the log never keeps e-mails, phone numbers and such.
+                    request=request_record(model_input, params, redact=redact_pii),
+                    response=json.dumps(
+                        body if kind == "chat" or status != 200 else {"predictions": body},
+                        ensure_ascii=False,
+                        default=str,
+                    ),
+                    request_metadata={
+                        "kind": kind,
+                        "model_name": self.model_name,
+                        "model_uri": self.served_uri,
+                    },
+                )
+            )
+
+    def _answer(self, request: ServedRequest, request_id: str) -> Any:
+        responses = []
+        for number, chain_input in enumerate(request.inputs, start=1):
+            where = "the chat request" if request.kind == "chat" else f"row {number}"
+            try:
+                with self._span(chain_input) as record:
+                    response = self.chain.invoke(chain_input)
+                    record(response)
+            except DataValidationError as exc:
+                raise RequestError(f"{where}: {exc}") from None
+            responses.append(response)
+        if request.kind == "chat":
+            return chat_completion(responses[0], request_id=request_id, model=self.model_name)
+        return dataframe_predictions(responses, request.format)
+
+    @contextmanager
+    def _span(self, chain_input: Mapping[str, Any]) -> Iterator[Any]:
+        if not self.tracing:
+            yield lambda response: None
+            return
+        with mlflow.start_span(name="recommend", span_type="CHAIN") as span:
+            span.set_inputs(dict(chain_input))
+            yield lambda response: span.set_outputs(response.model_dump(mode="json"))
+
+    def _record(self, record: InferenceRecord) -> None:
+        if self.inference_log is None:
+            return
+        try:
+            self.inference_log.append(record)
+        except OSError:
+            # A full or read-only disk must not turn answered requests into failures.
+            logger.exception("could not append to %s", self.inference_log)
+
+
+class _TracedIndexManager(VectorIndexManager):
+    """The index manager with a retriever span (MLflow's default retriever schema) per search."""
+
+    def search(
+        self, query: str, k: int = 10, filters: Any = None, **kwargs: Any
+    ) -> list[SearchHit]:
+        with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
+            span.set_inputs({"query": query, "k": k})
+            hits = super().search(query, k, filters, **kwargs)
+            span.set_outputs(_documents(hits))
+        return hits
+
+    def similar_to(self, movie_id: int, k: int = 10, filters: Any = None) -> list[SearchHit]:
+        with mlflow.start_span(name="retrieve_similar", span_type="RETRIEVER") as span:
+            span.set_inputs({"movie_id": movie_id, "k": k})
+            hits = super().similar_to(movie_id, k, filters)
+            span.set_outputs(_documents(hits))
+        return hits
+
+
+def _documents(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    return [
+        {
+            "page_content": str(hit.metadata.get("document") or hit.metadata.get("title", "")),
+            "metadata": {
+                "doc_uri": hit.metadata.get("url"),
+                "title": hit.metadata.get("title"),
+                "score": hit.score,
+            },
+            "id": str(hit.movie_id),
+        }
+        for hit in hits
+    ]
+
+
+set_model(MovieRagModel())
