@@ -84,7 +84,7 @@ class GroundedGenerator:
                     reason=compose_reason(evidence, meta),
                 )
             )
-        return GeneratedAnswer(intro=_intro(parsed, len(picks)), picks=picks)
+        return GeneratedAnswer(intro=intro_for(parsed, len(picks)), picks=picks)
 
 
 def query_words(parsed: ParsedQuery) -> set[str]:
@@ -211,7 +211,8 @@ def _stem(word: str) -> str:
     return word
 
 
-def _intro(parsed: ParsedQuery, count: int) -> str:
+def intro_for(parsed: ParsedQuery, count: int) -> str:
+    """The grounded answer's first sentence for ``count`` recommendations."""
     if count == 0:
         return (
             "I couldn't find a movie on the platform that matches this request. "

@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -89,6 +89,7 @@ class _Outcome:
     records: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     kept_ids: set[int] = field(default_factory=set)
+    mentioned: list[str] = field(default_factory=list)
 
 
 class GroundingGuard:
@@ -142,7 +143,12 @@ class GroundingGuard:
         )
 
     def ground(
-        self, answer: GeneratedAnswer, candidates: list[Candidate], k: int
+        self,
+        answer: GeneratedAnswer,
+        candidates: list[Candidate],
+        k: int,
+        *,
+        mentioned: Sequence[int] = (),
     ) -> tuple[list[Recommendation], str]:
         """Keep the picks the catalogue has (up to ``k``) and write the answer text.
 
@@ -150,6 +156,8 @@ class GroundingGuard:
             answer: A generator's intro and picks.
             candidates: The retrieved movies (their scores and records are reused).
             k: The most recommendations to keep.
+            mentioned: Catalogue movies the user named (the "like X" seed): the intro may
+                name them although they are not recommended.
 
         Returns:
             The recommendations, in the generator's order without duplicates, and the answer
@@ -157,6 +165,9 @@ class GroundingGuard:
         """
         by_id = {candidate.movie_id: candidate for candidate in candidates}
         outcome = _Outcome()
+        for named in mentioned:
+            if named in self.catalogue:
+                outcome.mentioned.append(_record_text(self.catalogue.movie(named)))
         outside_keys: set[str] = set()
         for pick in answer.picks:
             movie_id = self._resolve(pick)
@@ -419,7 +430,7 @@ class GroundingGuard:
         if claim and int(claim.group(1)) != len(outcome.kept):
             return False
         # Only movies on the platform may be named outside their own labelled line.
-        allowed = " ".join(outcome.records)
+        allowed = " ".join([*outcome.records, *outcome.mentioned])
         return self._names_grounded(intro, allowed, outcome)
 
 

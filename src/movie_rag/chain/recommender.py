@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.grounded import GroundedGenerator
+from movie_rag.chain.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
 from movie_rag.chain.types import (
     Candidate,
@@ -27,6 +27,8 @@ from movie_rag.index.filters import SearchFilters
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from movie_rag.index.manager import VectorIndexManager
 
 __all__ = ["ChainEvent", "Generator", "RecommenderChain"]
@@ -112,28 +114,37 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
 
     @classmethod
     def from_settings(
-        cls, settings: MovieRagSettings | None = None, *, generator: Generator | None = None
+        cls,
+        settings: MovieRagSettings | None = None,
+        *,
+        generator: Generator | None = None,
+        movies_info: pa.Table | None = None,
     ) -> RecommenderChain:
-        """Open the index and catalogue a build left in the workdir (no Spark).
+        """Open the index and the catalogue a build left behind.
+
+        Locally both come from the workdir (no Spark). On Databricks the index is the Vector
+        Search index and the catalogue is read from the Unity Catalog table with the active
+        Spark session, unless ``movies_info`` is given.
 
         Args:
-            settings: Settings; the workdir must hold a built index.
-            generator: Overrides the generator chosen from settings.
+            settings: Settings; the workdir (or workspace) must hold a built index.
+            generator: Overrides the generator chosen from settings (``llm_provider``).
+            movies_info: The catalogue table, when the caller already has it.
 
         Returns:
             A ready chain.
         """
         from movie_rag.index.manager import VectorIndexManager
-        from movie_rag.tables import read_local_table
 
         settings = settings or MovieRagSettings()
         index = VectorIndexManager(settings)
-        catalogue = Catalogue(read_local_table(index.table_location))
+        if movies_info is None:
+            movies_info = _read_catalogue(settings, index)
         if generator is None and settings.llm_provider != "none":
-            from movie_rag.chain.llm import LLMGenerator, chat_model_from_settings
+            from movie_rag.chain.llm import LLMGenerator
 
-            generator = LLMGenerator(chat_model_from_settings(settings))
-        return cls(index, catalogue, settings=settings, generator=generator)
+            generator = LLMGenerator.from_settings(settings)
+        return cls(index, Catalogue(movies_info), settings=settings, generator=generator)
 
     # -- Runnable -----------------------------------------------------------------------
 
@@ -181,7 +192,13 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             return
         candidates = self.ranker.rank(parsed, k, exclude=exclude)
         answer = self._generate(parsed, candidates, k, history)
-        recommendations, text = self.guard.ground(answer, candidates, k)
+        mentioned = [parsed.seed.movie_id] if parsed.seed is not None else []
+        recommendations, text = self.guard.ground(answer, candidates, k, mentioned=mentioned)
+        if self.generator is self.fallback and recommendations:
+            # Our own template names only the seed (a catalogue movie the user named) and
+            # the count: keep it rather than the guard's neutral sentence.
+            body = text.split("\n", 1)[1] if "\n" in text else ""
+            text = intro_for(parsed, len(recommendations)) + ("\n" + body if body else "")
         if parsed.seed is None and parsed.seed_text:
             text = f"I couldn't find \u201c{parsed.seed_text}\u201d on the platform. " + text
         recommendations = [
@@ -230,6 +247,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         base = self.parser.parse(previous_query) if previous_query else parsed
         base = base.model_copy(update={"text": parsed.text, "follow_up": follow_up})
         if follow_up.kind == "more_like" and follow_up.position is not None:
+            # "More like the second one" is about that movie, not the earlier constraints.
+            base = parsed.model_copy(update={"follow_up": follow_up})
             position = follow_up.position
             if position < 0:  # "that last one"
                 position += len(last_shown)
@@ -247,6 +266,17 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         if follow_up.kind == "darker":
             return base.model_copy(update={"boost_genres": _DARKER, "seed": None}), set(shown)
         return base, set(shown)
+
+
+def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.Table:
+    if settings.backend == "local":
+        from movie_rag.tables import read_local_table
+
+        return read_local_table(index.table_location)
+    from movie_rag.spark import get_spark
+
+    table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
+    return table.drop("user_tags", "document").toArrow()
 
 
 def _read_input(
