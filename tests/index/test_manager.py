@@ -16,11 +16,14 @@ from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
 
 
-def test_databricks_backend_is_not_available_yet(tmp_path: Path) -> None:
+def test_databricks_backend_without_a_workspace_says_what_to_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_RUNTIME_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"MOVIE_RAG_{name}", raising=False)
     settings = MovieRagSettings(backend="databricks", workdir=tmp_path)
-    with pytest.raises(
-        ConfigurationError, match=r"settings\.backend='databricks'.*MOVIE_RAG_BACKEND"
-    ):
+    with pytest.raises(ConfigurationError, match=r"MOVIE_RAG_BACKEND.*DATABRICKS_HOST"):
         VectorIndexManager(settings)
 
 
