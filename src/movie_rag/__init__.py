@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "ModelPublisher": "movie_rag.publish.publisher",
+    "Recommendation": "movie_rag.chain.types",
+    "RecommendationResponse": "movie_rag.chain.types",
+    "RecommenderChain": "movie_rag.chain.recommender",
+    "SearchFilters": "movie_rag.index.filters",
+    "VectorIndexManager": "movie_rag.index.manager",
     "BuildReport": "movie_rag.ingest.report",
     "ConfigurationError": "movie_rag.errors",
     "DataValidationError": "movie_rag.errors",
@@ -44,14 +50,20 @@ __all__ = [
     "IMDBLoader",
     "IMDBSource",
     "InputFileError",
+    "ModelPublisher",
     "MovieInfoBuilder",
     "MovieLensData",
     "MovieLensLoader",
     "MovieRagError",
     "MovieRagSettings",
     "Quarantine",
+    "Recommendation",
+    "RecommendationResponse",
+    "RecommenderChain",
+    "SearchFilters",
     "SourcePrecedence",
     "TableStore",
+    "VectorIndexManager",
     "Workdir",
     "build_catalogue",
     "fetch_movielens",
@@ -60,6 +72,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.chain.types import Recommendation, RecommendationResponse
     from movie_rag.datasets import fetch_movielens, sample_catalogue
     from movie_rag.errors import (
         ConfigurationError,
@@ -68,6 +82,8 @@ if TYPE_CHECKING:
         InputFileError,
         MovieRagError,
     )
+    from movie_rag.index.filters import SearchFilters
+    from movie_rag.index.manager import VectorIndexManager
     from movie_rag.ingest.documents import DocumentTemplate
     from movie_rag.ingest.imdb import IMDBLoader, IMDBSource
     from movie_rag.ingest.movie_info import MovieInfoBuilder, SourcePrecedence
@@ -75,6 +91,7 @@ if TYPE_CHECKING:
     from movie_rag.ingest.quality import Quarantine
     from movie_rag.ingest.report import BuildReport
     from movie_rag.pipeline import build_catalogue
+    from movie_rag.publish.publisher import ModelPublisher
     from movie_rag.settings import MovieRagSettings
     from movie_rag.spark import get_spark
     from movie_rag.tables import TableStore

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -527,6 +528,8 @@ def _serve_until_stopped(
 
 def main() -> None:
     """Entry point of the ``movie-rag`` console script."""
+    # Nothing may be fetched from a model hub at run time: the model ships in a package.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app()
 
 
