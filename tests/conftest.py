@@ -46,25 +46,31 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     session.stop()
 
 
-@pytest.fixture(scope="session")
-def real_build(shared_data: Path, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
-    """movies_info built once per session from all of the real data (MovieLens, genome, IMDB)."""
-    from movie_rag.pipeline import build_catalogue
-    from movie_rag.settings import MovieRagSettings
+REAL_IMDB_FILES = (
+    "movies_metadata.head5000.csv",
+    "tmdb_5000_movies.csv",
+    "imdb_top_1000.csv",
+    "itemsapi_imdb.json",
+)
 
-    workdir = tmp_path_factory.mktemp("real_build")
-    settings = MovieRagSettings(workdir=workdir)
-    imdb = shared_data / "imdb"
-    report = build_catalogue(
+
+def build_real(settings, shared_data: Path, spark: SparkSession):
+    """Build movies_info and the index from all of the real data (MovieLens, genome, IMDB)."""
+    from movie_rag.pipeline import build_catalogue
+
+    return build_catalogue(
         settings,
         shared_data / "ml-latest-small",
-        [
-            imdb / "movies_metadata.head5000.csv",
-            imdb / "tmdb_5000_movies.csv",
-            imdb / "imdb_top_1000.csv",
-            imdb / "itemsapi_imdb.json",
-        ],
+        [shared_data / "imdb" / name for name in REAL_IMDB_FILES],
         genome_dir=shared_data / "ml-genome",
         spark=spark,
     )
-    return settings, report
+
+
+@pytest.fixture(scope="session")
+def real_build(shared_data: Path, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
+    """movies_info and its index built once per session from all of the real data."""
+    from movie_rag.settings import MovieRagSettings
+
+    settings = MovieRagSettings(workdir=tmp_path_factory.mktemp("real_build"))
+    return settings, build_real(settings, shared_data, spark)

@@ -117,24 +117,13 @@ def test_documents_fit_the_model_and_lead_with_the_title(movies_info: pa.Table) 
 
 def test_rebuild_is_identical(real_build, spark, shared_data) -> None:
     """Re-running the build on the same inputs gives the same rows and the same hashes."""
-    from movie_rag.pipeline import build_catalogue
+    from conftest import build_real
 
     settings, _ = real_build
     table_dir = Workdir(settings.workdir).table("movies_info")
     before = read_local_table(table_dir).sort_by("movie_id")
-    imdb = shared_data / "imdb"
-    report = build_catalogue(
-        settings,
-        shared_data / "ml-latest-small",
-        [
-            imdb / "movies_metadata.head5000.csv",
-            imdb / "tmdb_5000_movies.csv",
-            imdb / "imdb_top_1000.csv",
-            imdb / "itemsapi_imdb.json",
-        ],
-        genome_dir=shared_data / "ml-genome",
-        spark=spark,
-    )
+    report = build_real(settings, shared_data, spark)
     after = read_local_table(table_dir).sort_by("movie_id")
     assert report.changes == {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 9742}
+    assert report.index is not None and report.index["embedded"] == 0
     assert after.equals(before)

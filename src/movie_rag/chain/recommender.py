@@ -245,6 +245,9 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         last_shown = next((t.recommendations for t in reversed(history) if t.recommendations), [])
         previous_query = next((t.content for t in reversed(history) if t.role == "user"), "")
         base = self.parser.parse(previous_query) if previous_query else parsed
+        if base.seed is not None:
+            # The movie the conversation started from is not a new suggestion either.
+            shown.append(base.seed.movie_id)
         base = base.model_copy(update={"text": parsed.text, "follow_up": follow_up})
         if follow_up.kind == "more_like" and follow_up.position is not None:
             # "More like the second one" is about that movie, not the earlier constraints.
