@@ -71,11 +71,17 @@ class GroundedGenerator:
         Returns:
             An introduction and the picks, each carrying its movie id.
         """
-        chosen = list(candidates[:k])
+        # Among the best 3k candidates, those whose record shows why they fit come first; the
+        # rest only fill up to k, so an answer never shrinks below what the catalogue has.
+        scored = [
+            (candidate, collect_evidence(parsed, candidate.metadata, seed_record))
+            for candidate in candidates[: 3 * k]
+        ]
+        backed = [pair for pair in scored if _matches(pair[1])]
+        unbacked = [pair for pair in scored if not _matches(pair[1])]
         picks = []
-        for candidate in chosen:
+        for candidate, evidence in (backed + unbacked)[:k]:
             meta = candidate.metadata
-            evidence = collect_evidence(parsed, meta, seed_record)
             picks.append(
                 Pick(
                     title=str(meta.get("title", "")),
@@ -131,6 +137,9 @@ def collect_evidence(
             themes.append(theme)
     evidence["themes"] = themes[:4]
 
+    title = str(meta.get("title") or "")
+    if {_stem(w) for w in _WORD.findall(title.lower())} & words:
+        evidence["title"] = [title]
     year = meta.get("year")
     if year is not None and (parsed.filters.year_min or parsed.filters.year_max):
         evidence["year"] = [str(year)]
@@ -141,6 +150,10 @@ def collect_evidence(
     if sentence:
         evidence["plot"] = [sentence]
     return evidence
+
+
+def _matches(evidence: Evidence) -> bool:
+    return any(evidence.get(kind) for kind in evidence)
 
 
 def compose_reason(evidence: Evidence, meta: dict[str, Any]) -> str:
@@ -157,6 +170,8 @@ def compose_reason(evidence: Evidence, meta: dict[str, Any]) -> str:
         parts.append("themes: " + ", ".join(evidence["themes"]))
     if evidence.get("year"):
         parts.append("from " + evidence["year"][0])
+    if evidence.get("title") and not (evidence.get("themes") or evidence.get("plot")):
+        parts.append("its title: " + evidence["title"][0])
     reason = "; ".join(parts)
     if evidence.get("rating"):
         reason = (
