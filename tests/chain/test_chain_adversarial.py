@@ -157,6 +157,9 @@ def test_injection_suite_leaks_no_internal_field(chain, emulator) -> None:
         assert not INTERNAL.search(public), (attack, public)
         assert "recommendation assistant" not in public.lower()
     for request in emulator.chat_requests:
+        # The attack text itself names internal fields; the movie records sent must not.
         prompt = request.prompt_text
-        assert "user_tags" not in prompt and "content_hash" not in prompt
-        assert not re.search(r"relevance\W+0\.\d", prompt)
+        records = prompt[prompt.find("<movies>") : prompt.find("</movies>")]
+        assert records, "the prompt lists the candidate movies"
+        assert "user_tags" not in records and "content_hash" not in records
+        assert not re.search(r"relevance\W+0\.\d", records)
