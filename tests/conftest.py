@@ -68,6 +68,12 @@ def build_real(settings, shared_data: Path, spark: SparkSession):
 
 
 @pytest.fixture(scope="session")
+def real_builder():
+    """The function that builds the real data (for tests that build it again)."""
+    return build_real
+
+
+@pytest.fixture(scope="session")
 def real_build(shared_data: Path, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
     """movies_info and its index built once per session from all of the real data."""
     from movie_rag.settings import MovieRagSettings

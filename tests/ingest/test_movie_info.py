@@ -115,14 +115,12 @@ def test_documents_fit_the_model_and_lead_with_the_title(movies_info: pa.Table) 
         assert counter.truncate(template.render(altered), 256) == document
 
 
-def test_rebuild_is_identical(real_build, spark, shared_data) -> None:
+def test_rebuild_is_identical(real_build, real_builder, spark, shared_data) -> None:
     """Re-running the build on the same inputs gives the same rows and the same hashes."""
-    from conftest import build_real
-
     settings, _ = real_build
     table_dir = Workdir(settings.workdir).table("movies_info")
     before = read_local_table(table_dir).sort_by("movie_id")
-    report = build_real(settings, shared_data, spark)
+    report = real_builder(settings, shared_data, spark)
     after = read_local_table(table_dir).sort_by("movie_id")
     assert report.changes == {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 9742}
     assert report.index is not None and report.index["embedded"] == 0
