@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from movie_rag.errors import InputFileError
+from movie_rag.errors import ConfigurationError, InputFileError
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark, table_format
 from movie_rag.workdir import Workdir
@@ -281,18 +281,41 @@ class TableStore:
 
 
 def read_local_table(path: str | Path) -> pa.Table:
-    """Read a local parquet table directory written by :class:`TableStore`, without Spark.
+    """Read a local table written by :class:`TableStore`, without Spark.
+
+    Parquet directories (and single parquet files) are read with pyarrow; a Delta table
+    (``_delta_log/``) is read through its log with the ``deltalake`` package, because its
+    directory also holds files of removed versions.
 
     Args:
-        path: The table directory (``<workdir>/tables/<name>``).
+        path: The table directory (``<workdir>/tables/<name>``) or a parquet file.
 
     Returns:
         The table as Arrow.
 
     Raises:
-        InputFileError: The directory does not hold a parquet table.
+        InputFileError: Nothing readable is there.
+        ConfigurationError: A Delta table, and ``deltalake`` is not installed.
     """
     path = Path(path)
-    if not path.is_dir() or not any(path.glob("*.parquet")):
-        raise InputFileError(path, "no parquet table here", "run `movie-rag build` first")
-    return pq.read_table(path)
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        raise InputFileError(path, "no table here", "a parquet table; run `movie-rag build` first")
+    if (path / "_delta_log").is_dir():
+        return _read_delta(path)
+    try:
+        # Directory discovery skips _SUCCESS, .crc and other files Spark leaves beside parts.
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputFileError(path, f"cannot be read as parquet: {exc}", "a parquet table") from exc
+
+
+def _read_delta(path: Path) -> pa.Table:
+    try:
+        from deltalake import DeltaTable
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"{path} is a Delta table and reading it without Spark needs the deltalake "
+            "package; pip install deltalake, or write the table as parquet "
+            "(table_format='parquet')"
+        ) from exc
+    return DeltaTable(str(path)).to_pyarrow_table()

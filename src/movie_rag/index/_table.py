@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from movie_rag.errors import ConfigurationError, DataValidationError, InputFileError
+from movie_rag.errors import DataValidationError
 from movie_rag.index.base import HIDDEN_COLUMNS
+from movie_rag.tables import read_local_table
 
 REQUIRED_COLUMNS = ("movie_id", "document")
 
@@ -19,32 +19,7 @@ REQUIRED_COLUMNS = ("movie_id", "document")
 def read_table(source: pa.Table | str | os.PathLike[str]) -> pa.Table:
     if isinstance(source, pa.Table):
         return source
-    path = Path(source)
-    if not path.exists():
-        raise InputFileError(
-            path, "no movies_info table here", "a parquet directory; run `movie-rag build` first"
-        )
-    if (path / "_delta_log").is_dir():
-        return _read_delta(path)
-    try:
-        # Directory discovery skips _SUCCESS, .crc and other files Spark leaves beside parts.
-        return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(path, f"cannot be read as parquet: {exc}", "a parquet table") from exc
-
-
-def _read_delta(path: Path) -> pa.Table:
-    # The parquet files of a Delta table include removed versions: only the log knows which
-    # ones are live, so reading them as plain parquet would resurrect deleted rows.
-    try:
-        from deltalake import DeltaTable
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"{path} is a Delta table and reading it without Spark needs the deltalake "
-            "package; pip install deltalake, or write movies_info as parquet "
-            "(table_format='parquet')"
-        ) from exc
-    return DeltaTable(str(path)).to_pyarrow_table()
+    return read_local_table(Path(source))
 
 
 def prepare(table: pa.Table, origin: str = "movies_info") -> pa.Table:
