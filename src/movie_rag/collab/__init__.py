@@ -1,0 +1,1 @@
+"""Collaborative filtering: co-like neighbours and ALS factors learnt from ratings."""
