@@ -855,3 +855,18 @@ def test_real_catalogue_reads_the_ui_questions(real_build) -> None:
         assert seed is not None and seed.movie_id == movie_id, written
     hanks = parser.parse("comedies with tom hanks")
     assert hanks.filters.people == ("Tom Hanks",)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["a dystopian future", "ghost story", "a biography of a musician", "heist gone wrong"],
+)
+def test_a_bare_topic_is_a_request_for_movies_about_it(parser: QueryParser, query: str) -> None:
+    assert not parser.parse(query).off_topic
+
+
+@pytest.mark.parametrize(
+    "query", ["hello there", "thank you", "good morning", "what time is it", "ok"]
+)
+def test_greetings_and_lone_words_are_not_requests(parser: QueryParser, query: str) -> None:
+    assert parser.parse(query).off_topic

@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from movie_rag.chain.catalogue import Catalogue, MovieRef
+from movie_rag.chain.grounded import STOP_WORDS
 from movie_rag.chain.guards import is_off_topic, mentions_movies, redact_pii
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
@@ -614,6 +615,9 @@ class QueryParser:
             or follow_up_words
             or parsed.wants_best
             or _REQUEST_WORDS.search(parsed.text)
+            # A bare topic of two or more words ("a dystopian future", "ghost story") is
+            # a request for movies about it; a lone word ("hello") is not.
+            or len(_content_words(parsed.text)) >= 2
         )
         other_subject = is_off_topic(parsed.text)
         if not about_movies:
@@ -1087,3 +1091,18 @@ def _plain_quotes(text: str) -> str:
 
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
+
+
+def _content_words(text: str) -> list[str]:
+    """The words of a query that could describe a movie (no stop words, no greetings)."""
+    words = (w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text))
+    return [w for w in words if w not in STOP_WORDS and w not in _GREETINGS]
+
+
+_GREETINGS = frozenset(
+    {
+        *("hello", "hi", "hey", "hiya", "howdy", "thanks", "thank", "cheers", "bye", "goodbye"),
+        *("ok", "okay", "yes", "yeah", "yep", "nope", "sure", "morning", "evening", "afternoon"),
+        "there",
+    }
+)
