@@ -98,16 +98,21 @@ its raw body in :attr:`ServingEmulator.requests`.
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+
+from emulators._workspace import (
+    ApiError,
+    Fault,
+    RecordedRequest,
+    WorkspaceEmulator,
+    bad,
+    missing,
+)
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -141,18 +146,6 @@ _MAX_SERVED_ENTITIES = 10
 _MAX_SCOPES = 1000
 _MAX_SECRETS_PER_SCOPE = 1000
 _MAX_SECRET_BYTES = 128 * 1024
-_ERROR_CODES = {
-    400: "INVALID_PARAMETER_VALUE",
-    404: "RESOURCE_DOES_NOT_EXIST",
-    409: "RESOURCE_CONFLICT",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    500: "INTERNAL_ERROR",
-    501: "NOT_IMPLEMENTED",
-    502: "BAD_GATEWAY",
-    503: "TEMPORARILY_UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
 # Privilege types by securable object (Unity Catalog "privileges and securable objects").
 _PRIVILEGES = {
     "CATALOG": {
@@ -221,82 +214,6 @@ _ALL_PRIVILEGES = set().union(*_PRIVILEGES.values()) | {
 }
 
 
-class ApiError(Exception):
-    """An error answer: HTTP status plus the Databricks ``error_code``/``message`` body."""
-
-    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_code = error_code or _ERROR_CODES.get(status, "INTERNAL_ERROR")
-
-
-def _bad(message: str) -> ApiError:
-    return ApiError(400, message, "INVALID_PARAMETER_VALUE")
-
-
-def _missing(message: str) -> ApiError:
-    return ApiError(404, message, "RESOURCE_DOES_NOT_EXIST")
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the emulator received it.
-
-    Attributes:
-        method: HTTP method.
-        path: URL path, percent-decoded.
-        query: Parsed query string.
-        raw: The request body as sent (text), for checks that a value never travelled.
-        body: The parsed JSON body, or None.
-        status: The status the emulator answered with.
-    """
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    raw: str
-    body: Any = None
-    status: int = 0
-
-    @property
-    def text(self) -> str:
-        """Path, query and body together: everything the request carried but headers."""
-        return f"{self.path}?{json.dumps(self.query)}\n{self.raw}"
-
-
-@dataclass
-class Fault:
-    """An injected failure: matching requests fail ``times`` times, then pass.
-
-    Attributes:
-        path: Regular expression searched in the request path.
-        method: Only this HTTP method (any when None).
-        status: HTTP status to answer.
-        times: How many matching requests fail.
-        retry_after: Value of a ``Retry-After`` header on the error answer.
-        after: Let the request take effect, then answer the error (a lost answer).
-        delay: Seconds to wait before answering.
-        hits: Requests this fault has affected so far.
-    """
-
-    path: str
-    method: str | None = None
-    status: int = 503
-    times: int = 1
-    retry_after: str | None = None
-    after: bool = False
-    delay: float = 0.0
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.hits >= self.times:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        return re.search(self.path, path) is not None
-
-
 @dataclass
 class _Config:
     """One endpoint config: what a create or update asked for, as the API echoes it."""
@@ -322,13 +239,7 @@ class _Endpoint:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    emulator: ServingEmulator
-
-
-class ServingEmulator:
+class ServingEmulator(WorkspaceEmulator):
     """A workspace's serving endpoints, secrets and grants on an ephemeral loopback port.
 
     Args:
@@ -347,6 +258,8 @@ class ServingEmulator:
         ...     w = WorkspaceClient(host=ws.url, token=ws.token, auth_type="pat")
     """
 
+    thread_name = "serving-emulator"
+
     def __init__(
         self,
         *,
@@ -359,7 +272,7 @@ class ServingEmulator:
         principals: Iterable[str] | None = None,
         creator: str = "deployer@example.com",
     ) -> None:
-        self.token = token
+        super().__init__(token=token)
         self.ready_after_polls = ready_after_polls
         self.update_after_polls = update_after_polls
         self.workload_sizes = (*_WORKLOAD_SIZES, *custom_workload_sizes)
@@ -367,8 +280,6 @@ class ServingEmulator:
         self.legacy_inference_tables = legacy_inference_tables
         self.principals = None if principals is None else set(principals)
         self.creator = creator
-        self.requests: list[RecordedRequest] = []
-        self.faults: list[Fault] = []
         self.endpoints: dict[str, _Endpoint] = {}
         self.models: dict[str, set[str]] = {}
         self.failing_versions: dict[tuple[str, str], str] = {}
@@ -376,46 +287,6 @@ class ServingEmulator:
         self.scope_names: dict[str, str] = {}
         self.securables: dict[tuple[str, str], str] = {}
         self.grants: dict[tuple[str, str], dict[str, set[str]]] = {}
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> ServingEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.emulator = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="serving-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the workspace URL clients are given."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not started; use it in a `with` block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -436,46 +307,6 @@ class ServingEmulator:
         """Make every config serving this model version fail with ``message``."""
         with self._lock:
             self.failing_versions[(model.lower(), str(version))] = message
-
-    def inject(
-        self,
-        path: str,
-        *,
-        status: int = 503,
-        method: str | None = None,
-        times: int = 1,
-        retry_after: str | None = None,
-        after: bool = False,
-        delay: float = 0.0,
-    ) -> Fault:
-        """Make the next ``times`` requests whose path matches ``path`` fail.
-
-        Args:
-            path: Regular expression searched in the request path (``"/config$"``).
-            status: The HTTP error to answer (429, 500, 502, 503, 504, ...).
-            method: Restrict the fault to one HTTP method.
-            times: Number of requests to fail.
-            retry_after: Send this ``Retry-After`` header with the error.
-            after: Apply the request first, then answer the error: the client never
-                learns that its write took effect.
-            delay: Wait this long before answering.
-
-        Returns:
-            The fault; its ``hits`` counts the requests it affected.
-        """
-        fault = Fault(path, method, status, times, retry_after, after, delay)
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def calls(self, method: str | None = None, path_pattern: str = "") -> list[RecordedRequest]:
-        """Recorded requests with this method (any when None) whose path matches."""
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if (method is None or r.method == method) and re.search(path_pattern, r.path)
-            ]
 
     def writes(self, path_pattern: str = "") -> list[RecordedRequest]:
         """Recorded requests that could change state (anything but GET)."""
@@ -503,19 +334,6 @@ class ServingEmulator:
             }
 
     # -- dispatch ----------------------------------------------------------------------------
-
-    def _fault_for(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.hits += 1
-                    return fault
-        return None
-
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
-        """Answer one authorised request (raises :class:`ApiError` for error answers)."""
-        with self._lock:
-            return self._route(method, path, query, body)
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         parts = path.strip("/").split("/")
@@ -559,21 +377,21 @@ class ServingEmulator:
     def _endpoint(self, name: str) -> _Endpoint:
         endpoint = self.endpoints.get(name)
         if endpoint is None:
-            raise _missing(f"Endpoint with name '{name}' does not exist.")
+            raise missing(f"Endpoint with name '{name}' does not exist.")
         return endpoint
 
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
         # https://docs.databricks.com/api/workspace/servingendpoints/create
         name = body.get("name")
         if not isinstance(name, str) or not name:
-            raise _bad("Missing required field: name")
+            raise bad("Missing required field: name")
         if not _ENDPOINT_NAME.match(name):
-            raise _bad(
+            raise bad(
                 f"Invalid endpoint name '{name}': an endpoint name can consist of at most 63 "
                 "alphanumeric characters, dashes, and underscores."
             )
         if name.startswith("databricks-"):
-            raise _bad(
+            raise bad(
                 f"Invalid endpoint name '{name}': the prefix 'databricks-' is reserved for "
                 "Databricks preconfigured endpoints."
             )
@@ -583,7 +401,7 @@ class ServingEmulator:
             )
         config = body.get("config")
         if not isinstance(config, dict):
-            raise _bad("The endpoint config must specify served entities.")
+            raise bad("The endpoint config must specify served entities.")
         if body.get("ai_gateway"):
             self._require_gateway()
         gateway = self._gateway_config(body.get("ai_gateway") or {}, {})
@@ -625,13 +443,13 @@ class ServingEmulator:
             raise ApiError(501, "served_models is not emulated; use served_entities.")
         entities = config.get("served_entities")
         if not isinstance(entities, list) or not entities:
-            raise _bad("The endpoint config must specify at least one served entity.")
+            raise bad("The endpoint config must specify at least one served entity.")
         if len(entities) > _MAX_SERVED_ENTITIES:
-            raise _bad("A serving endpoint can have at most ten served entities.")
+            raise bad("A serving endpoint can have at most ten served entities.")
         served = [self._served_entity(_object(entity)) for entity in entities]
         names = [entity["name"] for entity in served]
         if len(set(names)) != len(names):
-            raise _bad("Served entity names must be unique across an endpoint.")
+            raise bad("Served entity names must be unique across an endpoint.")
         traffic = config.get("traffic_config")
         if traffic is None:
             share, rest = divmod(100, len(served))
@@ -646,24 +464,24 @@ class ServingEmulator:
 
     def _served_entity(self, entity: dict[str, Any]) -> dict[str, Any]:
         if entity.get("external_model"):
-            raise _bad("External models are not served by this emulator.")
+            raise bad("External models are not served by this emulator.")
         entity_name = entity.get("entity_name")
         version = entity.get("entity_version")
         if not isinstance(entity_name, str) or not entity_name:
-            raise _bad("Served entity must specify entity_name.")
+            raise bad("Served entity must specify entity_name.")
         if not _UC_MODEL.match(entity_name):
-            raise _bad(
+            raise bad(
                 f"Invalid entity_name '{entity_name}': a Unity Catalog model must be given as "
                 "catalog_name.schema_name.model_name."
             )
         if not isinstance(version, str) or not version:
-            raise _bad(f"Served entity '{entity_name}' must specify entity_version.")
+            raise bad(f"Served entity '{entity_name}' must specify entity_version.")
         if version not in self.models.get(entity_name.lower(), set()):
-            raise _missing(f"Model version '{entity_name}' version '{version}' does not exist.")
+            raise missing(f"Model version '{entity_name}' version '{version}' does not exist.")
         default_name = f"{entity_name.split('.')[-1]}-{version}"
         name = entity.get("name", default_name)
         if not isinstance(name, str) or not _SERVED_NAME.match(name):
-            raise _bad(
+            raise bad(
                 f"Invalid served entity name '{name}': it can consist of alphanumeric "
                 "characters, dashes, and underscores."
             )
@@ -673,30 +491,30 @@ class ServingEmulator:
         )
         size = entity.get("workload_size")
         if size is not None and concurrency:
-            raise _bad(
+            raise bad(
                 "workload_size cannot be combined with min_provisioned_concurrency or "
                 "max_provisioned_concurrency."
             )
         if size is None and not concurrency:
-            raise _bad(f"Served entity '{name}' must specify workload_size.")
+            raise bad(f"Served entity '{name}' must specify workload_size.")
         if size is not None and size not in self.workload_sizes:
-            raise _bad(
+            raise bad(
                 f"Invalid workload_size '{size}'. Valid workload sizes are "
                 + ", ".join(self.workload_sizes)
                 + "."
             )
         workload_type = entity.get("workload_type", "CPU")
         if workload_type not in _WORKLOAD_TYPES:
-            raise _bad(f"Invalid workload_type '{workload_type}'.")
+            raise bad(f"Invalid workload_type '{workload_type}'.")
         scale = entity.get("scale_to_zero_enabled", False)
         if not isinstance(scale, bool):
-            raise _bad("scale_to_zero_enabled must be a boolean.")
+            raise bad("scale_to_zero_enabled must be a boolean.")
         env = entity.get("environment_vars")
         if env is not None and (
             not isinstance(env, dict)
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
         ):
-            raise _bad("environment_vars must map strings to strings.")
+            raise bad("environment_vars must map strings to strings.")
         out = {
             "name": name,
             "entity_name": entity_name,
@@ -720,10 +538,10 @@ class ServingEmulator:
         for route in traffic.get("routes") or []:
             target = route.get("served_entity_name") or route.get("served_model_name")
             if target not in names:
-                raise _bad(f"Traffic route refers to unknown served entity '{target}'.")
+                raise bad(f"Traffic route refers to unknown served entity '{target}'.")
             share = route.get("traffic_percentage")
             if not isinstance(share, int) or isinstance(share, bool) or not 0 <= share <= 100:
-                raise _bad("traffic_percentage must be an integer between 0 and 100 inclusive.")
+                raise bad("traffic_percentage must be an integer between 0 and 100 inclusive.")
 
     def _auto_capture(self, raw: Any, base: _Config | None) -> dict[str, Any] | None:
         current = base.auto_capture_config if base else None
@@ -734,12 +552,12 @@ class ServingEmulator:
         if not enabled:
             return {**(current or {}), "enabled": False}
         if not self.legacy_inference_tables:
-            raise _bad(
+            raise bad(
                 "Legacy inference tables can no longer be enabled on model serving endpoints; "
                 "use AI Gateway inference tables (ai_gateway.inference_table_config)."
             )
         if not capture.get("catalog_name") or not capture.get("schema_name"):
-            raise _bad("auto_capture_config requires catalog_name and schema_name.")
+            raise bad("auto_capture_config requires catalog_name and schema_name.")
         prefix = capture.get("table_name_prefix") or ""
         moved = current is not None and (
             current.get("catalog_name") != capture["catalog_name"]
@@ -747,7 +565,7 @@ class ServingEmulator:
             or (current.get("table_name_prefix") or "") != prefix
         )
         if current and current.get("enabled") and moved:
-            raise _bad(
+            raise bad(
                 "Cannot change the catalog name, schema name or table name prefix of an "
                 "inference table that is already enabled; disable it first."
             )
@@ -821,14 +639,14 @@ class ServingEmulator:
             before = current.get("inference_table_config") or {}
             if table.get("enabled"):
                 if not table.get("catalog_name") or not table.get("schema_name"):
-                    raise _bad(
+                    raise bad(
                         "catalog_name and schema_name are required when enabling inference tables."
                     )
                 if before.get("enabled") and any(
                     before.get(k) != table.get(k)
                     for k in ("catalog_name", "schema_name", "table_name_prefix")
                 ):
-                    raise _bad(
+                    raise bad(
                         "You have to disable the inference table first in order to change its "
                         "catalog name, schema name or table name prefix."
                     )
@@ -919,7 +737,7 @@ class ServingEmulator:
             scope = (query.get("scope") or [""])[0]
             secrets = self.scopes.get(scope.lower())
             if secrets is None:
-                raise _missing(f"Scope {scope} does not exist!")
+                raise missing(f"Scope {scope} does not exist!")
             return {
                 "secrets": [
                     {"key": key, "last_updated_timestamp": stamp}
@@ -932,7 +750,7 @@ class ServingEmulator:
         # https://docs.databricks.com/api/workspace/secrets/createscope
         scope = body.get("scope")
         if not isinstance(scope, str) or not _SCOPE_NAME.match(scope):
-            raise _bad(
+            raise bad(
                 f"Invalid scope name '{scope}': it must consist of alphanumeric characters, "
                 "dashes, underscores, @, and periods, and may not exceed 128 characters."
             )
@@ -941,7 +759,7 @@ class ServingEmulator:
             raise ApiError(400, f"Unsupported scope backend type {backend}.", "BAD_REQUEST")
         principal = body.get("initial_manage_principal")
         if principal is not None and principal != "users":
-            raise _bad("The only supported initial_manage_principal is 'users'.")
+            raise bad("The only supported initial_manage_principal is 'users'.")
         if scope.lower() in self.scopes:
             raise ApiError(409, f"Scope {scope} already exists!", "RESOURCE_ALREADY_EXISTS")
         if len(self.scopes) >= _MAX_SCOPES:
@@ -966,17 +784,17 @@ class ServingEmulator:
                 "MALFORMED_REQUEST",
             )
         if not isinstance(scope, str) or scope.lower() not in self.scopes:
-            raise _missing(f"Scope {scope} does not exist!")
+            raise missing(f"Scope {scope} does not exist!")
         if not isinstance(key, str) or not _SECRET_KEY.match(key):
-            raise _bad(
+            raise bad(
                 f"Invalid secret key '{key}': it must consist of alphanumeric characters, "
                 "dashes, underscores, and periods, and may not exceed 128 characters."
             )
         value = body["string_value"] if has_string else body["bytes_value"]
         if not isinstance(value, str):
-            raise _bad("The secret value must be a string.")
+            raise bad("The secret value must be a string.")
         if len(value.encode()) > _MAX_SECRET_BYTES:
-            raise _bad("The secret value exceeds the maximum allowed size of 128 KB.")
+            raise bad("The secret value exceeds the maximum allowed size of 128 KB.")
         secrets = self.scopes[scope.lower()]
         if key not in secrets and len(secrets) >= _MAX_SECRETS_PER_SCOPE:
             raise ApiError(
@@ -999,10 +817,10 @@ class ServingEmulator:
     ) -> Any:
         securable_type = raw_type.upper()
         if securable_type not in _PRIVILEGES:
-            raise _bad(f"Unsupported securable type '{raw_type}'.")
+            raise bad(f"Unsupported securable type '{raw_type}'.")
         key = (securable_type, full_name.lower())
         if key not in self.securables:
-            raise _missing(f"{securable_type.capitalize()} '{full_name}' does not exist.")
+            raise missing(f"{securable_type.capitalize()} '{full_name}' does not exist.")
         grants = self.grants.setdefault(key, {})
         if method == "PATCH":
             # https://docs.databricks.com/api/workspace/grants/update
@@ -1025,18 +843,18 @@ class ServingEmulator:
             ):
                 # "lesser than 0: invalid parameter error ... lesser than 150 but greater than
                 # 0: invalid parameter error"
-                raise _bad(f"Invalid max_results {size}: use 0 or a value of at least 150.")
+                raise bad(f"Invalid max_results {size}: use 0 or a value of at least 150.")
             principal = principals[0] if principals else None
             return {"privilege_assignments": _assignments(grants, principal)}
         raise ApiError(404, f"No API found for '{method} permissions'")
 
     def _check_changes(self, securable_type: str, name: str, changes: Any) -> None:
         if not isinstance(changes, list):
-            raise _bad("changes must be an array of permissions changes.")
+            raise bad("changes must be an array of permissions changes.")
         for change in changes:
             principal = _object(change).get("principal")
             if not isinstance(principal, str) or not principal:
-                raise _bad("Each permissions change must name a principal.")
+                raise bad("Each permissions change must name a principal.")
             if self.principals is not None and principal not in self.principals:
                 raise ApiError(
                     404,
@@ -1045,9 +863,9 @@ class ServingEmulator:
                 )
             for privilege in [*(change.get("add") or []), *(change.get("remove") or [])]:
                 if privilege not in _ALL_PRIVILEGES:
-                    raise _bad(f"Unknown privilege '{privilege}'.")
+                    raise bad(f"Unknown privilege '{privilege}'.")
                 if privilege not in _PRIVILEGES[securable_type]:
-                    raise _bad(
+                    raise bad(
                         f"Privilege {privilege.replace('_', ' ')} is not applicable to this "
                         f"entity [{name}:{securable_type}]. If this seems unexpected, please "
                         "check the privilege version of the metastore in use [1.0]."
@@ -1066,120 +884,9 @@ def _object(body: Any) -> dict[str, Any]:
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise _bad("The request body must be a JSON object.")
+        raise bad("The request body must be a JSON object.")
     return body
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-# -- HTTP ------------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, a keep-alive client waits for
-    # its delayed ACK (~40 ms) on every request.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep pytest output clean: the emulator records requests instead."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        emulator = self.server.emulator
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        record = RecordedRequest(method, unquote(split.path), parse_qs(split.query), raw)
-        with emulator._lock:
-            emulator.requests.append(record)
-        try:
-            record.body = json.loads(raw) if raw else None
-        except ValueError:
-            self._error(record, ApiError(400, "Malformed JSON request body.", "MALFORMED_REQUEST"))
-            return
-        if record.path == "/.well-known/databricks-config" and method == "GET":
-            self._send(record, 200, {"oidc_endpoint": f"{emulator.url}/oidc", "cloud": "aws"})
-            return
-        if not self._authorised(record):
-            return
-        fault = emulator._fault_for(method, record.path)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
-        if fault is not None and not fault.after:
-            self._fault(record, fault)
-            return
-        try:
-            answer = emulator.handle(method, record.path, record.query, record.body)
-        except ApiError as exc:
-            self._error(record, exc)
-            return
-        if fault is not None:
-            self._fault(record, fault)
-            return
-        self._send(record, 200, answer)
-
-    def _fault(self, record: RecordedRequest, fault: Fault) -> None:
-        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-        self._error(record, ApiError(fault.status, f"Injected fault: HTTP {fault.status}"), headers)
-
-    def _authorised(self, record: RecordedRequest) -> bool:
-        header = self.headers.get("Authorization") or ""
-        if not header.startswith("Bearer "):
-            self._error(
-                record,
-                ApiError(
-                    401,
-                    "Credential was not sent or was of an unsupported type for this API.",
-                    "UNAUTHENTICATED",
-                ),
-            )
-            return False
-        if header.removeprefix("Bearer ") != self.server.emulator.token:
-            self._error(record, ApiError(403, "Invalid access token.", "PERMISSION_DENIED"))
-            return False
-        return True
-
-    def _error(
-        self, record: RecordedRequest, error: ApiError, headers: Mapping[str, str] | None = None
-    ) -> None:
-        self._send(
-            record,
-            error.status,
-            {"error_code": error.error_code, "message": error.message},
-            headers,
-        )
-
-    def _send(
-        self,
-        record: RecordedRequest,
-        status: int,
-        payload: Any,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        record.status = status
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)

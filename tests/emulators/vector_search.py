@@ -65,20 +65,27 @@ import itertools
 import json
 import math
 import re
-import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from emulators._workspace import (
+    ApiError,
+    Fault,
+    RecordedRequest,
+    WorkspaceEmulator,
+    bad,
+    missing,
+)
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -116,14 +123,6 @@ _HYBRID_MAX_RESULTS = 200
 _PAGE_SIZE = 1000
 _RRF_K = 60
 _TOKEN = re.compile(r"[a-z0-9]+")
-_ERROR_CODES = {
-    400: "INVALID_PARAMETER_VALUE",
-    429: "REQUEST_LIMIT_EXCEEDED",
-    500: "INTERNAL_ERROR",
-    502: "BAD_GATEWAY",
-    503: "TEMPORARILY_UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
 
 
 def stand_in_embedding(text: str, dimension: int) -> list[float]:
@@ -143,67 +142,6 @@ def stand_in_embedding(text: str, dimension: int) -> list[float]:
     if norm == 0.0:
         vector[0], norm = 1.0, 1.0
     return (vector / norm).tolist()
-
-
-class ApiError(Exception):
-    """An error answer: HTTP status plus the Databricks ``error_code``/``message`` body."""
-
-    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_code = error_code or _ERROR_CODES.get(status, "INTERNAL_ERROR")
-
-
-def _bad(message: str) -> ApiError:
-    return ApiError(400, message, "INVALID_PARAMETER_VALUE")
-
-
-def _missing(message: str) -> ApiError:
-    return ApiError(404, message, "RESOURCE_DOES_NOT_EXIST")
-
-
-@dataclass
-class RecordedRequest:
-    """One request as the emulator received it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    status: int = 0
-
-
-@dataclass
-class Fault:
-    """An injected failure: matching requests fail ``times`` times, then pass.
-
-    Attributes:
-        path: Regular expression searched in the request path.
-        method: Only this HTTP method (any when None).
-        status: HTTP status to answer (None: no error answer, see ``drop``/``delay``).
-        drop: Close the connection without answering (a timeout/reset as the client sees it).
-        delay: Seconds to wait before handling the request.
-        times: How many matching requests fail.
-        retry_after: Value of a ``Retry-After`` header on the error answer.
-        hits: Requests this fault has affected so far.
-    """
-
-    path: str
-    method: str | None = None
-    status: int | None = 503
-    drop: bool = False
-    delay: float = 0.0
-    times: int = 1
-    retry_after: str | None = None
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.hits >= self.times:
-            return False
-        if self.method is not None and self.method != method:
-            return False
-        return re.search(self.path, path) is not None
 
 
 @dataclass
@@ -266,13 +204,7 @@ class _Table:
     change_data_feed: bool
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    emulator: VectorSearchEmulator
-
-
-class VectorSearchEmulator:
+class VectorSearchEmulator(WorkspaceEmulator):
     """A Vector Search workspace on an ephemeral loopback port, started by ``with``.
 
     Args:
@@ -293,6 +225,8 @@ class VectorSearchEmulator:
         ...     client = AISearchClient(workspace_url=ws.url, personal_access_token=ws.token)
     """
 
+    thread_name = "vector-search-emulator"
+
     def __init__(
         self,
         *,
@@ -305,7 +239,7 @@ class VectorSearchEmulator:
         embedding_endpoints: Mapping[str, int] | None = None,
         return_vectors: bool = True,
     ) -> None:
-        self.token = token
+        super().__init__(token=token)
         self.return_vectors = return_vectors
         self.max_endpoints = max_endpoints
         self.max_indexes_per_endpoint = max_indexes_per_endpoint
@@ -315,52 +249,10 @@ class VectorSearchEmulator:
         self.embedding_endpoints = dict(
             EMBEDDING_ENDPOINTS if embedding_endpoints is None else embedding_endpoints
         )
-        self.requests: list[RecordedRequest] = []
-        self.faults: list[Fault] = []
         self.endpoints: dict[str, _Endpoint] = {}
         self.indexes: dict[str, _Index] = {}
         self.tables: dict[str, _Table] = {}
         self._pages: dict[str, tuple[list[str], list[list[Any]]]] = {}
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> VectorSearchEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.emulator = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="vector-search-emulator",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the workspace URL clients are given."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not started; use it in a `with` block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -368,53 +260,6 @@ class VectorSearchEmulator:
         """Map a Unity Catalog table name onto a local parquet table (file or directory)."""
         with self._lock:
             self.tables[name] = _Table(Path(path), change_data_feed)
-
-    def inject(
-        self,
-        path: str,
-        *,
-        status: int | None = 503,
-        method: str | None = None,
-        times: int = 1,
-        drop: bool = False,
-        delay: float = 0.0,
-        retry_after: str | None = None,
-    ) -> Fault:
-        """Make the next ``times`` requests whose path matches ``path`` fail.
-
-        Args:
-            path: Regular expression searched in the request path (``"/upsert-data$"``).
-            status: The HTTP error to answer (429, 500, 503, 504, ...), or None.
-            method: Restrict the fault to one HTTP method.
-            times: Number of requests to fail.
-            drop: Close the connection without an answer instead.
-            delay: Wait this long first (then answer normally unless status/drop say so).
-            retry_after: Send this ``Retry-After`` header with the error.
-
-        Returns:
-            The fault; its ``hits`` counts the requests it affected.
-        """
-        fault = Fault(
-            path=path,
-            method=method,
-            status=None if drop else status,
-            drop=drop,
-            delay=delay,
-            times=times,
-            retry_after=retry_after,
-        )
-        with self._lock:
-            self.faults.append(fault)
-        return fault
-
-    def calls(self, method: str, path_pattern: str) -> list[RecordedRequest]:
-        """Recorded requests with this method whose path matches the regular expression."""
-        with self._lock:
-            return [
-                r
-                for r in self.requests
-                if r.method == method and re.search(path_pattern, r.path) is not None
-            ]
 
     def index_rows(self, name: str) -> dict[Any, dict[str, Any]]:
         """The rows an index serves now (a copy), by primary key."""
@@ -429,14 +274,6 @@ class VectorSearchEmulator:
             return list(self.indexes[name].embedded)
 
     # -- dispatch ----------------------------------------------------------------------------
-
-    def _fault_for(self, method: str, path: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.hits += 1
-                    return fault
-        return None
 
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         """Answer one authorised request (raises :class:`ApiError` for error answers)."""
@@ -483,7 +320,7 @@ class VectorSearchEmulator:
     def _serving_endpoint(self, name: str) -> dict[str, Any]:
         # https://docs.databricks.com/api/workspace/servingendpoints/get
         if name not in self.embedding_endpoints:
-            raise _missing(f"Endpoint with name '{name}' does not exist.")
+            raise missing(f"Endpoint with name '{name}' does not exist.")
         return {
             "name": name,
             "id": hashlib.md5(name.encode()).hexdigest(),
@@ -505,10 +342,10 @@ class VectorSearchEmulator:
         body = _object(body)
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _bad("Missing required field: name")
+            raise bad("Missing required field: name")
         endpoint_type = body.get("endpoint_type", "STANDARD")
         if endpoint_type not in ("STANDARD", "STORAGE_OPTIMIZED"):
-            raise _bad(
+            raise bad(
                 f"Invalid endpoint_type '{endpoint_type}'. "
                 "Supported values: STANDARD, STORAGE_OPTIMIZED."
             )
@@ -534,7 +371,7 @@ class VectorSearchEmulator:
     def _endpoint_item(self, method: str, name: str) -> Any:
         endpoint = self.endpoints.get(name)
         if endpoint is None:
-            raise _missing(f"Vector search endpoint {name} not found")
+            raise missing(f"Vector search endpoint {name} not found")
         if method == "GET":
             # https://docs.databricks.com/api/workspace/vectorsearchendpoints/getendpoint
             return self._endpoint_info(endpoint, time.monotonic())
@@ -570,7 +407,7 @@ class VectorSearchEmulator:
     def _indexes_collection(self, method: str, endpoint_name: str, body: Any) -> Any:
         endpoint = self.endpoints.get(endpoint_name)
         if endpoint is None:
-            raise _missing(f"Vector search endpoint {endpoint_name} not found")
+            raise missing(f"Vector search endpoint {endpoint_name} not found")
         if method == "GET":
             # https://docs.databricks.com/api/workspace/vectorsearchindexes/listindexes
             return {
@@ -594,7 +431,7 @@ class VectorSearchEmulator:
     def _create_index(self, endpoint: _Endpoint, body: dict[str, Any]) -> dict[str, Any]:
         name = body.get("name")
         if not isinstance(name, str) or not _INDEX_NAME.match(name):
-            raise _bad(
+            raise bad(
                 "Invalid index name. Must specify the full index name "
                 "<catalog>.<schema>.<table>. Only alphanumerics and underscores are allowed."
             )
@@ -619,14 +456,14 @@ class VectorSearchEmulator:
             )
         primary_key = body.get("primary_key")
         if not isinstance(primary_key, str) or not primary_key:
-            raise _bad("Missing required field: primary_key")
+            raise bad("Missing required field: primary_key")
         index_type = body.get("index_type")
         if index_type == "DELTA_SYNC":
             index = self._delta_sync_index(name, endpoint, primary_key, body, now)
         elif index_type == "DIRECT_ACCESS":
             index = self._direct_access_index(name, endpoint, primary_key, body, now)
         else:
-            raise _bad(
+            raise bad(
                 f"Invalid index_type '{index_type}'. Supported values: DELTA_SYNC, DIRECT_ACCESS."
             )
         self.indexes[name] = index
@@ -638,31 +475,31 @@ class VectorSearchEmulator:
     ) -> _Index:
         spec = body.get("delta_sync_index_spec")
         if not isinstance(spec, dict):
-            raise _bad("delta_sync_index_spec is required for a DELTA_SYNC index")
+            raise bad("delta_sync_index_spec is required for a DELTA_SYNC index")
         source = spec.get("source_table")
         if not isinstance(source, str) or not source:
-            raise _bad("Missing required field: delta_sync_index_spec.source_table")
+            raise bad("Missing required field: delta_sync_index_spec.source_table")
         table = self.tables.get(source)
         if table is None or not table.path.exists():
-            raise _missing(f"Table '{source}' does not exist.")
+            raise missing(f"Table '{source}' does not exist.")
         if not table.change_data_feed:
-            raise _bad(
+            raise bad(
                 f"Change data feed is not enabled on source table {source}. Enable it with "
                 f"ALTER TABLE {source} SET TBLPROPERTIES (delta.enableChangeDataFeed = true)."
             )
         pipeline_type = spec.get("pipeline_type")
         if pipeline_type not in ("TRIGGERED", "CONTINUOUS"):
-            raise _bad(
+            raise bad(
                 f"Invalid pipeline_type '{pipeline_type}'. Supported values: TRIGGERED, CONTINUOUS."
             )
         table_schema = pq.read_schema(_parquet_file(table.path))
         columns = {f.name: f.type for f in table_schema}
         if primary_key not in columns:
-            raise _bad(f"Primary key column {primary_key} does not exist in table {source}.")
+            raise bad(f"Primary key column {primary_key} does not exist in table {source}.")
         sources = spec.get("embedding_source_columns") or []
         vectors = spec.get("embedding_vector_columns") or []
         if bool(sources) == bool(vectors) or len(sources) + len(vectors) != 1:
-            raise _bad(
+            raise bad(
                 "Exactly one of embedding_source_columns or embedding_vector_columns must be "
                 "specified, with one column."
             )
@@ -671,29 +508,29 @@ class VectorSearchEmulator:
             source_column = sources[0].get("name")
             model = sources[0].get("embedding_model_endpoint_name")
             if source_column not in columns:
-                raise _bad(f"Column {source_column} does not exist in table {source}.")
+                raise bad(f"Column {source_column} does not exist in table {source}.")
             if not pa.types.is_string(columns[source_column]):
-                raise _bad(f"Embedding source column {source_column} must be of type string.")
+                raise bad(f"Embedding source column {source_column} must be of type string.")
             if not model:
-                raise _bad(
+                raise bad(
                     "embedding_model_endpoint_name is required for an embedding source column."
                 )
             if model not in self.embedding_endpoints:
-                raise _bad(f"Failed to call Model Serving endpoint: {model}.")
+                raise bad(f"Failed to call Model Serving endpoint: {model}.")
             dimension = self.embedding_endpoints[model]
         else:
             vector_column = vectors[0].get("name")
             dimension = vectors[0].get("embedding_dimension")
             if vector_column not in columns:
-                raise _bad(f"Column {vector_column} does not exist in table {source}.")
+                raise bad(f"Column {vector_column} does not exist in table {source}.")
             if not isinstance(dimension, int) or dimension <= 0:
-                raise _bad("embedding_dimension must be a positive integer.")
+                raise bad("embedding_dimension must be a positive integer.")
         synced = spec.get("columns_to_sync") or spec.get("columns_to_index")
         if synced is None:
             synced = list(columns)
         unknown = [c for c in synced if c not in columns]
         if unknown:
-            raise _bad(f"Columns {unknown} in columns_to_sync do not exist in table {source}.")
+            raise bad(f"Columns {unknown} in columns_to_sync do not exist in table {source}.")
         always = [primary_key, source_column or vector_column]
         synced = list(dict.fromkeys([*always, *synced]))
         schema = {c: _type_text(columns[c]) for c in synced}
@@ -723,37 +560,37 @@ class VectorSearchEmulator:
     ) -> _Index:
         spec = body.get("direct_access_index_spec")
         if not isinstance(spec, dict):
-            raise _bad("direct_access_index_spec is required for a DIRECT_ACCESS index")
+            raise bad("direct_access_index_spec is required for a DIRECT_ACCESS index")
         vectors = spec.get("embedding_vector_columns") or []
         if len(vectors) != 1:
-            raise _bad("Exactly one embedding vector column must be specified.")
+            raise bad("Exactly one embedding vector column must be specified.")
         vector_column = vectors[0].get("name")
         dimension = vectors[0].get("embedding_dimension")
         if not isinstance(dimension, int) or dimension <= 0:
-            raise _bad("embedding_dimension must be a positive integer.")
+            raise bad("embedding_dimension must be a positive integer.")
         try:
             schema = json.loads(spec.get("schema_json") or "")
         except ValueError as exc:
-            raise _bad(f"schema_json is not valid JSON: {exc}") from exc
+            raise bad(f"schema_json is not valid JSON: {exc}") from exc
         if not isinstance(schema, dict) or not schema:
-            raise _bad("schema_json must be a JSON object mapping column names to types.")
+            raise bad("schema_json must be a JSON object mapping column names to types.")
         for column, type_text in schema.items():
             if column == vector_column:
                 if type_text not in _VECTOR_TYPES:
-                    raise _bad(
+                    raise bad(
                         f"Embedding vector column {column} must be array<float> or array<double>."
                     )
             elif type_text not in _DIRECT_ACCESS_TYPES:
-                raise _bad(
+                raise bad(
                     f"Unsupported type '{type_text}' for column {column}. Supported types: "
                     f"{', '.join(sorted(_DIRECT_ACCESS_TYPES))}."
                 )
         if vector_column not in schema:
-            raise _bad(f"Embedding vector column {vector_column} is not in schema_json.")
+            raise bad(f"Embedding vector column {vector_column} is not in schema_json.")
         if primary_key not in schema:
-            raise _bad(f"Primary key column {primary_key} is not in schema_json.")
+            raise bad(f"Primary key column {primary_key} is not in schema_json.")
         if schema[primary_key] not in ("integer", "long", "string"):
-            raise _bad(f"Primary key column {primary_key} must be of type integer, long or string.")
+            raise bad(f"Primary key column {primary_key} must be of type integer, long or string.")
         return _Index(
             name=name,
             endpoint=endpoint.name,
@@ -781,7 +618,7 @@ class VectorSearchEmulator:
     ) -> Any:
         index = self.indexes.get(name)
         if index is None or (endpoint_name is not None and index.endpoint != endpoint_name):
-            raise _missing(f"Vector index {name} does not exist.")
+            raise missing(f"Vector index {name} does not exist.")
         now = time.monotonic()
         if not action:
             if method == "GET":
@@ -851,9 +688,9 @@ class VectorSearchEmulator:
     def _sync(self, index: _Index, now: float) -> dict[str, Any]:
         # https://docs.databricks.com/api/workspace/vectorsearchindexes/syncindex
         if index.index_type != "DELTA_SYNC":
-            raise _bad(f"Index {index.name} is not a Delta Sync index; only those can be synced.")
+            raise bad(f"Index {index.name} is not a Delta Sync index; only those can be synced.")
         if index.pipeline_type != "TRIGGERED":
-            raise _bad(
+            raise bad(
                 f"Index {index.name} uses a CONTINUOUS pipeline, which syncs on its own; "
                 "only TRIGGERED pipelines can be synced manually."
             )
@@ -894,20 +731,20 @@ class VectorSearchEmulator:
     def _upsert(self, index: _Index, body: dict[str, Any], now: float) -> dict[str, Any]:
         # https://docs.databricks.com/api/workspace/vectorsearchindexes/upsertdatavectorindex
         if index.index_type != "DIRECT_ACCESS":
-            raise _bad(
+            raise bad(
                 f"Index {index.name} is a Delta Sync index: its rows come from its source "
                 "table; upsert-data only works on Direct Vector Access indexes."
             )
         self._require_online(index, now)
         raw = body.get("inputs_json")
         if not isinstance(raw, str):
-            raise _bad("Missing required field: inputs_json")
+            raise bad("Missing required field: inputs_json")
         try:
             inputs = json.loads(raw)
         except ValueError as exc:
-            raise _bad(f"inputs_json is not valid JSON: {exc}") from exc
+            raise bad(f"inputs_json is not valid JSON: {exc}") from exc
         if not isinstance(inputs, list) or not all(isinstance(row, dict) for row in inputs):
-            raise _bad("inputs_json must be a JSON array of objects.")
+            raise bad("inputs_json must be a JSON array of objects.")
         failed: list[str] = []
         succeeded = 0
         for row in inputs:
@@ -943,13 +780,13 @@ class VectorSearchEmulator:
     def _delete_rows(self, index: _Index, keys: Any, now: float) -> dict[str, Any]:
         # https://docs.databricks.com/api/workspace/vectorsearchindexes/deletedatavectorindex
         if index.index_type != "DIRECT_ACCESS":
-            raise _bad(
+            raise bad(
                 f"Index {index.name} is a Delta Sync index; delete-data only works on Direct "
                 "Vector Access indexes."
             )
         self._require_online(index, now)
         if not isinstance(keys, list):
-            raise _bad("Missing required field: primary_keys")
+            raise bad("Missing required field: primary_keys")
         deleted = 0
         for key in keys:
             for candidate in (key, _as_key(index, key)):
@@ -970,7 +807,7 @@ class VectorSearchEmulator:
         self._require_online(index, now)
         num_results = body.get("num_results", 10)
         if not isinstance(num_results, int) or isinstance(num_results, bool) or num_results < 1:
-            raise _bad("num_results must be a positive integer.")
+            raise bad("num_results must be a positive integer.")
         keys = sorted(index.rows, key=_sort_key)
         last = body.get("last_primary_key")
         if last is not None:
@@ -994,24 +831,24 @@ class VectorSearchEmulator:
         endpoint = self.endpoints.get(index.endpoint)
         num_results = body.get("num_results", 10)
         if not isinstance(num_results, int) or isinstance(num_results, bool):
-            raise _bad("num_results must be an integer.")
+            raise bad("num_results must be an integer.")
         if not 1 <= num_results <= _MAX_RESULTS:
-            raise _bad(f"num_results must be between 1 and {_MAX_RESULTS}, got {num_results}.")
+            raise bad(f"num_results must be between 1 and {_MAX_RESULTS}, got {num_results}.")
         columns = body.get("columns")
         if not isinstance(columns, list) or not columns:
-            raise _bad("Missing required field: columns")
+            raise bad("Missing required field: columns")
         queryable = set(index.schema)
         if not self.return_vectors and index.vector_column is not None:
             queryable.discard(index.vector_column)
         unknown = [c for c in columns if c not in queryable]
         if unknown:
-            raise _bad(
+            raise bad(
                 "Requested columns to fetch are not present in index: "
                 + ", ".join(map(str, unknown))
             )
         query_type = str(body.get("query_type") or "ANN").upper()
         if query_type not in ("ANN", "HYBRID", "FULL_TEXT"):
-            raise _bad(
+            raise bad(
                 f"Invalid query_type '{body.get('query_type')}'. Supported: ANN, HYBRID, FULL_TEXT."
             )
         if (
@@ -1019,11 +856,11 @@ class VectorSearchEmulator:
             and endpoint is not None
             and endpoint.endpoint_type == "STANDARD"
         ):
-            raise _bad("FULL_TEXT queries are only supported on STORAGE_OPTIMIZED endpoints.")
+            raise bad("FULL_TEXT queries are only supported on STORAGE_OPTIMIZED endpoints.")
         if body.get("filter_string") is not None and (
             endpoint is None or endpoint.endpoint_type == "STANDARD"
         ):
-            raise _bad(
+            raise bad(
                 "filter_string is the storage-optimized filter syntax; standard endpoints take "
                 "filters_json."
             )
@@ -1048,38 +885,38 @@ class VectorSearchEmulator:
         text = body.get("query_text")
         vector = body.get("query_vector")
         if text is not None and not isinstance(text, str):
-            raise _bad("query_text must be a string.")
+            raise bad("query_text must be a string.")
         if vector is not None:
             if not isinstance(vector, list) or not all(
                 isinstance(v, int | float) and not isinstance(v, bool) for v in vector
             ):
-                raise _bad("query_vector must be an array of numbers.")
+                raise bad("query_vector must be an array of numbers.")
             if len(vector) != index.dimension:
-                raise _bad(
+                raise bad(
                     f"Query vector dimension {len(vector)} does not match the index's embedding "
                     f"dimension {index.dimension}."
                 )
         if query_type == "ANN" and text and vector:
-            raise _bad("You cannot specify both query_vector and query_text in an ANN query.")
+            raise bad("You cannot specify both query_vector and query_text in an ANN query.")
         if query_type == "FULL_TEXT":
             if not text:
-                raise _bad("query_text is required for a FULL_TEXT query.")
+                raise bad("query_text is required for a FULL_TEXT query.")
             return None
         if index.managed:
             if not text and not vector:
-                raise _bad("Either query_text or query_vector is required.")
+                raise bad("Either query_text or query_vector is required.")
             if query_type == "HYBRID" and not text:
-                raise _bad("query_text is required for a HYBRID query.")
+                raise bad("query_text is required for a HYBRID query.")
             if vector:
                 return np.asarray(vector, dtype=np.float64)
             return np.asarray(stand_in_embedding(text or "", index.dimension))
         if not vector:
-            raise _bad(
+            raise bad(
                 "query_vector is required: this index holds self-managed embeddings, so the "
                 "caller computes the query embedding."
             )
         if query_type == "HYBRID" and not text:
-            raise _bad("query_text is required for a HYBRID query on self-managed embeddings.")
+            raise bad("query_text is required for a HYBRID query on self-managed embeddings.")
         return np.asarray(vector, dtype=np.float64)
 
     def _scores(
@@ -1138,7 +975,7 @@ class VectorSearchEmulator:
         # https://docs.databricks.com/api/workspace/vectorsearchindexes/querynextpage
         token = body.get("page_token")
         if token not in self._pages:
-            raise _bad("Invalid or expired page_token.")
+            raise bad("Invalid or expired page_token.")
         names, rows = self._pages.pop(token)
         return self._page(names[:-1], rows)
 
@@ -1157,14 +994,14 @@ def _compile_filters(raw: Any, index: _Index) -> Any:
     if raw is None or raw == "":
         return lambda row: True
     if not isinstance(raw, str):
-        raise _bad("filters_json must be a JSON string.")
+        raise bad("filters_json must be a JSON string.")
     try:
         parsed = json.loads(raw)
     except ValueError as exc:
-        raise _bad(f"filters_json is not valid JSON: {exc}") from exc
+        raise bad(f"filters_json is not valid JSON: {exc}") from exc
     clauses = parsed if isinstance(parsed, list) else [parsed]
     if not all(isinstance(c, dict) for c in clauses):
-        raise _bad("filters_json must be a JSON object (or an array of objects).")
+        raise bad("filters_json must be a JSON object (or an array of objects).")
     conditions = [
         _condition(key, value, index) for clause in clauses for key, value in clause.items()
     ]
@@ -1175,26 +1012,24 @@ def _condition(key: str, value: Any, index: _Index) -> Any:
     if " OR " in key:
         columns = [c.strip() for c in key.split(" OR ")]
         if not isinstance(value, list) or len(value) != len(columns):
-            raise _bad(f"Filter '{key}' needs a list with one value per column.")
+            raise bad(f"Filter '{key}' needs a list with one value per column.")
         parts = [_condition(c, v, index) for c, v in zip(columns, value, strict=True)]
         return lambda row: any(part(row) for part in parts)
     column, _, operator = key.strip().partition(" ")
     operator = operator.strip().upper()
     if operator and operator not in _FILTER_OPERATORS:
-        raise _bad(f"Unsupported filter operator '{operator}' in '{key}'.")
+        raise bad(f"Unsupported filter operator '{operator}' in '{key}'.")
     type_text = index.schema.get(column)
     if type_text is None or column == index.vector_column:
-        raise _bad(f"Filter column '{column}' does not exist in index {index.name}.")
+        raise bad(f"Filter column '{column}' does not exist in index {index.name}.")
     if type_text.startswith("array<struct"):
-        raise _bad(f"Filters on column '{column}' (ARRAY<STRUCT>) are not supported.")
+        raise bad(f"Filters on column '{column}' (ARRAY<STRUCT>) are not supported.")
     is_array = type_text.startswith("array<")
     if operator in ("<", "<=", ">", ">="):
         if not isinstance(value, int | float) or isinstance(value, bool):
-            raise _bad(f"Filter '{key}' needs a numeric value.")
+            raise bad(f"Filter '{key}' needs a numeric value.")
         if is_array or type_text in ("string", "boolean"):
-            raise _bad(
-                f"Operator '{operator}' is not supported on column '{column}' ({type_text})."
-            )
+            raise bad(f"Operator '{operator}' is not supported on column '{column}' ({type_text}).")
         compare = {
             "<": lambda a: a < value,
             "<=": lambda a: a <= value,
@@ -1204,7 +1039,7 @@ def _condition(key: str, value: Any, index: _Index) -> Any:
         return lambda row: _known(row.get(column)) and compare(row[column])
     if operator == "LIKE":
         if not isinstance(value, str):
-            raise _bad(f"Filter '{key}' needs a string value.")
+            raise bad(f"Filter '{key}' needs a string value.")
         wanted = set(_TOKEN.findall(value.lower()))
         return lambda row: (
             _known(row.get(column)) and wanted <= set(_TOKEN.findall(str(row[column]).lower()))
@@ -1343,112 +1178,3 @@ def _value(value: Any) -> dict[str, Any]:
 
 def _struct(record: Mapping[str, Any]) -> dict[str, Any]:
     return {"fields": [{"key": k, "value": _value(v)} for k, v in record.items()]}
-
-
-# -- HTTP ------------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms for the
-    # client's delayed ACK.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep pytest output clean: the emulator records requests instead."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def _serve(self, method: str) -> None:
-        emulator = self.server.emulator
-        split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        record = RecordedRequest(method, split.path, parse_qs(split.query), None)
-        with emulator._lock:
-            emulator.requests.append(record)
-        try:
-            record.body = json.loads(raw) if raw else None
-        except ValueError:
-            self._error(record, ApiError(400, "Malformed JSON request body.", "MALFORMED_REQUEST"))
-            return
-        if split.path == "/.well-known/databricks-config" and method == "GET":
-            # databricks-sdk's host-metadata discovery probe (unauthenticated).
-            self._send(record, 200, {"oidc_endpoint": f"{emulator.url}/oidc", "cloud": "aws"})
-            return
-        if not self._authorised(record):
-            return
-        fault = emulator._fault_for(method, split.path)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop:
-                record.status = -1
-                self.close_connection = True
-                return
-            if fault.status is not None:
-                headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                message = f"Injected fault: HTTP {fault.status}"
-                self._error(record, ApiError(fault.status, message), headers)
-                return
-        try:
-            answer = emulator.handle(method, split.path, record.query, record.body)
-        except ApiError as exc:
-            self._error(record, exc)
-            return
-        self._send(record, 200, answer)
-
-    def _authorised(self, record: RecordedRequest) -> bool:
-        header = self.headers.get("Authorization") or ""
-        if not header.startswith("Bearer "):
-            self._error(
-                record,
-                ApiError(
-                    401,
-                    "Credential was not sent or was of an unsupported type for this API.",
-                    "UNAUTHENTICATED",
-                ),
-            )
-            return False
-        if header.removeprefix("Bearer ") != self.server.emulator.token:
-            self._error(record, ApiError(403, "Invalid access token.", "PERMISSION_DENIED"))
-            return False
-        return True
-
-    def _error(
-        self, record: RecordedRequest, error: ApiError, headers: Mapping[str, str] | None = None
-    ) -> None:
-        self._send(
-            record,
-            error.status,
-            {"error_code": error.error_code, "message": error.message},
-            headers,
-        )
-
-    def _send(
-        self,
-        record: RecordedRequest,
-        status: int,
-        payload: Any,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        record.status = status
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
