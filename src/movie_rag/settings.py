@@ -119,6 +119,15 @@ class MovieRagSettings(BaseSettings):
         None, description="Personal access or service-principal token."
     )
 
+    # -- feedback ---------------------------------------------------------------------
+    sql_warehouse_id: str | None = Field(
+        None,
+        description="SQL warehouse that writes UI feedback to Unity Catalog (unset: workdir only).",
+    )
+    feedback_table: str | None = Field(
+        None, description="UC table of UI feedback (default <catalog>.<silver_schema>.feedback)."
+    )
+
     @field_validator("catalog", "bronze_schema", "silver_schema", "movies_info_table")
     @classmethod
     def _uc_identifier(cls, value: str) -> str:
