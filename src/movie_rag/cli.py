@@ -487,6 +487,100 @@ def serve(
     _serve_until_stopped(publisher, model_uri, port, host, workers, as_json)
 
 
+@app.command()
+def evaluate(
+    protocol: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--protocol",
+            help="tags, similar, grounding (repeatable; default: tags and similar, plus "
+            "grounding when an LLM is configured).",
+        ),
+    ] = None,
+    system: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--system",
+            help="random, popularity, bm25, item-knn, chain, chain-llm (repeatable; default all).",
+        ),
+    ] = None,
+    reduced: Annotated[
+        bool, typer.Option("--reduced", help="The CI protocol: same rules, fewer queries.")
+    ] = False,
+    movielens: Annotated[
+        Path | None,
+        typer.Option("--movielens", help="MovieLens release (default: the workdir's build input)."),
+    ] = None,
+    genome: Annotated[
+        Path | None, typer.Option("--genome", help="Directory with the genome files.")
+    ] = None,
+    imdb: Annotated[
+        list[Path] | None, typer.Option("--imdb", help="IMDB-like file (repeatable).")
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option("--report-dir", help="Where the report goes (default: reports/evaluation)."),
+    ] = None,
+    no_mlflow: Annotated[
+        bool, typer.Option("--no-mlflow", help="Do not log the run to the local MLflow store.")
+    ] = False,
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Evaluate the chain against baselines on held-out MovieLens users and tags.
+
+    Needs a built workdir (its embedding cache is reused). Prints a table, writes a markdown
+    and HTML report with plots and logs the metrics and the report to MLflow.
+    """
+    _configure_logging(verbose)
+    with _reported_errors(as_json):
+        from movie_rag.evaluation.build import EvaluationInputs
+        from movie_rag.evaluation.protocols import ProtocolParams
+        from movie_rag.evaluation.report import (
+            default_directory,
+            log_to_mlflow,
+            table_rows,
+            write_report,
+        )
+        from movie_rag.evaluation.runner import run_evaluation
+
+        settings = _settings(workdir)
+        inputs = (
+            EvaluationInputs(movielens, genome, list(imdb or []))
+            if movielens is not None
+            else EvaluationInputs.from_build_report(settings.workdir)
+        )
+        protocols = list(protocol or [])
+        if not protocols:
+            protocols = ["tags", "similar"]
+            if settings.llm_provider != "none":
+                protocols.append("grounding")
+        params = ProtocolParams.reduced() if reduced else ProtocolParams()
+        with _progress(sys.stderr.isatty()) as progress:
+            report, _ = run_evaluation(
+                settings, inputs, params, protocols=protocols, systems=system, progress=progress
+            )
+            files = write_report(report, report_dir or default_directory(settings.workdir))
+            run_id = None if no_mlflow else log_to_mlflow(report, files, settings.workdir)
+    if as_json:
+        document = report.model_dump()
+        document["files"] = {name: str(path) for name, path in files.items()}
+        document["mlflow_run_id"] = run_id
+        print(json.dumps(document, indent=2))
+        return
+    rows = table_rows(report)
+    table = Table(*rows[0])
+    for row in rows[1:]:
+        table.add_row(*row)
+    out.print(table)
+    for name, reason in report.skipped.items():
+        out.print(f"[yellow]skipped[/] {name}: {reason}")
+    out.print(f"Report: {files['markdown']} ({report.timings['total']:.1f} s)")
+    if run_id:
+        out.print(f"MLflow run: {run_id} (experiment movie_rag-evaluation)")
+
+
 def _serve_until_stopped(
     publisher: Any, model_uri: str | None, port: int, host: str, workers: int, as_json: bool
 ) -> None:

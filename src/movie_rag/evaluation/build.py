@@ -82,6 +82,12 @@ class EvaluationInputs:
         paths = {i["source"]: _resolve(i["path"], report_path) for i in report.get("inputs", [])}
         if "movielens_movies" not in paths:
             raise ConfigurationError(f"{report_path}: no movielens_movies input recorded")
+        missing = [str(p) for p in paths.values() if not p.exists()]
+        if missing:
+            raise ConfigurationError(
+                f"{report_path} names inputs that are not there from here: {missing}; run from "
+                "where the build ran, or pass --movielens (and --genome/--imdb)"
+            )
         genome = paths.get("movielens_genome_scores")
         return cls(
             movielens_dir=paths["movielens_movies"].parent,

@@ -106,6 +106,9 @@ def run_protocol(
             lists.append(list(system.recommend(query, k))[:k])
             times.append(time.perf_counter() - started)
         scored = score_lists(lists, chosen, context, k)
+        extra = getattr(system, "extra_metrics", None)
+        if callable(extra):
+            scored.update(extra())
         result.systems.append(
             SystemResult(
                 system=name,

@@ -17,6 +17,11 @@ Two offline protocols on MovieLens, both deterministic given :class:`ProtocolPar
     users rated is drawn (``seed``) as X; the relevant movies are the user's other liked
     movies.
 
+``grounding``
+    A fixed mix of the two query kinds above, answered by the chain through an LLM (the
+    ``chain-llm`` system, only when an LLM is configured): the share of returned titles that
+    are real catalogue movies, and of the titles the LLM named.
+
 New protocols (issue 07's per-user protocol, say) implement :class:`EvalProtocol` and are
 added to :data:`PROTOCOLS` in one line.
 """
@@ -42,6 +47,7 @@ __all__ = [
     "PROTOCOLS",
     "EvalProtocol",
     "EvalQuery",
+    "GroundingProtocol",
     "ProtocolParams",
     "SimilarMovieProtocol",
     "TagQueryProtocol",
@@ -248,8 +254,30 @@ class SimilarMovieProtocol:
         return out
 
 
+class GroundingProtocol:
+    """A mix of tag and similar-movie queries for a chain whose answers an LLM writes.
+
+    Run with an adversarial LLM (one that invents titles, mangles real ones, injects) the
+    ``grounding`` column says what share of returned titles are real catalogue movies, and
+    the LLM system adds the share of titles the LLM itself named that were real.
+    """
+
+    name = "grounding"
+    description = "tag and similar-movie queries answered through an LLM"
+
+    def queries(self, context: EvalContext) -> list[EvalQuery]:
+        """Tag and similar-movie queries alternately, ``grounding_queries`` in all."""
+        tags = TagQueryProtocol().queries(context)
+        similar = SimilarMovieProtocol().queries(context)
+        mixed = [q for pair in zip(tags, similar, strict=False) for q in pair]
+        longer = tags if len(tags) > len(similar) else similar
+        mixed += longer[min(len(tags), len(similar)) :]
+        return mixed[: context.params.grounding_queries]
+
+
 #: Protocol registry: name → protocol. Add one with ``PROTOCOLS["per-user"] = MyProtocol()``.
 PROTOCOLS: dict[str, EvalProtocol] = {
     "tags": TagQueryProtocol(),
     "similar": SimilarMovieProtocol(),
+    "grounding": GroundingProtocol(),
 }

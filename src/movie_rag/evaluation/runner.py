@@ -20,7 +20,12 @@ from movie_rag.errors import ConfigurationError
 from movie_rag.evaluation.build import EvaluationBuild, EvaluationInputs
 from movie_rag.evaluation.harness import ProtocolResult, run_protocol
 from movie_rag.evaluation.protocols import PROTOCOLS, ProtocolParams
-from movie_rag.evaluation.systems import SYSTEMS, EvalContext, RecommenderSystem
+from movie_rag.evaluation.systems import (
+    SYSTEMS,
+    EvalContext,
+    RecommenderSystem,
+    SystemUnavailable,
+)
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -117,7 +122,7 @@ def run_evaluation(
         say(f"preparing {name}")
         try:
             built[name] = SYSTEMS[name](context)
-        except ImportError as exc:
+        except (ImportError, SystemUnavailable) as exc:
             skipped[name] = f"not available: {exc}"
             logger.warning("system %s skipped: %s", name, exc)
     built.update(extra_systems or {})

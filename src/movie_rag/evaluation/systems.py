@@ -25,6 +25,9 @@ Baselines:
 ``item-knn``
     Item neighbours from co-likes of training users (:mod:`movie_rag.collab.item_knn`, the one
     implementation shared with the collaborative signal).
+``chain-llm``
+    The same chain with the LLM the settings configure (``llm_provider``), run only on the
+    ``grounding`` protocol; unavailable when no LLM is configured.
 ``chain``
     :class:`~movie_rag.chain.recommender.RecommenderChain` over the evaluation build, with the
     grounded generator (or the LLM the settings configure).
@@ -42,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from movie_rag.errors import MovieRagError
 from movie_rag.evaluation.protocols import EvalQuery, ProtocolParams
 from movie_rag.evaluation.splits import UserSplit
 from movie_rag.settings import MovieRagSettings
@@ -54,12 +58,17 @@ __all__ = [
     "EvalContext",
     "RecommenderSystem",
     "SystemFactory",
+    "SystemUnavailable",
     "build_bm25",
     "build_chain",
     "build_item_knn",
     "build_popularity",
     "build_random",
 ]
+
+
+class SystemUnavailable(MovieRagError):
+    """A system cannot be built here (no LLM configured, say); the run reports why."""
 
 
 class RecommenderSystem(Protocol):
@@ -275,6 +284,63 @@ def build_chain(context: EvalContext, generator: Generator | None = None) -> Rec
     return ChainSystem(chain)
 
 
+class _RecordingGenerator:
+    """Passes generation through and counts how many LLM-named titles are real movies."""
+
+    def __init__(self, inner: Generator, catalogue: Any) -> None:
+        self.inner = inner
+        self.catalogue = catalogue
+        self.named = 0
+        self.real = 0
+
+    def generate(self, parsed: Any, candidates: Any, k: int, history: Any = None) -> Any:
+        answer = self.inner.generate(parsed, candidates, k, history)
+        for pick in answer.picks:
+            self.named += 1
+            if self.catalogue.resolve_title(pick.title, pick.year) is not None:
+                self.real += 1
+        return answer
+
+
+class LLMChainSystem(ChainSystem):
+    """The chain answering through an LLM, with the LLM's own grounding counted."""
+
+    protocols = frozenset({"grounding"})
+
+    def __init__(self, chain: Any, recorder: _RecordingGenerator) -> None:
+        super().__init__(chain, name="chain-llm")
+        self.recorder = recorder
+
+    def extra_metrics(self) -> dict[str, float]:
+        """Titles the LLM named and the share of them that are catalogue movies."""
+        named = self.recorder.named
+        return {
+            "llm_titles": float(named),
+            "llm_grounding": round(self.recorder.real / named, 6) if named else 1.0,
+        }
+
+
+def build_llm_chain(context: EvalContext) -> RecommenderSystem:
+    """Our chain with the configured LLM writing the answers (``llm_provider``)."""
+    from movie_rag.chain.llm import LLMGenerator
+    from movie_rag.chain.recommender import RecommenderChain
+
+    if context.settings.llm_provider == "none":
+        raise SystemUnavailable(
+            "no LLM configured (set MOVIE_RAG_LLM_PROVIDER=openai with MOVIE_RAG_LLM_BASE_URL, "
+            "or databricks)"
+        )
+    base = RecommenderChain.from_settings(
+        context.settings.model_copy(update={"llm_provider": "none"}),
+        movies_info=_public(context.catalogue),
+    )
+    recorder = _RecordingGenerator(LLMGenerator.from_settings(context.settings), base.catalogue)
+    chain = RecommenderChain(
+        base.index, base.catalogue, settings=context.settings, generator=recorder
+    )
+    return LLMChainSystem(chain, recorder)
+
+
 def _public(catalogue: pa.Table) -> pa.Table:
     hidden = [c for c in ("user_tags", "document") if c in catalogue.column_names]
     return catalogue.drop_columns(hidden)
@@ -287,4 +353,5 @@ SYSTEMS: dict[str, SystemFactory] = {
     "bm25": build_bm25,
     "item-knn": build_item_knn,
     "chain": build_chain,
+    "chain-llm": build_llm_chain,
 }
