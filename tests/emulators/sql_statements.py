@@ -51,17 +51,15 @@ statement completes after that many GETs) and CANCEL answers CANCELED without ru
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from emulators._workspace import ApiError, WorkspaceEmulator, bad
 
 __all__ = ["DEFAULT_TOKEN", "DEFAULT_WAREHOUSE", "SqlStatementsEmulator"]
 
@@ -97,23 +95,11 @@ _MARKER = re.compile(r"(?<![:\w]):([A-Za-z_][A-Za-z0-9_]*)")
 _WAIT = re.compile(r"^(\d+)s$")
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, message: str, error_code: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.error_code = error_code
-
-
 class _SqlError(Exception):
     """A statement failure: the warehouse's error class and message."""
 
     def __init__(self, error_class: str, message: str) -> None:
         super().__init__(f"[{error_class}] {message}")
-
-
-def _bad(message: str) -> _ApiError:
-    return _ApiError(400, message, "INVALID_PARAMETER_VALUE")
 
 
 @dataclass
@@ -128,7 +114,7 @@ class _Statement:
     rows: list[list[str | None]] = field(default_factory=list)
 
 
-class SqlStatementsEmulator:
+class SqlStatementsEmulator(WorkspaceEmulator):
     """SQL warehouses of a workspace on an ephemeral loopback port.
 
     Args:
@@ -144,6 +130,8 @@ class SqlStatementsEmulator:
         ...     w.statement_execution.execute_statement("SELECT 1", sql.warehouse_id)
     """
 
+    thread_name = "sql-statements-emulator"
+
     def __init__(
         self,
         *,
@@ -152,58 +140,18 @@ class SqlStatementsEmulator:
         schemas: tuple[str, ...] | list[str] = ("movie_rag.silver",),
         slow_polls: int = 0,
     ) -> None:
-        self.token = token
+        super().__init__(token=token)
         self.warehouses = set(warehouses)
         self.schemas = {name.lower() for name in schemas}
         self.slow_polls = slow_polls
-        self.requests: list[tuple[str, str, Any]] = []
         self.statements: dict[str, _Statement] = {}
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._types: dict[str, dict[str, str]] = {}
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def warehouse_id(self) -> str:
         """One existing warehouse id."""
         return sorted(self.warehouses)[0]
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> SqlStatementsEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Bind 127.0.0.1 on a free port and serve in a background thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        server.daemon_threads = True
-        server.emulator = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``: the workspace URL clients are given."""
-        if self._server is None:
-            raise RuntimeError("the emulator is not started; use it in a `with` block")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -220,48 +168,44 @@ class SqlStatementsEmulator:
 
     # -- routes ---------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, body: Any) -> Any:
-        """Answer one authorised request (raises ``_ApiError`` for error answers)."""
+    def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         parts = path.strip("/").split("/")
-        with self._lock:
-            if parts[:4] == ["api", "2.0", "sql", "statements"]:
-                rest = parts[4:]
-                if method == "POST" and not rest:
-                    return self._execute(_object(body))
-                if method == "GET" and len(rest) == 1:
-                    return self._get(rest[0])
-                if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
-                    return self._cancel(rest[0])
-            raise _ApiError(404, f"No API found for '{method} {path}'", "ENDPOINT_NOT_FOUND")
+        if parts[:4] == ["api", "2.0", "sql", "statements"]:
+            rest = parts[4:]
+            if method == "POST" and not rest:
+                return self._execute(_object(body))
+            if method == "GET" and len(rest) == 1:
+                return self._get(rest[0])
+            if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
+                return self._cancel(rest[0])
+        return super()._route(method, path, query, body)
 
     def _execute(self, body: dict[str, Any]) -> dict[str, Any]:
         sql = body.get("statement")
         if not isinstance(sql, str) or not sql.strip():
-            raise _bad("statement is required")
+            raise bad("statement is required")
         if len(sql.encode()) > MAX_STATEMENT_BYTES:
-            raise _bad("The maximum query text size is 16 MiB.")
+            raise bad("The maximum query text size is 16 MiB.")
         warehouse = body.get("warehouse_id")
         if not isinstance(warehouse, str) or not warehouse:
-            raise _bad("warehouse_id is required")
+            raise bad("warehouse_id is required")
         wait = _wait_seconds(body.get("wait_timeout", "10s"))
         on_wait = body.get("on_wait_timeout", "CONTINUE")
         if on_wait not in ("CONTINUE", "CANCEL"):
-            raise _bad(f"on_wait_timeout must be CONTINUE or CANCEL, got {on_wait!r}")
+            raise bad(f"on_wait_timeout must be CONTINUE or CANCEL, got {on_wait!r}")
         disposition = body.get("disposition", "INLINE")
         result_format = body.get("format", "JSON_ARRAY")
         if disposition not in ("INLINE", "EXTERNAL_LINKS"):
-            raise _bad(f"disposition must be INLINE or EXTERNAL_LINKS, got {disposition!r}")
+            raise bad(f"disposition must be INLINE or EXTERNAL_LINKS, got {disposition!r}")
         if result_format not in ("JSON_ARRAY", "ARROW_STREAM", "CSV"):
-            raise _bad(f"format must be JSON_ARRAY, ARROW_STREAM or CSV, got {result_format!r}")
+            raise bad(f"format must be JSON_ARRAY, ARROW_STREAM or CSV, got {result_format!r}")
         if disposition == "INLINE" and result_format != "JSON_ARRAY":
-            raise _bad(f"{result_format} is supported only with EXTERNAL_LINKS disposition")
+            raise bad(f"{result_format} is supported only with EXTERNAL_LINKS disposition")
         if re.search(r"\?", _without_literals(sql)):
-            raise _bad("Positional parameters ('?' markers) are not supported; use :name.")
+            raise bad("Positional parameters ('?' markers) are not supported; use :name.")
         parameters = _parameters(body.get("parameters"))
         if warehouse not in self.warehouses:
-            raise _ApiError(
-                404, f"Warehouse {warehouse} does not exist.", "RESOURCE_DOES_NOT_EXIST"
-            )
+            raise ApiError(404, f"Warehouse {warehouse} does not exist.", "RESOURCE_DOES_NOT_EXIST")
         statement = _Statement(uuid.uuid4().hex, sql, parameters)
         self.statements[statement.statement_id] = statement
         if wait == 0:
@@ -295,7 +239,7 @@ class SqlStatementsEmulator:
     def _statement(self, statement_id: str) -> _Statement:
         statement = self.statements.get(statement_id)
         if statement is None:
-            raise _ApiError(
+            raise ApiError(
                 404, f"Statement {statement_id} does not exist.", "RESOURCE_DOES_NOT_EXIST"
             )
         return statement
@@ -393,7 +337,7 @@ def _wait_seconds(value: Any) -> int:
     match = _WAIT.match(value) if isinstance(value, str) else None
     seconds = int(match.group(1)) if match else -1
     if seconds != 0 and not 5 <= seconds <= 50:
-        raise _bad(f"wait_timeout must be '0s' or between '5s' and '50s' (as Ns), got {value!r}")
+        raise bad(f"wait_timeout must be '0s' or between '5s' and '50s' (as Ns), got {value!r}")
     return seconds
 
 
@@ -401,20 +345,20 @@ def _parameters(raw: Any) -> list[dict[str, Any]]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise _bad("parameters must be a list of {name, value, type} objects")
+        raise bad("parameters must be a list of {name, value, type} objects")
     out = []
     for item in raw:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
-            raise _bad("every parameter needs a name")
+            raise bad("every parameter needs a name")
         value = item.get("value")
         if value is not None and not isinstance(value, str):
-            raise _bad(f"parameter {item['name']}: the value must be a string (or null)")
+            raise bad(f"parameter {item['name']}: the value must be a string (or null)")
         kind = str(item.get("type") or "STRING").upper()
         base = re.sub(r"\(.*\)$", "", kind).strip()
         if base.split("<")[0] in _COMPLEX:
-            raise _bad(f"parameter {item['name']}: complex type {kind} is not supported")
+            raise bad(f"parameter {item['name']}: complex type {kind} is not supported")
         if base not in _SCALAR_TYPES:
-            raise _bad(f"parameter {item['name']}: unknown type {kind}")
+            raise bad(f"parameter {item['name']}: unknown type {kind}")
         out.append({"name": item["name"], "value": value, "type": base})
     return out
 
@@ -499,62 +443,5 @@ def _response(statement: _Statement) -> dict[str, Any]:
 
 def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
-        raise _ApiError(400, "The request body must be a JSON object.", "MALFORMED_REQUEST")
+        raise ApiError(400, "The request body must be a JSON object.", "MALFORMED_REQUEST")
     return body
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep pytest output clean: the emulator records requests instead."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        emulator: SqlStatementsEmulator = self.server.emulator  # type: ignore[attr-defined]
-        path = unquote(urlsplit(self.path).path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            self._send(400, {"error_code": "MALFORMED_REQUEST", "message": "Malformed JSON."})
-            return
-        with emulator._lock:
-            emulator.requests.append((method, path, body))
-        if path == "/.well-known/databricks-config" and method == "GET":
-            self._send(200, {"oidc_endpoint": f"{emulator.url}/oidc", "cloud": "aws"})
-            return
-        header = self.headers.get("Authorization") or ""
-        if not header.startswith("Bearer "):
-            self._send(
-                401,
-                {
-                    "error_code": "UNAUTHENTICATED",
-                    "message": "Credential was not sent or was of an unsupported type.",
-                },
-            )
-            return
-        if header.removeprefix("Bearer ") != emulator.token:
-            self._send(403, {"error_code": "PERMISSION_DENIED", "message": "Invalid access token."})
-            return
-        try:
-            answer = emulator.handle(method, path, body)
-        except _ApiError as exc:
-            self._send(exc.status, {"error_code": exc.error_code, "message": exc.message})
-            return
-        self._send(200, answer)
-
-    def _send(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)

@@ -69,12 +69,12 @@ def test_record_creates_the_table_and_stores_every_field(sql: SqlStatementsEmula
     assert rows[1]["vote"] == -1 and rows[1]["movie_id"] is None and rows[1]["title"] is None
     assert sql.column_types(TABLE)["created_at"] == "TIMESTAMP"
     # Values travel as typed named parameters, never inside the SQL text.
-    inserts = [b for m, p, b in sql.requests if m == "POST" and b and "INSERT" in b["statement"]]
+    inserts = [r.body for r in sql.calls("POST") if r.body and "INSERT" in r.body["statement"]]
     assert len(inserts) == 2
     assert "shark" not in inserts[0]["statement"]
     assert {"name": "vote", "type": "INT", "value": "1"} in inserts[0]["parameters"]
     # CREATE TABLE IF NOT EXISTS runs once per store.
-    creates = [b for m, p, b in sql.requests if m == "POST" and b and "CREATE" in b["statement"]]
+    creates = [r.body for r in sql.calls("POST") if r.body and "CREATE" in r.body["statement"]]
     assert len(creates) == 1
 
 
@@ -104,7 +104,7 @@ def test_a_slow_warehouse_is_polled_until_the_row_is_stored() -> None:
         store = UnityCatalogFeedbackStore(client(sql), sql.warehouse_id, TABLE, poll_interval=0.01)
         store.record(event())
         assert len(sql.rows(TABLE)) == 1
-        gets = [p for m, p, _ in sql.requests if m == "GET" and "/statements/" in p]
+        gets = [r.path for r in sql.calls("GET", "/statements/")]
         assert len(gets) >= 6  # three polls for the CREATE, three for the INSERT
 
 
@@ -115,7 +115,7 @@ def test_a_statement_that_never_finishes_is_cancelled_and_reported() -> None:
         )
         with pytest.raises(FeedbackTableError, match=r"took longer than 0\.2 s"):
             store.record(event())
-        assert any(p.endswith("/cancel") for m, p, _ in sql.requests if m == "POST")
+        assert sql.calls("POST", "/cancel$")
 
 
 def test_a_missing_schema_fails_with_the_warehouse_message(sql: SqlStatementsEmulator) -> None:
