@@ -21,6 +21,8 @@ from movie_rag.workdir import Workdir
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from movie_rag.tables import TableStore
+
 __all__ = ["build_catalogue"]
 
 logger = logging.getLogger("movie_rag")
@@ -92,6 +94,10 @@ def build_catalogue(
     say("building movies_info")
     report = MovieInfoBuilder(settings).build(movielens, sources, store=store, mode=mode)
     lap("movies_info")
+    if settings.collab_enabled and movielens.ratings.num_rows:
+        say("training the collaborative model")
+        report.collab = _train_collab(settings, movielens.ratings, store)
+        lap("collab")
     if index:
         say("indexing movies_info")
         report.index = _sync_index(settings, say)
@@ -121,6 +127,18 @@ def _sync_index(settings: MovieRagSettings, say: Progress) -> dict[str, float]:
         "embedded": sync.embedded,
         "seconds": round(sync.seconds, 3),
     }
+
+
+def _train_collab(
+    settings: MovieRagSettings, ratings: pa.Table, store: TableStore
+) -> dict[str, float]:
+    from movie_rag.collab.model import train_collaborative
+
+    # Spark trains on the bronze table (a Unity Catalog table on Databricks); the Arrow copy
+    # is fingerprinted so an unchanged ratings file skips training.
+    frame = store.read("movielens_ratings", "bronze")
+    summary = train_collaborative(settings, ratings, ratings_frame=frame)
+    return {key: float(value) for key, value in summary.items()}
 
 
 def _by_format(sources: Sequence[IMDBSource]) -> dict[str, list[pa.Table]]:

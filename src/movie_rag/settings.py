@@ -97,6 +97,43 @@ class MovieRagSettings(BaseSettings):
         False, description="Keep LLM-named titles the platform lacks, labelled as such."
     )
 
+    # -- collaborative signal and personalisation -------------------------------------
+    collab_enabled: bool = Field(
+        True, description="Train co-like neighbours and ALS at build; blend them when ranking."
+    )
+    collab_path: str | None = Field(
+        None,
+        description="Collaborative artefacts (default <workdir>/collab; on Databricks "
+        "/Volumes/<catalog>/<silver_schema>/collab).",
+    )
+    collab_like_threshold: float = Field(
+        4.0, ge=0.0, description="A rating at or above this counts as a like."
+    )
+    collab_min_co_likes: int = Field(
+        1, ge=1, description="Neighbour pairs liked together by fewer users are dropped."
+    )
+    collab_top_n: int = Field(100, ge=1, description="Co-like neighbours kept per movie.")
+    als_rank: int = Field(32, ge=1, description="ALS latent factors.")
+    als_reg: float = Field(0.1, gt=0.0, description="ALS L2 regularisation.")
+    als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
+    als_max_iter: int = Field(10, ge=1, description="ALS iterations.")
+    weight_collab: float = Field(
+        1.0, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
+    )
+    weight_collab_text: float = Field(
+        0.2,
+        ge=0.0,
+        description="Weight of co-like neighbours of the best text matches (free text).",
+    )
+    weight_personal: float = Field(
+        0.3, ge=0.0, description="Weight of the user's profile (ALS and liked movies)."
+    )
+    collab_min_likes: int = Field(
+        20,
+        ge=1,
+        description="Likes a seed needs for full collaborative weight (fewer: content carries it).",
+    )
+
     # -- generation -------------------------------------------------------------------
     llm_provider: Literal["none", "databricks", "openai"] = Field(
         "none", description="'none' uses the grounded generator (no LLM)."

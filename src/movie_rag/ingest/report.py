@@ -59,6 +59,9 @@ class BuildReport(BaseModel):
     index: dict[str, float] | None = Field(
         None, description="What the vector index sync changed (added, updated, embedded...)."
     )
+    collab: dict[str, float] | None = Field(
+        None, description="Collaborative training: trained (1) or up to date (0), counts."
+    )
     document_max_tokens: int = 0
     documents_truncated: int = 0
     document_tokens_mean: float = 0.0

@@ -1,0 +1,366 @@
+"""The collaborative model a build leaves behind, and how the query path opens it.
+
+Layout of the collaborative directory (``<workdir>/collab`` locally, a Unity Catalog volume
+path on Databricks, see :func:`collab_location`)::
+
+    CURRENT            name of the live version (replaced atomically)
+    v-<time>-<id>/     manifest.json, item_knn.parquet, item_knn.json, als.npz, histories.parquet
+
+A build trains into a hidden staging directory, renames it into place and swaps ``CURRENT``;
+readers never see a partial version. The previous version is kept for a reader that resolved
+``CURRENT`` just before a swap. ``manifest.json`` records the format version, the ratings
+fingerprint and the training parameters, so a build whose ratings and parameters did not
+change skips training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from movie_rag.collab.item_knn import ItemNeighbours
+from movie_rag.errors import InputFileError
+from movie_rag.settings import MovieRagSettings
+from movie_rag.workdir import Workdir
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+    from movie_rag.collab.spark_jobs import FactorTables
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CollaborativeModel",
+    "collab_location",
+    "ratings_fingerprint",
+    "train_collaborative",
+]
+
+logger = logging.getLogger("movie_rag")
+
+FORMAT_VERSION = 1
+_POINTER = "CURRENT"
+_MANIFEST = "manifest.json"
+_ALS = "als.npz"
+_HISTORIES = "histories.parquet"
+_KEEP_VERSIONS = 2
+_HISTORY_COLUMNS = ("user_id", "movie_id", "rating", "timestamp")
+
+
+def collab_location(settings: MovieRagSettings) -> Path:
+    """Where the collaborative artefacts live.
+
+    ``settings.collab_path`` when set; otherwise ``<workdir>/collab`` locally and the Unity
+    Catalog volume ``/Volumes/<catalog>/<silver_schema>/collab`` on Databricks (volumes are
+    plain files on the driver, so the same code reads and writes both).
+    """
+    if settings.collab_path:
+        return Path(settings.collab_path)
+    if settings.backend == "databricks":
+        return Path("/Volumes") / settings.catalog / settings.silver_schema / "collab"
+    return Workdir(settings.workdir).collab
+
+
+def ratings_fingerprint(ratings: pa.Table) -> str:
+    """A digest of the ratings (user, movie, rating, timestamp, in row order)."""
+    digest = hashlib.sha256()
+    digest.update(str(ratings.num_rows).encode())
+    for name in _HISTORY_COLUMNS:
+        if name in ratings.column_names:
+            column = ratings.column(name).combine_chunks()
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(column.to_numpy(zero_copy_only=False)).tobytes())
+    return digest.hexdigest()
+
+
+def training_params(settings: MovieRagSettings) -> dict[str, Any]:
+    """The parameters that, with the ratings, determine the trained model."""
+    return {
+        "like_threshold": settings.collab_like_threshold,
+        "min_co_likes": settings.collab_min_co_likes,
+        "top_n": settings.collab_top_n,
+        "als_rank": settings.als_rank,
+        "als_reg": settings.als_reg,
+        "als_alpha": settings.als_alpha,
+        "als_max_iter": settings.als_max_iter,
+        "seed": 42,
+    }
+
+
+@dataclass
+class CollaborativeModel:
+    """Co-like neighbours, ALS factors and the users' rating histories, as arrays.
+
+    Attributes:
+        neighbours: Item-to-item co-like neighbours.
+        user_ids: MovieLens user ids with ALS factors (sorted).
+        user_factors: ``(users, rank)`` ALS user factors.
+        item_ids: Movie ids with ALS factors (sorted).
+        item_factors: ``(movies, rank)`` ALS item factors.
+        histories: Ratings ``user_id, movie_id, rating, timestamp`` (what each user has seen).
+        manifest: Format version, ratings fingerprint, parameters, counts.
+    """
+
+    neighbours: ItemNeighbours
+    user_ids: np.ndarray
+    user_factors: np.ndarray
+    item_ids: np.ndarray
+    item_factors: np.ndarray
+    histories: pa.Table
+    manifest: dict[str, Any]
+
+    @property
+    def like_threshold(self) -> float:
+        """The rating at or above which a rating is a like."""
+        return float(self.manifest["params"]["like_threshold"])
+
+    @cached_property
+    def _user_rows(self) -> dict[int, int]:
+        return {int(u): i for i, u in enumerate(self.user_ids)}
+
+    @cached_property
+    def item_rows(self) -> dict[int, int]:
+        """Movie id → row of ``item_factors``."""
+        return {int(m): i for i, m in enumerate(self.item_ids)}
+
+    @cached_property
+    def _history_index(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        users = self.histories.column("user_id").to_numpy()
+        movies = self.histories.column("movie_id").to_numpy()
+        stars = self.histories.column("rating").to_numpy()
+        order = np.argsort(users, kind="stable")
+        users, movies, stars = users[order], movies[order], stars[order]
+        bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
+        return {int(users[a]): (movies[a:b], stars[a:b]) for a, b in itertools.pairwise(bounds)}
+
+    def user_factor(self, user_id: int) -> np.ndarray | None:
+        """The ALS factor of a MovieLens user, or None for a user the model never saw."""
+        row = self._user_rows.get(int(user_id))
+        return None if row is None else self.user_factors[row]
+
+    def history(self, user_id: int) -> dict[int, float]:
+        """The movies a MovieLens user rated → rating (empty for an unknown user)."""
+        movies, stars = self._history_index.get(int(user_id), (np.array([]), np.array([])))
+        return {int(m): float(s) for m, s in zip(movies, stars, strict=True)}
+
+    def fold_in(self, liked: Sequence[int], disliked: Sequence[int] = ()) -> np.ndarray | None:
+        """A user factor for a set of liked movies, from the fixed item factors.
+
+        One implicit-ALS user step (Hu, Koren & Volinsky 2008): liked movies have preference
+        1 and confidence ``1 + alpha``; a disliked movie gets preference 0 with the same
+        confidence, which pushes the factor away from it. This is how thumbs from the UI
+        shape a profile without retraining.
+
+        Returns:
+            The factor, or None when none of the movies has a factor.
+        """
+        params = self.manifest["params"]
+        alpha, reg = float(params["als_alpha"]), float(params["als_reg"])
+        rows = [self.item_rows[m] for m in liked if m in self.item_rows]
+        negative = [self.item_rows[m] for m in disliked if m in self.item_rows]
+        if not rows:
+            return None
+        items = self.item_factors.astype(np.float64)
+        gram = self._gram
+        chosen = items[rows + negative]
+        confidence = np.full(len(chosen), alpha)
+        preference = np.r_[np.ones(len(rows)), np.zeros(len(negative))]
+        lhs = gram + (chosen.T * confidence) @ chosen + reg * np.eye(items.shape[1])
+        rhs = chosen.T @ ((1.0 + confidence) * preference)
+        return np.linalg.solve(lhs, rhs).astype(np.float32)
+
+    @cached_property
+    def _gram(self) -> np.ndarray:
+        items = self.item_factors.astype(np.float64)
+        return items.T @ items
+
+    def item_scores(self, factor: np.ndarray, movie_ids: list[int]) -> dict[int, float]:
+        """ALS preference scores of some movies for a user factor (movies without one: absent)."""
+        rows = [(m, self.item_rows[m]) for m in movie_ids if m in self.item_rows]
+        if not rows:
+            return {}
+        values = self.item_factors[[r for _, r in rows]] @ factor
+        return {m: float(v) for (m, _), v in zip(rows, values, strict=True)}
+
+    # -- persistence ---------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, location: str | Path) -> CollaborativeModel:
+        """Open the live version in ``location``.
+
+        Raises:
+            InputFileError: No collaborative model there, or one in another format version.
+        """
+        root = Path(location)
+        pointer = root / _POINTER
+        if not pointer.is_file():
+            raise InputFileError(
+                root, "no collaborative model here", "run `movie-rag build` with ratings"
+            )
+        version = root / pointer.read_text().strip()
+        manifest = json.loads((version / _MANIFEST).read_text())
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise InputFileError(
+                version / _MANIFEST,
+                f"format version {manifest.get('format_version')} (expected {FORMAT_VERSION})",
+                "rebuild with `movie-rag build`",
+            )
+        with np.load(version / _ALS) as als:
+            arrays = {name: als[name] for name in als.files}
+        return cls(
+            neighbours=ItemNeighbours.load(version),
+            user_ids=arrays["user_ids"],
+            user_factors=arrays["user_factors"],
+            item_ids=arrays["item_ids"],
+            item_factors=arrays["item_factors"],
+            histories=pq.read_table(version / _HISTORIES),
+            manifest=manifest,
+        )
+
+    @classmethod
+    def open(cls, settings: MovieRagSettings) -> CollaborativeModel | None:
+        """The model of ``settings``' build, or None when there is none (content-only)."""
+        location = collab_location(settings)
+        if not settings.collab_enabled or not (location / _POINTER).is_file():
+            return None
+        return cls.load(location)
+
+    def save(self, location: str | Path) -> Path:
+        """Write this model as a new version in ``location`` and make it live.
+
+        Returns:
+            The version directory.
+        """
+        root = Path(location)
+        root.mkdir(parents=True, exist_ok=True)
+        name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        staging = root / f".staging-{name}"
+        staging.mkdir()
+        try:
+            self.neighbours.save(staging)
+            np.savez(
+                staging / _ALS,
+                user_ids=self.user_ids,
+                user_factors=self.user_factors,
+                item_ids=self.item_ids,
+                item_factors=self.item_factors,
+            )
+            pq.write_table(self.histories, staging / _HISTORIES)
+            (staging / _MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
+            staging.rename(root / name)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        temp = root / f".{_POINTER}.{uuid.uuid4().hex[:8]}"
+        temp.write_text(name + "\n")
+        os.replace(temp, root / _POINTER)
+        _prune(root, keep=name)
+        return root / name
+
+
+def current_manifest(location: str | Path) -> dict[str, Any] | None:
+    """The manifest of the live version, or None."""
+    root = Path(location)
+    try:
+        name = (root / _POINTER).read_text().strip()
+        return dict(json.loads((root / name / _MANIFEST).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def train_collaborative(
+    settings: MovieRagSettings,
+    ratings: pa.Table,
+    *,
+    ratings_frame: DataFrame,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Train the collaborative model with Spark and store it, unless nothing changed.
+
+    Args:
+        settings: Parameters and location (:func:`collab_location`).
+        ratings: The ratings as Arrow (fingerprinted; stored as the users' histories).
+        ratings_frame: The same ratings as a Spark DataFrame (what the jobs train on).
+        force: Train even when the ratings and parameters match the live version.
+
+    Returns:
+        A summary for the build report: trained or skipped, counts and seconds.
+    """
+    from movie_rag.collab.spark_jobs import fit_item_knn_spark, train_als
+
+    location = collab_location(settings)
+    params = training_params(settings)
+    fingerprint = ratings_fingerprint(ratings)
+    live = current_manifest(location)
+    if (
+        not force
+        and live is not None
+        and live.get("format_version") == FORMAT_VERSION
+        and live.get("ratings_fingerprint") == fingerprint
+        and live.get("params") == params
+    ):
+        logger.info("collaborative model is up to date (%s)", location)
+        return {"trained": False, **live.get("counts", {})}
+    started = time.perf_counter()
+    neighbours = fit_item_knn_spark(
+        ratings_frame,
+        like_threshold=params["like_threshold"],
+        min_co_likes=params["min_co_likes"],
+        top_n=params["top_n"],
+    )
+    factors: FactorTables = train_als(
+        ratings_frame,
+        rank=params["als_rank"],
+        reg=params["als_reg"],
+        alpha=params["als_alpha"],
+        max_iter=params["als_max_iter"],
+        seed=params["seed"],
+    )
+    counts = {
+        "ratings": ratings.num_rows,
+        "movies_with_neighbours": len(neighbours),
+        "neighbour_rows": neighbours.table.num_rows,
+        "users": len(factors.user_ids),
+        "movies_with_factors": len(factors.item_ids),
+    }
+    model = CollaborativeModel(
+        neighbours=neighbours,
+        user_ids=factors.user_ids,
+        user_factors=factors.user_factors,
+        item_ids=factors.item_ids,
+        item_factors=factors.item_factors,
+        histories=ratings.select([c for c in _HISTORY_COLUMNS if c in ratings.column_names]),
+        manifest={
+            "format_version": FORMAT_VERSION,
+            "ratings_fingerprint": fingerprint,
+            "params": params,
+            "counts": counts,
+            "created_at": datetime.now(UTC).isoformat(),
+        },
+    )
+    model.save(location)
+    seconds = round(time.perf_counter() - started, 3)
+    logger.info("trained the collaborative model in %.1f s (%s)", seconds, location)
+    return {"trained": True, **counts, "seconds": seconds}
+
+
+def _prune(root: Path, keep: str) -> None:
+    versions = sorted(p for p in root.glob("v-*") if p.is_dir() and p.name != keep)
+    for old in versions[: max(0, len(versions) - (_KEEP_VERSIONS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)

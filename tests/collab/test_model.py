@@ -1,0 +1,140 @@
+"""The stored collaborative model: Spark training, skip when unchanged, profiles, fold-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from movie_rag.collab.item_knn import fit_item_knn
+from movie_rag.collab.model import (
+    CollaborativeModel,
+    collab_location,
+    ratings_fingerprint,
+    train_collaborative,
+)
+from movie_rag.collab.profile import build_profile
+from movie_rag.errors import InputFileError
+from movie_rag.feedback.events import FeedbackEvent
+from movie_rag.feedback.local import LocalFeedbackStore
+from movie_rag.settings import MovieRagSettings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@pytest.fixture(scope="module")
+def small_ratings(shared_data: Path) -> pa.Table:
+    from movie_rag.ingest.movielens import MovieLensLoader
+
+    ratings = MovieLensLoader().load(shared_data / "ml-latest-small").ratings
+    return ratings.filter(pc.less_equal(ratings.column("user_id"), 120))
+
+
+@pytest.fixture(scope="module")
+def trained(
+    spark: SparkSession, small_ratings: pa.Table, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[MovieRagSettings, dict]:
+    from movie_rag.spark import arrow_to_spark
+
+    settings = MovieRagSettings(
+        workdir=tmp_path_factory.mktemp("collab"), als_rank=8, als_max_iter=4
+    )
+    frame = arrow_to_spark(spark, small_ratings)
+    return settings, train_collaborative(settings, small_ratings, ratings_frame=frame)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_build_trains_stores_and_skips_unchanged_ratings(
+    spark: SparkSession, small_ratings: pa.Table, trained
+) -> None:
+    from movie_rag.spark import arrow_to_spark
+
+    settings, summary = trained
+    assert summary["trained"] is True
+    model = CollaborativeModel.load(collab_location(settings))
+    assert model.manifest["ratings_fingerprint"] == ratings_fingerprint(small_ratings)
+    assert model.manifest["params"]["als_rank"] == 8
+    # The stored neighbours are the shared definition's.
+    expected = fit_item_knn(small_ratings)
+    got, want = model.neighbours.similar_to([1, 260], 20), expected.similar_to([1, 260], 20)
+    assert [m for m, _ in got] == [m for m, _ in want]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-12)
+    assert model.user_factors.shape == (120, 8)
+    assert model.histories.num_rows == small_ratings.num_rows
+
+    frame = arrow_to_spark(spark, small_ratings)
+    again = train_collaborative(settings, small_ratings, ratings_frame=frame)
+    assert again["trained"] is False
+    fewer = small_ratings.slice(0, small_ratings.num_rows - 10)
+    changed = train_collaborative(settings, fewer, ratings_frame=arrow_to_spark(spark, fewer))
+    assert changed["trained"] is True
+    assert CollaborativeModel.load(collab_location(settings)).histories.num_rows == (fewer.num_rows)
+    versions = [p for p in collab_location(settings).iterdir() if p.name.startswith("v-")]
+    assert len(versions) == 2  # the live one and the previous, for readers mid-swap
+
+
+def test_fingerprint_follows_the_ratings(small_ratings: pa.Table) -> None:
+    assert ratings_fingerprint(small_ratings) == ratings_fingerprint(small_ratings)
+    changed = small_ratings.set_column(
+        2, "rating", pc.add(small_ratings.column("rating"), pa.scalar(0.5, pa.float32()))
+    )
+    assert ratings_fingerprint(changed) != ratings_fingerprint(small_ratings)
+
+
+def test_missing_model_is_a_clear_error_and_open_returns_none(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="movie-rag build"):
+        CollaborativeModel.load(tmp_path)
+    assert CollaborativeModel.open(MovieRagSettings(workdir=tmp_path)) is None
+
+
+def test_databricks_location_is_a_volume_unless_set() -> None:
+    settings = MovieRagSettings(backend="databricks", catalog="main", silver_schema="movies")
+    assert collab_location(settings).as_posix() == "/Volumes/main/movies/collab"
+    assert collab_location(settings.model_copy(update={"collab_path": "/dbfs/x"})) == Path(
+        "/dbfs/x"
+    )
+
+
+def _vote(store: LocalFeedbackStore, user: str, movie_id: int, vote: int) -> None:
+    store.record(
+        FeedbackEvent(user_id=user, query="q", vote=vote, target="movie", movie_id=movie_id)
+    )
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_profiles_join_movielens_history_and_ui_votes(trained, tmp_path: Path) -> None:
+    settings, _ = trained
+    model = CollaborativeModel.load(collab_location(settings))
+    store = LocalFeedbackStore(tmp_path)
+    history = model.history(7)
+    assert history
+    profile = build_profile("7", model, store)
+    assert profile.seen == frozenset(history)
+    assert set(profile.liked) == {m for m, r in history.items() if r >= 4.0}
+    np.testing.assert_array_equal(profile.factor, model.user_factor(7))
+
+    liked = next(m for m, r in history.items() if r >= 4.0)
+    _vote(store, "7", liked, -1)  # changed their mind
+    _vote(store, "7", 3114, 1)
+    updated = build_profile("7", model, store)
+    assert liked in updated.disliked and liked not in updated.liked
+    assert 3114 in updated.liked and 3114 in updated.excluded
+    assert updated.factor is not None
+    assert not np.allclose(updated.factor, profile.factor)
+
+    # A UI-only user: no MovieLens history, a factor folded in from one thumbs-up.
+    assert build_profile("alice", model, store).has_taste is False
+    _vote(store, "alice", 1, 1)
+    alice = build_profile("alice", model, store)
+    assert alice.liked == (1,) and alice.seen == {1}
+    scores = model.item_factors @ alice.factor
+    # Her folded-in factor ranks Toy Story's co-liked sequel in the top tenth.
+    rank = int((scores > scores[model.item_rows[3114]]).sum())
+    assert rank < len(scores) / 10
