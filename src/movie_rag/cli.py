@@ -620,6 +620,70 @@ def _serve_until_stopped(
         raise typer.Exit(1)
 
 
+@app.command()
+def ui(
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            envvar="API_END_POINT",
+            help="Served model's invocations URL (default API_END_POINT); unset: answer "
+            "in-process from the workdir's index.",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="API_TOKEN",
+            help="Bearer token of the endpoint (prefer the API_TOKEN variable).",
+            show_default=False,
+        ),
+    ] = None,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port (0: any free).")
+    ] = 7860,
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Recommendations.")] = 5,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for the endpoint.")
+    ] = 60.0,
+    workdir: WorkdirOption = None,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Chat UI (Gradio): movie cards, filters, thumbs up/down kept in the workdir.
+
+    Answers come from --endpoint (a served model) or, without one, from the chain in this
+    process. Serves until Ctrl-C; with --json prints {"url": ...} once it is up.
+    """
+    _configure_logging(verbose)
+    with _reported_errors(as_json):
+        from movie_rag.ui.app import create_app, launch_app
+        from movie_rag.ui.feedback import FeedbackRecorder
+        from movie_rag.ui.main import backend_from_settings
+
+        settings = _settings(workdir)
+        backend = backend_from_settings(settings, endpoint, token, timeout=timeout)
+        recorder = FeedbackRecorder.from_settings(settings)
+        app_ = create_app(backend, feedback=recorder, k=k)
+        url = launch_app(app_, host=host, port=port, block=False)
+    info = {
+        "url": url,
+        "mode": "remote" if endpoint else "in-process",
+        "answers_from": backend.label,
+        "feedback": [repr(sink) for sink in recorder.sinks],
+    }
+    if as_json:
+        print(json.dumps(info), flush=True)
+    else:
+        out.print(f"chat UI at [bold]{url}[/] ({backend.label}); Ctrl-C stops", highlight=False)
+    try:
+        app_.block_thread()
+    finally:
+        app_.close()
+
+
 def main() -> None:
     """Entry point of the ``movie-rag`` console script."""
     # Nothing may be fetched from a model hub at run time: the model ships in a package.

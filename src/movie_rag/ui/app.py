@@ -1,0 +1,402 @@
+"""The Gradio chat: questions in, movie cards out, thumbs up/down kept as feedback.
+
+Layout: a sidebar with filters (genres, year range, minimum rating) and the user's name; the
+chat, where each answer is one message followed by one message per movie card (so each card
+carries its own thumbs); the question box; the original UI's four examples.
+
+Everything the page needs is served by the app itself: no analytics, no version check, no
+share tunnel, no web fonts from elsewhere (the default theme's fonts ship with Gradio).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from movie_rag.chain.types import Recommendation, RecommendationResponse
+from movie_rag.feedback import FeedbackEvent
+from movie_rag.ingest.genres import MOVIELENS_GENRES
+from movie_rag.ui.backends import AnswerError, Backend
+from movie_rag.ui.cards import CARD_CSS, answer_html, card_html
+from movie_rag.ui.feedback import FeedbackRecorder
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+__all__ = [
+    "DESCRIPTION",
+    "TITLE",
+    "create_app",
+    "history_of",
+    "launch_app",
+    "sidebar_filters",
+]
+
+logger = logging.getLogger("movie_rag")
+
+TITLE = "Movie Recommendation System"
+DESCRIPTION = (
+    "Ask for movie recommendations; the assistant answers from a catalogue of MovieLens and "
+    "IMDb movies."
+)
+EMPTY_QUESTION = "Please type a question first, or pick one of the examples."
+UNEXPECTED = "Something went wrong while answering. Please try again."
+YEAR_MIN = 1900
+YEAR_MAX = max(datetime.now().year, 2026)
+ANONYMOUS = "anonymous"
+
+# What a conversation is kept as (gr.State): one dict per question, JSON-friendly.
+Turn = dict[str, Any]
+
+
+def _offline_gradio() -> None:
+    # Set before gradio is imported: it reads these at import and launch time.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def sidebar_filters(
+    genres: Sequence[str] | None,
+    year_from: float | None,
+    year_to: float | None,
+    min_rating: float | None,
+) -> dict[str, Any]:
+    """The sidebar's values as SearchFilters fields (only the ones that constrain anything).
+
+    Args:
+        genres: Genres ticked (any of them).
+        year_from: Lower end of the year range (the slider's minimum means no bound).
+        year_to: Upper end (the slider's maximum means no bound).
+        min_rating: Minimum rating on the 0-10 scale (0 means no bound).
+
+    Returns:
+        A dict for the chain's ``filters`` input; empty when nothing is set.
+    """
+    filters: dict[str, Any] = {}
+    if genres:
+        filters["genres_any"] = list(genres)
+    low = int(year_from) if year_from is not None else YEAR_MIN
+    high = int(year_to) if year_to is not None else YEAR_MAX
+    if low > high:
+        low, high = high, low  # a reversed range still means "between these years"
+    if low > YEAR_MIN:
+        filters["year_min"] = low
+    if high < YEAR_MAX:
+        filters["year_max"] = high
+    if min_rating:
+        filters["min_rating"] = float(min_rating)
+    return filters
+
+
+def history_of(turns: Sequence[Turn]) -> list[dict[str, Any]]:
+    """Earlier answered turns as the chain's ``history`` (failed turns are left out)."""
+    history: list[dict[str, Any]] = []
+    for turn in turns:
+        if turn.get("error") or not turn.get("query"):
+            continue
+        history.append({"role": "user", "content": turn["query"]})
+        history.append(
+            {
+                "role": "assistant",
+                "content": turn.get("answer", ""),
+                "recommendations": [r["movie_id"] for r in turn.get("recommendations", [])],
+            }
+        )
+    return history
+
+
+def chat_messages(turns: Sequence[Turn]) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]]:
+    """The chatbot's messages for a conversation, and what each message is.
+
+    Returns:
+        ``(messages, targets)``: ``targets[i]`` is ``(kind, turn, card)`` for message ``i``,
+        kind ``user``, ``answer``, ``movie`` (``card`` is its position) or ``error``.
+    """
+    messages: list[dict[str, str]] = []
+    targets: list[tuple[str, int, int]] = []
+    for number, turn in enumerate(turns):
+        if turn.get("query"):
+            messages.append({"role": "user", "content": html.escape(turn["query"], quote=False)})
+            targets.append(("user", number, -1))
+        if turn.get("error"):
+            error = f'<div class="answer-error">{html.escape(turn["error"])}</div>'
+            messages.append({"role": "assistant", "content": error})
+            targets.append(("error", number, -1))
+            continue
+        answer = turn.get("answer") or ""
+        waiting = "<em>Looking for movies…</em>"
+        messages.append(
+            {
+                "role": "assistant",
+                "content": answer_html(answer, without_list=bool(turn.get("recommendations")))
+                if answer
+                else waiting,
+            }
+        )
+        targets.append(("answer", number, -1))
+        for position, data in enumerate(turn.get("recommendations", [])):
+            card = card_html(Recommendation.model_validate(data), position + 1)
+            messages.append({"role": "assistant", "content": card})
+            targets.append(("movie", number, position))
+    return messages, targets
+
+
+class _Handlers:
+    """The app's event handlers (plain methods, so they are testable without a browser)."""
+
+    def __init__(self, backend: Backend, recorder: FeedbackRecorder | None, k: int) -> None:
+        self.backend = backend
+        self.recorder = recorder
+        self.k = k
+
+    def respond(
+        self,
+        question: str | None,
+        turns: list[Turn] | None,
+        user: str | None,
+        genres: list[str] | None,
+        year_from: float | None,
+        year_to: float | None,
+        min_rating: float | None,
+    ) -> Iterator[tuple[list[dict[str, str]], list[Turn], str]]:
+        """Answer a question, streaming cards; on failure keep the question in the box."""
+        question = question or ""
+        turns = list(turns or [])
+        if not question.strip():
+            turns.append({"query": "", "error": EMPTY_QUESTION})
+            yield chat_messages(turns)[0], turns, question
+            return
+        history = history_of(turns)
+        turn: Turn = {"query": question, "answer": "", "recommendations": [], "error": None}
+        turns.append(turn)
+        yield chat_messages(turns)[0], turns, question
+        try:
+            for kind, data in self.backend.answer(
+                question,
+                history=history,
+                filters=sidebar_filters(genres, year_from, year_to, min_rating),
+                user_id=_user_id(user),
+                k=self.k,
+            ):
+                if kind == "recommendation":
+                    turn["recommendations"].append(data.model_dump(mode="json"))
+                elif kind == "answer":
+                    turn["answer"] = data
+                elif kind == "done" and isinstance(data, RecommendationResponse):
+                    turn["answer"] = data.answer
+                    turn["recommendations"] = [
+                        r.model_dump(mode="json") for r in data.recommendations
+                    ]
+                yield chat_messages(turns)[0], turns, question
+        except AnswerError as exc:
+            turn["error"] = str(exc)
+            yield chat_messages(turns)[0], turns, question
+            return
+        except Exception:
+            logger.exception("answering %r failed", question)
+            turn["error"] = UNEXPECTED
+            yield chat_messages(turns)[0], turns, question
+            return
+        yield chat_messages(turns)[0], turns, ""
+
+    def vote(self, turns: list[Turn] | None, user: str | None, index: Any, liked: Any) -> str:
+        """Record a thumbs up/down on message ``index``; returns a status line."""
+        if liked is True:
+            vote = 1
+        elif liked is False:
+            vote = -1
+        else:
+            return ""  # a click that takes a vote back: nothing to store
+        turns = list(turns or [])
+        targets = chat_messages(turns)[1]
+        position = index[0] if isinstance(index, list | tuple) else index
+        if not isinstance(position, int) or not 0 <= position < len(targets):
+            return ""
+        kind, number, card = targets[position]
+        if kind not in ("answer", "movie") or self.recorder is None:
+            return "Only answers and movies can be rated." if self.recorder else ""
+        turn = turns[number]
+        recommended = [r["movie_id"] for r in turn.get("recommendations", [])]
+        movie = turn["recommendations"][card] if kind == "movie" else None
+        if movie is not None and movie["movie_id"] <= 0:
+            return "Movies that are not on the platform cannot be rated."
+        event = FeedbackEvent(
+            user_id=_user_id(user) or ANONYMOUS,
+            query=turn["query"][:4000],
+            vote=vote,
+            target="movie" if movie is not None else "answer",
+            movie_id=movie["movie_id"] if movie is not None else None,
+            title=movie["title"] if movie is not None else None,
+            answer=(turn.get("answer") or "")[:20000],
+            recommended_ids=[i for i in recommended if i > 0],
+        )
+        problems = self.recorder.record(event)
+        thumb = "👍" if vote == 1 else "👎"
+        what = f"“{movie['title']}”" if movie else "the answer"
+        if len(problems) == len(self.recorder.sinks):
+            return f"Your {thumb} on {what} could not be saved. Please try again later."
+        if problems:
+            return (
+                f"Your {thumb} on {what} was saved here; the shared feedback table is unreachable."
+            )
+        return f"Thanks! Your {thumb} on {what} was saved."
+
+
+def _user_id(user: str | None) -> str | None:
+    user = (user or "").strip()
+    return user[:200] or None
+
+
+def create_app(
+    backend: Backend,
+    *,
+    feedback: FeedbackRecorder | None = None,
+    k: int = 5,
+    examples: Sequence[str] | None = None,
+) -> gr.Blocks:
+    """Build the chat app (not yet launched).
+
+    Args:
+        backend: Where answers come from (:class:`~movie_rag.ui.backends.LocalBackend` or
+            :class:`~movie_rag.ui.backends.RemoteBackend`).
+        feedback: Where thumbs go; None hides nothing but stores nothing.
+        k: Recommendations per answer.
+        examples: Example questions (default: the original UI's four, as ``movie-rag demo``
+            asks them).
+
+    Returns:
+        The Gradio Blocks; start it with :func:`launch_app`.
+    """
+    _offline_gradio()
+    import gradio as gr
+
+    if examples is None:
+        from movie_rag.cli import EXAMPLE_QUESTIONS
+
+        examples = EXAMPLE_QUESTIONS
+    handlers = _Handlers(backend, feedback, k)
+
+    def on_like(turns: list[Turn], user: str, data: gr.LikeData) -> str:
+        return handlers.vote(turns, user, data.index, data.liked)
+
+    def user_from_url(request: gr.Request) -> str:
+        params = dict(getattr(request, "query_params", {}) or {})
+        return str(params.get("user") or params.get("user_id") or "")[:200]
+
+    # Gradio finds the event-data parameters by their annotations; this module's annotations
+    # are strings (postponed evaluation), so give it the classes themselves.
+    on_like.__annotations__["data"] = gr.LikeData
+    user_from_url.__annotations__["request"] = gr.Request
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as app:
+        turns = gr.State([])
+        with gr.Sidebar(label="Filters", open=True, elem_id="filters"):
+            gr.Markdown("### Filters")
+            genres = gr.CheckboxGroup(
+                list(MOVIELENS_GENRES), label="Genres (any of these)", elem_id="genres"
+            )
+            year_from = gr.Slider(
+                YEAR_MIN, YEAR_MAX, value=YEAR_MIN, step=1, label="From year", elem_id="year-from"
+            )
+            year_to = gr.Slider(
+                YEAR_MIN, YEAR_MAX, value=YEAR_MAX, step=1, label="To year", elem_id="year-to"
+            )
+            min_rating = gr.Slider(
+                0, 10, value=0, step=0.5, label="Minimum rating (0-10)", elem_id="min-rating"
+            )
+            user = gr.Textbox(
+                label="Your name",
+                placeholder="kept with your 👍/👎",
+                elem_id="user",
+                max_length=200,
+            )
+        gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
+        chatbot = gr.Chatbot(
+            label="Chat",
+            elem_id="chat",
+            height=560,
+            group_consecutive_messages=False,
+            latex_delimiters=[],
+            feedback_options=("Like", "Dislike"),
+            placeholder="Ask for a movie, or pick an example below.",
+        )
+        with gr.Row():
+            question = gr.Textbox(
+                placeholder="What would you like to watch?",
+                show_label=False,
+                scale=8,
+                elem_id="question",
+                max_length=4000,
+            )
+            send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+        gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
+        status = gr.Markdown(elem_id="feedback-status")
+        with gr.Row():
+            clear = gr.Button("New conversation", size="sm", elem_id="clear")
+            gr.Markdown(f"<small>Answers from: {html.escape(backend.label)}</small>")
+
+        gr.on(
+            [question.submit, send.click],
+            handlers.respond,
+            inputs=[question, turns, user, genres, year_from, year_to, min_rating],
+            outputs=[chatbot, turns, question],
+            show_progress="hidden",
+        )
+        chatbot.like(on_like, inputs=[turns, user], outputs=[status])
+        clear.click(lambda: ([], [], ""), None, [chatbot, turns, status])
+        app.load(user_from_url, None, user)
+    return app
+
+
+def launch_app(
+    app: gr.Blocks,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    block: bool = True,
+    quiet: bool = True,
+) -> str:
+    """Serve the app (offline: no share link, no server-side rendering through Node).
+
+    Args:
+        app: From :func:`create_app`.
+        host: Interface to bind (``0.0.0.0`` inside a container or a Space).
+        port: Port; 0 picks a free one.
+        block: Serve until interrupted; False returns once the server is up.
+        quiet: Print nothing on stdout (the CLI prints its own line).
+
+    Returns:
+        The local URL.
+    """
+    import gradio as gr
+
+    if port == 0:
+        port = _free_port(host)
+    _, url, _ = app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        prevent_thread_lock=True,
+        quiet=quiet,
+        show_error=False,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        theme=gr.themes.Default(),
+        css=CARD_CSS,
+    )
+    if block:
+        app.block_thread()
+    return str(url)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host if host not in ("0.0.0.0", "") else "127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -1,0 +1,71 @@
+"""UI fixtures: the bundled sample built once, its chain, and a served model on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+# The embedding model loads from disk only; Gradio must not phone home.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from emulators.model_invocations import ModelInvocationsEmulator
+    from movie_rag.chain.recommender import RecommenderChain
+
+HERE = Path(__file__).resolve().parent
+
+# Third-party deprecations raised inside MLflow's and Gradio's own code, not ours (the project
+# turns warnings into errors). MLflow is imported by the served model the endpoint emulator
+# runs.
+_THIRD_PARTY_WARNINGS = (
+    "ignore::sqlalchemy.exc.SADeprecationWarning",
+    "ignore:.*is deprecated.*:DeprecationWarning:mlflow.*",
+    "ignore::FutureWarning:mlflow.*",
+    "ignore::UserWarning:mlflow.*",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.path)).parent == HERE:
+            for spec in _THIRD_PARTY_WARNINGS:
+                item.add_marker(pytest.mark.filterwarnings(spec))
+
+
+@pytest.fixture(scope="session")
+def ui_workdir(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample catalogue and its local index, built once per session."""
+    from movie_rag.datasets import sample_catalogue
+    from movie_rag.pipeline import build_catalogue
+    from movie_rag.settings import MovieRagSettings
+
+    workdir = tmp_path_factory.mktemp("ui") / "workdir"
+    sample = sample_catalogue()
+    build_catalogue(
+        MovieRagSettings(workdir=workdir), sample.movielens_dir, sample.imdb_paths, spark=spark
+    )
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def chain(ui_workdir: Path) -> RecommenderChain:
+    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.settings import MovieRagSettings
+
+    return RecommenderChain.from_settings(MovieRagSettings(workdir=ui_workdir))
+
+
+@pytest.fixture
+def endpoint(chain: RecommenderChain) -> Iterator[ModelInvocationsEmulator]:
+    """The real served model (MovieRagModel.predict) behind Databricks-style invocations."""
+    from emulators.model_invocations import ModelInvocationsEmulator
+
+    with ModelInvocationsEmulator(chain) as emulator:
+        yield emulator

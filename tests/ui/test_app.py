@@ -1,0 +1,145 @@
+"""The chat's handlers with real backends and sinks (no browser): streaming, errors, votes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from emulators.model_invocations import ModelInvocationsEmulator
+from emulators.sql_statements import SqlStatementsEmulator
+from movie_rag.chain.recommender import RecommenderChain
+from movie_rag.feedback import LocalFeedbackStore
+from movie_rag.settings import MovieRagSettings
+from movie_rag.ui.app import EMPTY_QUESTION, _Handlers, chat_messages, history_of
+from movie_rag.ui.backends import LocalBackend, RemoteBackend
+from movie_rag.ui.client import EndpointClient
+from movie_rag.ui.feedback import FeedbackRecorder
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+NO_FILTERS = ([], 1900, 2026, 0)
+
+
+def run(handlers: _Handlers, question: str, turns: list | None = None, *filters: object):
+    return list(handlers.respond(question, turns or [], "ana", *(filters or NO_FILTERS)))
+
+
+def test_cards_stream_one_by_one_and_the_box_clears(chain: RecommenderChain) -> None:
+    handlers = _Handlers(LocalBackend(chain), None, k=3)
+    steps = run(handlers, "I liked 'Jurassic Park'. Can you suggest some movies similar?")
+    counts = [sum("movie-card" in m["content"] for m in messages) for messages, _, _ in steps]
+    assert counts[0] == 0 and "Looking for movies" in steps[0][0][-1]["content"]
+    assert counts[1:4] == [1, 2, 3]  # one more card per step, as the chain streams them
+    messages, turns, box = steps[-1]
+    assert box == ""
+    assert all(box == steps[0][2] for _, _, box in steps[:-1])  # kept while answering
+    assert [m["role"] for m in messages] == ["user"] + ["assistant"] * 4
+    assert "Jurassic Park" in messages[1]["content"]
+    assert "1. " not in messages[1]["content"]  # the list lives in the cards
+    assert len(turns[0]["recommendations"]) == 3
+
+
+def test_sidebar_filters_reach_the_chain(chain: RecommenderChain) -> None:
+    handlers = _Handlers(LocalBackend(chain), None, k=4)
+    _, turns, _ = run(handlers, "something fun", None, ["Horror"], 1990, 2026, 0)[-1]
+    recommendations = turns[0]["recommendations"]
+    assert len(recommendations) == 4
+    assert all("Horror" in r["genres"] and r["year"] >= 1990 for r in recommendations)
+
+
+def test_follow_ups_send_the_conversation(chain: RecommenderChain) -> None:
+    handlers = _Handlers(LocalBackend(chain), None, k=3)
+    _, turns, _ = run(handlers, "I liked 'Jurassic Park'. Anything similar?")[-1]
+    first = [r["movie_id"] for r in turns[0]["recommendations"]]
+    assert history_of(turns)[1]["recommendations"] == first
+    _, turns, _ = run(handlers, "show me more", turns)[-1]
+    assert len(turns) == 2
+    assert not set(first) & {r["movie_id"] for r in turns[1]["recommendations"]}
+
+
+def test_an_empty_question_gets_a_short_message(chain: RecommenderChain) -> None:
+    handlers = _Handlers(LocalBackend(chain), None, k=3)
+    ((messages, turns, box),) = run(handlers, "   ")
+    assert box == "   "
+    assert messages == [
+        {"role": "assistant", "content": f'<div class="answer-error">{EMPTY_QUESTION}</div>'}
+    ]
+    assert history_of(turns) == []
+
+
+def test_an_endpoint_failure_keeps_the_question(chain: RecommenderChain) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = EndpointClient(f"http://127.0.0.1:{port}/invocations")
+    handlers = _Handlers(RemoteBackend(client), None, 3)
+    messages, turns, box = run(handlers, "a comedy please")[-1]
+    assert box == "a comedy please"
+    assert "not reachable" in messages[-1]["content"]
+    assert "Traceback" not in messages[-1]["content"]
+    assert turns[0]["error"] and history_of(turns) == []
+
+
+def test_an_unexpected_failure_is_a_plain_message(chain: RecommenderChain) -> None:
+    class Broken:
+        label = "broken"
+
+        def answer(self, *args: object, **kwargs: object):
+            raise KeyError("internal detail")
+            yield  # pragma: no cover
+
+    messages, _, box = run(_Handlers(Broken(), None, 3), "a comedy")[-1]
+    assert box == "a comedy"
+    assert "Something went wrong" in messages[-1]["content"]
+    assert "internal detail" not in messages[-1]["content"]
+
+
+def test_votes_on_answers_and_movies_reach_both_sinks(
+    chain: RecommenderChain, tmp_path: Path
+) -> None:
+    with SqlStatementsEmulator(schemas=["main.silver"]) as sql:
+        settings = MovieRagSettings(
+            workdir=tmp_path,
+            catalog="main",
+            sql_warehouse_id=sql.warehouse_id,
+            databricks_host=sql.url,
+            databricks_token=sql.token,
+        )
+        recorder = FeedbackRecorder.from_settings(settings)
+        handlers = _Handlers(LocalBackend(chain), recorder, k=3)
+        _, turns, _ = run(handlers, "Suggest me the best horror movie, that can scare anyone.")[-1]
+        targets = chat_messages(turns)[1]
+        card = targets.index(("movie", 0, 1))
+        answer = targets.index(("answer", 0, -1))
+        second = turns[0]["recommendations"][1]
+        assert handlers.vote(turns, " ana ", card, True).startswith("Thanks! Your 👍 on “")
+        assert handlers.vote(turns, "", answer, False) == "Thanks! Your 👎 on the answer was saved."
+        assert handlers.vote(turns, "ana", 0, True) == "Only answers and movies can be rated."
+        assert handlers.vote(turns, "ana", card, None) == ""  # a vote taken back
+        local = LocalFeedbackStore(tmp_path).events()
+        assert [(e.user_id, e.target, e.vote, e.movie_id) for e in local] == [
+            ("ana", "movie", 1, second["movie_id"]),
+            ("anonymous", "answer", -1, None),
+        ]
+        assert local[0].title == second["title"]
+        assert local[0].query == "Suggest me the best horror movie, that can scare anyone."
+        assert local[0].recommended_ids == [r["movie_id"] for r in turns[0]["recommendations"]]
+        rows = sql.rows("main.silver.feedback")
+        assert [(r["event_id"], r["vote"]) for r in rows] == [(e.event_id, e.vote) for e in local]
+        # The shared table down: the vote is still kept in the workdir, and the user told.
+        sql.warehouses.clear()
+        status = handlers.vote(turns, "ana", card, False)
+        assert "saved here; the shared feedback table is unreachable" in status
+        assert len(LocalFeedbackStore(tmp_path).events()) == 3
+
+
+def test_the_remote_mode_renders_cards_from_the_served_model(
+    endpoint: ModelInvocationsEmulator,
+) -> None:
+    handlers = _Handlers(RemoteBackend(EndpointClient(endpoint.url, endpoint.token)), None, k=3)
+    messages, turns, box = run(handlers, "a feel-good comedy", None, ["Comedy"], 1900, 2026, 0)[-1]
+    assert box == ""
+    assert sum("movie-card" in m["content"] for m in messages) == 3
+    assert all("Comedy" in r["genres"] for r in turns[0]["recommendations"])
