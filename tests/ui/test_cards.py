@@ -19,7 +19,6 @@ def test_a_card_shows_title_year_genres_reason_and_link() -> None:
         ),
         1,
     )
-    assert 'data-movie-id="1"' in card
     assert "1. Toy Story" in card and "(1995)" in card
     assert '<span class="movie-genre">Animation</span>' in card
     assert "Toys come alive." in card

@@ -65,7 +65,7 @@ def card_html(recommendation: Recommendation, position: int) -> str:
         else ""
     )
     parts = [
-        f'<div class="movie-card" data-movie-id="{int(r.movie_id)}">',
+        '<div class="movie-card">',
         f'<div class="movie-title">{position}. {html.escape(r.title)}{year}{badge}</div>',
         f'<div class="movie-genres">{genres}</div>' if genres else "",
         f'<div class="movie-reason">{html.escape(r.reason)}</div>' if r.reason else "",

@@ -1,0 +1,287 @@
+"""The chat in a real browser: headless Debian chromium, driven by Playwright, against
+``movie-rag ui`` on loopback answering from a served model (the real pyfunc model behind
+Databricks-style invocations), with feedback going to the workdir and a UC table emulator.
+
+No browser is downloaded: Playwright launches the system chromium (``/usr/bin/chromium`` or
+``MOVIE_RAG_CHROMIUM``). Under ``CI=true`` a missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from emulators.model_invocations import ModelInvocationsEmulator
+from emulators.sql_statements import SqlStatementsEmulator
+from movie_rag.chain.recommender import RecommenderChain
+from movie_rag.cli import EXAMPLE_QUESTIONS
+from movie_rag.feedback import LocalFeedbackStore
+from movie_rag.ui.app import DESCRIPTION, TITLE
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.spark]
+
+CHROMIUM = Path(os.environ.get("MOVIE_RAG_CHROMIUM", "/usr/bin/chromium"))
+# Headless on a closed network: no sandbox (containers), no GPU, and none of the background
+# services that would keep dialling out (component updates, sync, QUIC probes).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FEEDBACK_TABLE = "movie_rag.silver.feedback"
+WAIT_MS = 60_000
+USER_FIELD = "#user input, #user textarea"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = f"no chromium at {CHROMIUM}: run scripts/test.sh (installs Debian's chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def served(chain: RecommenderChain) -> Iterator[ModelInvocationsEmulator]:
+    with ModelInvocationsEmulator(chain) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def uc_table() -> Iterator[SqlStatementsEmulator]:
+    with SqlStatementsEmulator(schemas=["movie_rag.silver"]) as sql:
+        yield sql
+
+
+@pytest.fixture(scope="module")
+def app_url(
+    served: ModelInvocationsEmulator,
+    uc_table: SqlStatementsEmulator,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, Path]]:
+    """``movie-rag ui --endpoint ... --json`` in its own process; yields (url, workdir)."""
+    workdir = tmp_path_factory.mktemp("ui_app")
+    env = {
+        **os.environ,
+        "API_END_POINT": served.url,
+        "API_TOKEN": served.token,
+        "MOVIE_RAG_SQL_WAREHOUSE_ID": uc_table.warehouse_id,
+        "MOVIE_RAG_DATABRICKS_HOST": uc_table.url,
+        "MOVIE_RAG_DATABRICKS_TOKEN": uc_table.token,
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    command = [sys.executable, "-m", "movie_rag.cli", "ui", "--port", "0", "--json"]
+    process = subprocess.Popen(
+        [*command, "--workdir", str(workdir), "--timeout", "10"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(process.stderr or []), daemon=True).start()
+    try:
+        line = _first_line(process, timeout=120)
+        info = json.loads(line)
+        assert info["mode"] == "remote"
+        yield info["url"].rstrip("/"), workdir
+    except Exception:
+        raise AssertionError(f"the UI did not start: {''.join(stderr)[-3000:]}") from None
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    assert "Traceback" not in "".join(stderr), "".join(stderr)[-3000:]
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    lines: list[str] = []
+    reader = threading.Thread(
+        target=lambda: lines.append(process.stdout.readline() if process.stdout else ""),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(timeout)
+    if not lines or not lines[0].strip():
+        raise AssertionError(f"no URL within {timeout} s (exit code {process.poll()})")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, app_url: tuple[str, Path]) -> Iterator[Page]:
+    """One page on ``/?user=ana``; every request that leaves loopback is refused and noted."""
+    url, _ = app_url
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    opened = context.new_page()
+    off_host: list[str] = []
+
+    def guard(route: Any) -> None:
+        target = route.request.url
+        if re.match(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):", target):
+            route.continue_()
+        else:
+            off_host.append(target)
+            route.abort()
+
+    opened.route("**/*", guard)
+    opened.goto(f"{url}/?user=ana")
+    opened.wait_for_selector("#question textarea", timeout=WAIT_MS)
+    # The user name arrives from the URL parameter once the page has loaded.
+    opened.wait_for_function(
+        f"document.querySelector('{USER_FIELD}')?.value === 'ana'", timeout=WAIT_MS
+    )
+    opened.off_host = off_host  # type: ignore[attr-defined]
+    yield opened
+    context.close()
+
+
+def new_conversation(page: Page) -> None:
+    page.click("#clear")
+    page.wait_for_function("document.querySelectorAll('.movie-card').length === 0")
+
+
+def ask(page: Page, question: str | None = None) -> None:
+    """Send the question (or whatever the box holds) and wait for the answer to finish:
+    the box clears on success; a failure adds an error message and keeps the question."""
+    box = page.locator("#question textarea")
+    if question is not None:
+        box.fill(question)
+    errors = page.locator("#chat .answer-error").count()
+    page.click("#send")
+    page.wait_for_function(
+        "errors => document.querySelector('#question textarea').value === '' "
+        "|| document.querySelectorAll('#chat .answer-error').length > errors",
+        arg=errors,
+        timeout=WAIT_MS,
+    )
+
+
+def card_genres(page: Page) -> list[list[str]]:
+    cards = page.locator(".movie-card")
+    return [cards.nth(i).locator(".movie-genre").all_inner_texts() for i in range(cards.count())]
+
+
+def test_the_page_has_the_original_texts_and_stays_on_loopback(page: Page) -> None:
+    assert page.title() == TITLE
+    body = page.inner_text("body")
+    assert TITLE in body and DESCRIPTION in body
+    for question in EXAMPLE_QUESTIONS:
+        assert page.get_by_text(question[:40]).count() >= 1
+    assert page.input_value(USER_FIELD) == "ana"  # from ?user=ana
+    assert page.off_host == []  # type: ignore[attr-defined]
+
+
+def test_an_example_question_is_answered_with_cards(page: Page) -> None:
+    new_conversation(page)
+    from playwright.sync_api import expect
+
+    page.get_by_text(EXAMPLE_QUESTIONS[1][:30]).first.click()
+    expect(page.locator("#question textarea")).to_have_value(EXAMPLE_QUESTIONS[1])
+    ask(page)
+    cards = page.locator(".movie-card")
+    assert cards.count() >= 1
+    first = cards.first
+    assert re.match(r"^1\. .+", first.locator(".movie-title").inner_text())
+    assert (
+        first.locator("a.movie-link")
+        .get_attribute("href", timeout=5000)
+        .startswith("https://www.imdb.com/title/tt")
+    )
+    assert "Jurassic Park" in page.inner_text("#chat")  # the answer names the seed
+    assert page.off_host == []  # type: ignore[attr-defined]
+
+
+def test_a_sidebar_genre_filter_is_honoured(page: Page, served: ModelInvocationsEmulator) -> None:
+    new_conversation(page)
+    comedy = page.locator("#genres").get_by_label("Comedy", exact=True)
+    comedy.check()
+    try:
+        ask(page, "something to watch tonight")
+        genres = card_genres(page)
+        assert len(genres) >= 3
+        assert all("Comedy" in g for g in genres), genres
+        sent = json.loads(served.requests[-1]["raw"])
+        columns = sent["dataframe_split"]["columns"]
+        row = dict(zip(columns, sent["dataframe_split"]["data"][0], strict=True))
+        assert json.loads(row["filters"]) == {"genres_any": ["Comedy"]}
+        assert row["user_id"] == "ana"
+    finally:
+        comedy.uncheck()
+
+
+def test_thumbs_up_on_a_movie_is_stored(
+    page: Page, app_url: tuple[str, Path], uc_table: SqlStatementsEmulator
+) -> None:
+    _, workdir = app_url
+    new_conversation(page)
+    ask(page, EXAMPLE_QUESTIONS[0])
+    card = page.locator(".movie-card").nth(1)
+    title = card.locator(".movie-title").inner_text()
+    card.locator("xpath=following::button[@aria-label='Like'][1]").click()
+    status = page.locator("#feedback-status")
+    status.get_by_text("Thanks!").wait_for(timeout=WAIT_MS)
+    assert "👍" in status.inner_text()
+    events = LocalFeedbackStore(workdir).events()
+    assert [(e.user_id, e.target, e.vote) for e in events] == [("ana", "movie", 1)]
+    assert events[0].query == EXAMPLE_QUESTIONS[0]
+    assert events[0].title and title.startswith(f"2. {events[0].title}")
+    movie_id = events[0].recommended_ids[1]  # the second card was clicked
+    assert events[0].movie_id == movie_id
+    rows = uc_table.rows(FEEDBACK_TABLE)
+    assert [(r["event_id"], r["user_id"], r["movie_id"], r["vote"]) for r in rows] == [
+        (events[0].event_id, "ana", movie_id, 1)
+    ]
+
+
+def test_an_endpoint_failure_shows_a_short_message_and_keeps_the_question(
+    page: Page, served: ModelInvocationsEmulator
+) -> None:
+    new_conversation(page)
+    question = "a feel-good comedy for tonight"
+    with served.failing(503):
+        ask(page, question)
+    error = page.locator("#chat .answer-error")
+    assert "had a problem (HTTP 503)" in error.inner_text()
+    assert page.input_value("#question textarea") == question
+    assert "Traceback" not in page.inner_text("body")
+    # The endpoint is back: the same question, still in the box, now gets cards.
+    ask(page)
+    assert page.locator(".movie-card").count() >= 1
+
+
+def test_an_empty_question_is_a_hint(page: Page) -> None:
+    new_conversation(page)
+    page.locator("#question textarea").fill("")
+    page.click("#send")
+    page.locator("#chat .answer-error").wait_for(timeout=WAIT_MS)
+    assert "Please type a question first" in page.inner_text("#chat")
