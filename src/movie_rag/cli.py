@@ -493,15 +493,16 @@ def evaluate(
         list[str] | None,
         typer.Option(
             "--protocol",
-            help="tags, similar, grounding (repeatable; default: tags and similar, plus "
-            "grounding when an LLM is configured).",
+            help="tags, similar, per-user, grounding (repeatable; default: all, grounding only "
+            "when an LLM is configured).",
         ),
     ] = None,
     system: Annotated[
         list[str] | None,
         typer.Option(
             "--system",
-            help="random, popularity, bm25, item-knn, chain, chain-llm (repeatable; default all).",
+            help="random, popularity, bm25, item-knn, chain, chain-llm, ... (repeatable; "
+            "default all).",
         ),
     ] = None,
     reduced: Annotated[
@@ -524,6 +525,13 @@ def evaluate(
     no_mlflow: Annotated[
         bool, typer.Option("--no-mlflow", help="Do not log the run to the local MLflow store.")
     ] = False,
+    judge: Annotated[
+        bool | None,
+        typer.Option(
+            "--judge/--no-judge",
+            help="MLflow LLM judges on the chain's answers (default: when an LLM is configured).",
+        ),
+    ] = None,
     workdir: WorkdirOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
@@ -552,14 +560,16 @@ def evaluate(
             else EvaluationInputs.from_build_report(settings.workdir)
         )
         protocols = list(protocol or [])
-        if not protocols:
-            protocols = ["tags", "similar"]
-            if settings.llm_provider != "none":
-                protocols.append("grounding")
         params = ProtocolParams.reduced() if reduced else ProtocolParams()
         with _progress(sys.stderr.isatty()) as progress:
             report, _ = run_evaluation(
-                settings, inputs, params, protocols=protocols, systems=system, progress=progress
+                settings,
+                inputs,
+                params,
+                protocols=protocols or None,
+                systems=system,
+                judge=judge,
+                progress=progress,
             )
             files = write_report(report, report_dir or default_directory(settings.workdir))
             run_id = None if no_mlflow else log_to_mlflow(report, files, settings.workdir)

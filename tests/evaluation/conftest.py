@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def evaluation(
     real_build, shared_data: Path, spark: SparkSession
 ) -> tuple[EvaluationReport, EvalContext]:
-    """The reduced (CI) protocol run once on the session's real build, every system.
+    """The reduced (CI) protocol run once on the session's real build, chain and baselines.
 
     The inputs come from the build report, as ``movie-rag evaluate`` finds them.
     """
@@ -53,5 +53,6 @@ def evaluation(
         None,
         ProtocolParams.reduced(),
         protocols=["tags", "similar"],
+        systems=["random", "popularity", "bm25", "item-knn", "chain"],
         spark=spark,
     )

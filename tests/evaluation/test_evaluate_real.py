@@ -88,6 +88,8 @@ def test_chain_against_every_baseline(evaluation) -> None:
             if result.applicable:
                 assert result.metrics["grounding"] == 1.0
                 assert 0.0 < result.metrics["coverage"] <= 1.0
+    # No LLM is configured here: the judges are skipped, and say so.
+    assert "judge" in report.skipped and not report.judge
     # Popularity bias is what it says: the popularity baseline has the least novelty.
     novelty = {r.system: r.metrics["novelty"] for r in similar.systems if r.applicable}
     assert min(novelty, key=novelty.__getitem__) == "popularity"
@@ -183,3 +185,38 @@ def test_grounding_under_an_adversarial_llm(evaluation) -> None:
     assert metrics["llm_titles"] >= 4 * result.queries
     assert metrics["llm_grounding"] < 0.8
     assert metrics["grounding"] == 1.0
+
+
+def test_llm_judges_score_the_chain_answers(evaluation) -> None:
+    from emulators.openai_chat import DEFAULT_MODEL, OpenAIChatEmulator, RecordedRequest, Reply
+    from movie_rag.evaluation.judge import judge_answers
+    from movie_rag.evaluation.systems import build_chain
+
+    _, context = evaluation
+    chain = build_chain(context).chain  # type: ignore[attr-defined]
+    queries = PROTOCOLS["tags"].queries(context)[:2]
+
+    def judge(request: RecordedRequest) -> Reply:
+        # The safety judge is the one asking about harmful content: it says "no" here.
+        verdict = "no" if "harmful" in request.prompt_text.lower() else "yes"
+        return Reply(
+            content=json.dumps({"rationale": "Let's think step by step.", "result": verdict})
+        )
+
+    with OpenAIChatEmulator() as server:
+        server.responder = judge
+        settings = context.settings.model_copy(
+            update={
+                "llm_provider": "openai",
+                "llm_base_url": server.openai_base_url,
+                "llm_api_key": SecretStr(server.api_key),
+                "llm_endpoint": DEFAULT_MODEL,
+            }
+        )
+        scores = judge_answers(chain, queries, settings, k=5)
+        prompts = [r.prompt_text for r in server.chat_requests]
+    assert scores == {
+        "relevance": 1.0, "groundedness": 1.0, "safety": 0.0, "judged": 2.0, "judge_errors": 0.0,
+    }  # fmt: skip
+    assert len(prompts) == 6
+    assert all(queries[0].query in p for p in prompts[:2])  # the request reaches the judge

@@ -108,6 +108,10 @@ class ProtocolParams(BaseModel):
         60, ge=1, description="Queries of the adversarial-LLM grounding protocol."
     )
 
+    judge_queries: int = Field(
+        20, ge=1, description="Answers per protocol scored by the LLM judges (when configured)."
+    )
+
     @classmethod
     def reduced(cls, **overrides: object) -> ProtocolParams:
         """The CI protocol: the same rules on 30 tag and 40 similar-movie queries."""
@@ -115,6 +119,7 @@ class ProtocolParams(BaseModel):
             "tag_queries": 30,
             "similar_queries": 40,
             "grounding_queries": 20,
+            "judge_queries": 5,
         }
         values.update(overrides)
         return cls.model_validate(values)

@@ -82,6 +82,7 @@ def run_evaluation(
     systems: Sequence[str] | None = None,
     spark: SparkSession | None = None,
     extra_systems: dict[str, RecommenderSystem] | None = None,
+    judge: bool | None = None,
     progress: Progress | None = None,
 ) -> tuple[EvaluationReport, EvalContext]:
     """Build what the protocols allow, then run every protocol over every system.
@@ -90,10 +91,12 @@ def run_evaluation(
         settings: Settings of a built workdir (its embedding cache is reused).
         inputs: The raw inputs (default: those in the workdir's build report).
         params: Protocol parameters (default: the full protocol).
-        protocols: Names from :data:`PROTOCOLS` (default: all).
+        protocols: Names from :data:`PROTOCOLS` (default: :func:`default_protocols`).
         systems: Names from :data:`SYSTEMS` (default: all).
         spark: A Spark session for the held-out build.
         extra_systems: Already-built systems to evaluate too (tests, the grounding protocol).
+        judge: Run the LLM judges on the chain's answers (default: when an LLM is
+            configured; without one they are reported as skipped).
         progress: Called with a short message per stage.
 
     Returns:
@@ -104,7 +107,8 @@ def run_evaluation(
     """
     say = progress or (lambda message: None)
     params = params or ProtocolParams()
-    protocol_names = list(protocols) if protocols else list(PROTOCOLS)
+    register_extensions()
+    protocol_names = list(protocols) if protocols else default_protocols(settings)
     system_names = list(systems) if systems else list(SYSTEMS)
     _check_names(protocol_names, PROTOCOLS, "protocol")
     _check_names(system_names, SYSTEMS, "system")
@@ -133,6 +137,11 @@ def run_evaluation(
         clock = time.perf_counter()
         results.append(run_protocol(PROTOCOLS[name], context, built, progress=say))
         timings[name] = round(time.perf_counter() - clock, 3)
+    judged: dict[str, dict[str, float]] = {}
+    if judge is not False:
+        clock = time.perf_counter()
+        judged = _judge(settings, context, built, protocol_names, skipped, say)
+        timings["judge"] = round(time.perf_counter() - clock, 3)
     timings["total"] = round(time.perf_counter() - started, 3)
     report = EvaluationReport(
         created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -144,8 +153,58 @@ def run_evaluation(
         skipped=skipped,
         timings=timings,
         machine=machine_description(),
+        judge=judged,
     )
     return report, context
+
+
+def _judge(
+    settings: MovieRagSettings,
+    context: EvalContext,
+    built: dict[str, RecommenderSystem],
+    protocols: Sequence[str],
+    skipped: dict[str, str],
+    say: Progress,
+) -> dict[str, dict[str, float]]:
+    from movie_rag.evaluation.judge import judge_answers, judge_model
+    from movie_rag.evaluation.systems import ChainSystem, build_chain
+
+    if judge_model(settings) is None:
+        skipped["judge"] = "no LLM configured for the MLflow judges"
+        return {}
+    system = built.get("chain")
+    chain_system = system if isinstance(system, ChainSystem) else build_chain(context)
+    assert isinstance(chain_system, ChainSystem)
+    scores = {}
+    for name in protocols:
+        if name == "grounding":
+            continue
+        queries = PROTOCOLS[name].queries(context)[: context.params.judge_queries]
+        say(f"judging {len(queries)} {name} answers")
+        scores[name] = judge_answers(chain_system.chain, queries, settings, context.params.k)
+    return scores
+
+
+def default_protocols(settings: MovieRagSettings) -> list[str]:
+    """Every registered protocol; ``grounding`` only when an LLM is configured."""
+    return [p for p in PROTOCOLS if p != "grounding" or settings.llm_provider != "none"]
+
+
+def register_extensions() -> None:
+    """Add the systems and protocols of optional modules (the collaborative signal's).
+
+    A module ``movie_rag.evaluation.hybrid_systems`` with a ``register()`` function adds its
+    entries to :data:`SYSTEMS` and :data:`PROTOCOLS`; without it nothing changes.
+    """
+    import importlib
+
+    try:
+        module = importlib.import_module("movie_rag.evaluation.hybrid_systems")
+    except ImportError:
+        return
+    register = getattr(module, "register", None)
+    if callable(register):
+        register()
 
 
 def machine_description() -> dict[str, Any]:
