@@ -6,8 +6,8 @@ For each size (movies x ratings) a synthetic MovieLens release is generated
 (:mod:`movie_rag.evaluation.synthetic`) and these stages are timed:
 
 - ``read``: ``MovieLensLoader.load`` (parse and validate the CSVs);
-- ``bronze`` and ``movies_info``: the Spark stages of ``build_catalogue`` (one local[2]
-  session for all sizes; its start is reported once);
+- ``build_total``: ``build_catalogue`` without the index (read again, bronze tables,
+  movies_info; one local[2] Spark session for all sizes, its start reported once);
 - ``item_knn``: ``fit_item_knn`` on all ratings (co-like neighbours);
 - ``bm25``: the keyword index over every document;
 - ``embedding``: documents / measured throughput. Throughput is measured on 256 of that
@@ -17,7 +17,9 @@ For each size (movies x ratings) a synthetic MovieLens release is generated
 
 A log-log least-squares fit per stage (time against the ratings or the movies that drive it)
 extrapolates to the ml-25m shape (62,423 movies, 25,000,095 ratings); those figures are
-labelled extrapolated. Results: a table on stdout and ``benchmarks/results/scaling.json``.
+labelled extrapolated. Results: a table on stdout, ``benchmarks/results/scaling.json`` and
+the curve ``scaling.png`` beside it. ``--replot FILE`` redoes the fit, table and curve from
+a saved JSON without measuring.
 """
 
 from __future__ import annotations
@@ -42,8 +44,7 @@ RESULTS = REPO / "benchmarks" / "results"
 # Which size drives each stage's cost.
 DRIVERS = {
     "read": "ratings",
-    "bronze": "ratings",
-    "movies_info": "ratings",
+    "build_total": "ratings",
     "item_knn": "ratings",
     "bm25": "movies",
     "embedding": "movies",
@@ -77,6 +78,7 @@ def measure(movies: int, ratings: int, spark: Any, encoder: Any, scratch: Path) 
     row["build_total"] = round(time.perf_counter() - started, 2)
     row["bronze"] = report.timings.get("bronze")
     row["movies_info"] = report.timings.get("movies_info")
+    row["build_stages"] = report.timings
 
     try:
         from movie_rag.collab.item_knn import fit_item_knn
@@ -134,7 +136,7 @@ def extrapolate(rows: list[dict[str, Any]], target: dict[str, int]) -> dict[str,
 
 
 def render(rows: list[dict[str, Any]], extrapolated: dict[str, float]) -> str:
-    columns = ["read", "bronze", "movies_info", "item_knn", "bm25", "embedding", "search_ms"]
+    columns = ["read", "build_total", "item_knn", "bm25", "embedding", "search_ms"]
     lines = [
         "| movies | ratings | " + " | ".join(columns) + " |",
         "|" + " --- |" * (len(columns) + 2),
@@ -147,6 +149,44 @@ def render(rows: list[dict[str, Any]], extrapolated: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def plot(rows: list[dict[str, Any]], extrapolated: dict[str, float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ratings = [r["ratings"] for r in rows]
+    target = 25_000_095
+    for stage, label in (
+        ("read", "read CSVs"),
+        ("build_total", "Spark build (bronze + movies_info)"),
+        ("item_knn", "item-kNN fit"),
+        ("embedding", "embedding (from measured docs/s)"),
+    ):
+        values = [r.get(stage) for r in rows]
+        if None in values:
+            continue
+        line = ax.plot(ratings, values, marker="o", label=label)[0]
+        if stage in extrapolated:
+            ax.plot(
+                [ratings[-1], target],
+                [values[-1], extrapolated[stage]],
+                linestyle=":",
+                color=line.get_color(),
+            )
+            ax.scatter([target], [extrapolated[stage]], marker="x", color=line.get_color())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("ratings (movies grow with them; x = ml-25m, extrapolated)")
+    ax.set_ylabel("seconds")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _cell(value: Any) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -155,7 +195,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="2000x200000,8000x1000000,20000x5000000")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--replot", type=Path, help="refit and redraw a saved scaling.json")
     args = parser.parse_args()
+    if args.replot is not None:
+        from movie_rag.evaluation.synthetic import ML25M_SHAPE
+
+        saved = json.loads(args.replot.read_text())
+        for row in saved["sizes"]:
+            row.setdefault("build_total", None)
+        saved["ml25m_extrapolated"] = extrapolate(saved["sizes"], ML25M_SHAPE)
+        print(render(saved["sizes"], saved["ml25m_extrapolated"]))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "scaling.json").write_text(json.dumps(saved, indent=2) + "\n")
+        plot(saved["sizes"], saved["ml25m_extrapolated"], args.out / "scaling.png")
+        return
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
 
     from movie_rag.evaluation.synthetic import ML25M_SHAPE
@@ -192,6 +245,7 @@ def main() -> None:
     print(render(rows, extrapolated))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scaling.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(rows, extrapolated, args.out / "scaling.png")
 
 
 if __name__ == "__main__":
