@@ -114,8 +114,11 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
         card = targets.index(("movie", 0, 1))
         answer = targets.index(("answer", 0, -1))
         second = turns[0]["recommendations"][1]
-        assert handlers.vote(turns, " ana ", card, True).startswith("Thanks! Your 👍 on “")
-        assert handlers.vote(turns, "", answer, False) == "Thanks! Your 👎 on the answer was saved."
+        assert handlers.vote(turns, " ana ", card, True).startswith("Thanks! Your thumbs up on “")
+        assert (
+            handlers.vote(turns, "", answer, False)
+            == "Thanks! Your thumbs down on the answer was saved."
+        )
         assert handlers.vote(turns, "ana", 0, True) == "Only answers and movies can be rated."
         assert handlers.vote(turns, "ana", card, None) == ""  # a vote taken back
         local = LocalFeedbackStore(tmp_path).events()

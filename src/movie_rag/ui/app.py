@@ -235,7 +235,7 @@ class _Handlers:
             recommended_ids=[i for i in recommended if i > 0],
         )
         problems = self.recorder.record(event)
-        thumb = "👍" if vote == 1 else "👎"
+        thumb = "thumbs up" if vote == 1 else "thumbs down"
         what = f"“{movie['title']}”" if movie else "the answer"
         if len(problems) == len(self.recorder.sinks):
             return f"Your {thumb} on {what} could not be saved. Please try again later."
@@ -310,7 +310,7 @@ def create_app(
             )
             user = gr.Textbox(
                 label="Your name",
-                placeholder="kept with your 👍/👎",
+                placeholder="kept with your thumbs up/down",
                 elem_id="user",
                 max_length=200,
             )
@@ -318,7 +318,7 @@ def create_app(
         chatbot = gr.Chatbot(
             label="Chat",
             elem_id="chat",
-            height=560,
+            height=640,
             group_consecutive_messages=False,
             latex_delimiters=[],
             feedback_options=("Like", "Dislike"),
