@@ -112,12 +112,17 @@ class UnityCatalogFeedbackStore:
         Raises:
             ConfigurationError: ``sql_warehouse_id`` is not set.
         """
-        from databricks.sdk import WorkspaceClient
-
         if not settings.sql_warehouse_id:
             raise ConfigurationError(
                 "set MOVIE_RAG_SQL_WAREHOUSE_ID to write feedback to a Unity Catalog table"
             )
+        try:
+            from databricks.sdk import WorkspaceClient
+        except ImportError:
+            raise ConfigurationError(
+                "feedback in Unity Catalog needs databricks-sdk: "
+                "pip install 'movie-rag[databricks]'"
+            ) from None
         kwargs: dict[str, Any] = {}
         if settings.databricks_host:
             kwargs["host"] = settings.databricks_host
