@@ -112,6 +112,9 @@ def _record(chain: Any, movie_id: int) -> dict[str, Any]:
 def _openai_environment(settings: MovieRagSettings) -> Iterator[None]:
     # MLflow's OpenAI judge provider reads its endpoint and key from the environment.
     wanted: dict[str, str] = {}
+    if "MLFLOW_MODEL_CATALOG_URI" not in os.environ:
+        # MLflow otherwise fetches a model price catalogue from the internet on each call.
+        wanted["MLFLOW_MODEL_CATALOG_URI"] = ""
     if settings.llm_provider == "openai":
         if settings.llm_base_url:
             wanted["OPENAI_API_BASE"] = settings.llm_base_url
