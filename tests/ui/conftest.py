@@ -14,6 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser
     from pyspark.sql import SparkSession
 
     from emulators.model_invocations import ModelInvocationsEmulator
@@ -37,6 +38,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if Path(str(item.path)).parent == HERE:
             for spec in _THIRD_PARTY_WARNINGS:
                 item.add_marker(pytest.mark.filterwarnings(spec))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, headless, through Playwright (never a downloaded browser)."""
+    from browser_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        message = f"no chromium at {CHROMIUM}: run scripts/test.sh (installs Debian's chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

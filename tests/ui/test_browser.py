@@ -9,16 +9,22 @@ No browser is downloaded: Playwright launches the system chromium (``/usr/bin/ch
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+from browser_helpers import (
+    USER_FIELD,
+    WAIT_MS,
+    ask,
+    card_genres,
+    new_conversation,
+    open_page,
+    running_ui,
+    vote,
+)
 
 from emulators.model_invocations import ModelInvocationsEmulator
 from emulators.sql_statements import SqlStatementsEmulator
@@ -32,37 +38,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.spark]
 
-CHROMIUM = Path(os.environ.get("MOVIE_RAG_CHROMIUM", "/usr/bin/chromium"))
-# Headless on a closed network: no sandbox (containers), no GPU, and none of the background
-# services that would keep dialling out (component updates, sync, QUIC probes).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FEEDBACK_TABLE = "movie_rag.silver.feedback"
-WAIT_MS = 60_000
-USER_FIELD = "#user input, #user textarea"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = f"no chromium at {CHROMIUM}: run scripts/test.sh (installs Debian's chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,112 +59,25 @@ def app_url(
     uc_table: SqlStatementsEmulator,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, Path]]:
-    """``movie-rag ui --endpoint ... --json`` in its own process; yields (url, workdir)."""
+    """``movie-rag ui`` answering from the endpoint (``API_END_POINT``, ``API_TOKEN``), with
+    feedback into its workdir and the UC table; yields (url, workdir)."""
     workdir = tmp_path_factory.mktemp("ui_app")
     env = {
-        **os.environ,
         "API_END_POINT": served.url,
         "API_TOKEN": served.token,
         "MOVIE_RAG_SQL_WAREHOUSE_ID": uc_table.warehouse_id,
         "MOVIE_RAG_DATABRICKS_HOST": uc_table.url,
         "MOVIE_RAG_DATABRICKS_TOKEN": uc_table.token,
-        "GRADIO_ANALYTICS_ENABLED": "False",
     }
-    command = [sys.executable, "-m", "movie_rag.cli", "ui", "--port", "0", "--json"]
-    process = subprocess.Popen(
-        [*command, "--workdir", str(workdir), "--timeout", "10"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(process.stderr or []), daemon=True).start()
-    try:
-        line = _first_line(process, timeout=120)
-        info = json.loads(line)
+    with running_ui(["--workdir", str(workdir), "--timeout", "10"], env) as info:
         assert info["mode"] == "remote"
-        yield info["url"].rstrip("/"), workdir
-    except Exception:
-        raise AssertionError(f"the UI did not start: {''.join(stderr)[-3000:]}") from None
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
-    assert "Traceback" not in "".join(stderr), "".join(stderr)[-3000:]
-
-
-def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.append(process.stdout.readline() if process.stdout else ""),
-        daemon=True,
-    )
-    reader.start()
-    reader.join(timeout)
-    if not lines or not lines[0].strip():
-        raise AssertionError(f"no URL within {timeout} s (exit code {process.poll()})")
-    return lines[0]
+        yield info["url"], workdir
 
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, app_url: tuple[str, Path]) -> Iterator[Page]:
-    """One page on ``/?user=ana``; every request that leaves loopback is refused and noted."""
-    url, _ = app_url
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    off_host: list[str] = []
-
-    def guard(route: Any) -> None:
-        target = route.request.url
-        if re.match(r"^(https?|wss?)://127\.0\.0\.1[:/]|^(data|blob):", target):
-            route.continue_()
-        else:
-            off_host.append(target)
-            route.abort()
-
-    opened.route("**/*", guard)
-    opened.goto(f"{url}/?user=ana")
-    opened.wait_for_selector("#question textarea", timeout=WAIT_MS)
-    # The user name arrives from the URL parameter once the page has loaded.
-    opened.wait_for_function(
-        f"document.querySelector('{USER_FIELD}')?.value === 'ana'", timeout=WAIT_MS
-    )
-    opened.off_host = off_host  # type: ignore[attr-defined]
-    yield opened
-    context.close()
-
-
-def new_conversation(page: Page) -> None:
-    page.click("#clear")
-    page.wait_for_function("document.querySelectorAll('.movie-card').length === 0")
-
-
-def ask(page: Page, question: str | None = None) -> None:
-    """Send the question (or whatever the box holds) and wait for the answer to finish:
-    the box clears on success; a failure adds an error message and keeps the question."""
-    box = page.locator("#question textarea")
-    if question is not None:
-        box.fill(question)
-    errors = page.locator("#chat .answer-error").count()
-    page.click("#send")
-    page.wait_for_function(
-        "errors => document.querySelector('#question textarea').value === '' "
-        "|| document.querySelectorAll('#chat .answer-error').length > errors",
-        arg=errors,
-        timeout=WAIT_MS,
-    )
-
-
-def card_genres(page: Page) -> list[list[str]]:
-    cards = page.locator(".movie-card")
-    return [cards.nth(i).locator(".movie-genre").all_inner_texts() for i in range(cards.count())]
+    with open_page(browser, app_url[0], "ana") as opened:
+        yield opened
 
 
 def test_the_page_has_the_original_texts_and_stays_on_loopback(page: Page) -> None:
@@ -247,7 +136,7 @@ def test_thumbs_up_on_a_movie_is_stored(
     ask(page, EXAMPLE_QUESTIONS[0])
     card = page.locator(".movie-card").nth(1)
     title = card.locator(".movie-title").inner_text()
-    card.locator("xpath=following::button[@aria-label='Like'][1]").click()
+    vote(page, 1, "Like")
     status = page.locator("#feedback-status")
     status.get_by_text("Thanks!").wait_for(timeout=WAIT_MS)
     assert "thumbs up" in status.inner_text()

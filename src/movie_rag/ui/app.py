@@ -345,6 +345,7 @@ def create_app(
             inputs=[question, turns, user, genres, year_from, year_to, min_rating],
             outputs=[chatbot, turns, question],
             show_progress="hidden",
+            concurrency_limit=getattr(backend, "concurrency", 1),
         )
         chatbot.like(on_like, inputs=[turns, user], outputs=[status])
         clear.click(lambda: ([], [], ""), None, [chatbot, turns, status])

@@ -33,8 +33,10 @@ class AnswerError(MovieRagError):
 class Backend(Protocol):
     """Something that answers a question as a stream of events."""
 
-    #: Shown under the title: where answers come from.
+    #: Shown under the chat: where answers come from.
     label: str
+    #: Questions answered at once (others wait in the app's queue).
+    concurrency: int
 
     def answer(
         self,
@@ -74,6 +76,8 @@ class LocalBackend:
     """
 
     label = "in-process chain"
+    # One question at a time: the chain shares one embedding model and index in memory.
+    concurrency = 1
 
     def __init__(self, chain: RecommenderChain) -> None:
         self.chain = chain
@@ -121,6 +125,8 @@ class RemoteBackend:
     def __init__(self, client: EndpointClient) -> None:
         self.client = client
         self.label = f"endpoint {client.host}"
+        # The endpoint scales on its own; the app only waits on the network.
+        self.concurrency = 8
 
     def __repr__(self) -> str:
         return f"RemoteBackend({self.client!r})"
