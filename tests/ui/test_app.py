@@ -12,7 +12,13 @@ from emulators.sql_statements import SqlStatementsEmulator
 from movie_rag.chain.recommender import RecommenderChain
 from movie_rag.feedback import LocalFeedbackStore
 from movie_rag.settings import MovieRagSettings
-from movie_rag.ui.app import EMPTY_QUESTION, _Handlers, chat_messages, history_of
+from movie_rag.ui.app import (
+    EMPTY_QUESTION,
+    WITHDRAWN,
+    _Handlers,
+    chat_messages,
+    history_of,
+)
 from movie_rag.ui.backends import LocalBackend, RemoteBackend
 from movie_rag.ui.client import EndpointClient
 from movie_rag.ui.feedback import FeedbackRecorder
@@ -120,7 +126,7 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
             == "Thanks! Your thumbs down on the answer was saved."
         )
         assert handlers.vote(turns, "ana", 0, True) == "Only answers and movies can be rated."
-        assert handlers.vote(turns, "ana", card, None) == ""  # a vote taken back
+        assert handlers.vote(turns, "ana", card, None) == WITHDRAWN  # a vote taken back
         local = LocalFeedbackStore(tmp_path).events()
         assert [(e.user_id, e.target, e.vote, e.movie_id) for e in local] == [
             ("ana", "movie", 1, second["movie_id"]),

@@ -48,6 +48,7 @@ UNEXPECTED = "Something went wrong while answering. Please try again."
 YEAR_MIN = 1900
 YEAR_MAX = max(datetime.now().year, 2026)
 ANONYMOUS = "anonymous"
+WITHDRAWN = "Vote withdrawn here; your earlier click stays recorded."
 
 # What a conversation is kept as (gr.State): one dict per question, JSON-friendly.
 Turn = dict[str, Any]
@@ -210,7 +211,9 @@ class _Handlers:
         elif liked is False:
             vote = -1
         else:
-            return ""  # a click that takes a vote back: nothing to store
+            # A click that takes a vote back: feedback is append-only (up or down), so the
+            # earlier click stays on record; say so rather than pretend it is gone.
+            return WITHDRAWN
         turns = list(turns or [])
         targets = chat_messages(turns)[1]
         position = index[0] if isinstance(index, list | tuple) else index
