@@ -239,7 +239,7 @@ class _Handlers:
         )
         problems = self.recorder.record(event)
         thumb = "thumbs up" if vote == 1 else "thumbs down"
-        what = f"“{movie['title']}”" if movie else "the answer"
+        what = f"“{html.escape(movie['title'], quote=False)}”" if movie else "the answer"
         if len(problems) == len(self.recorder.sinks):
             return f"Your {thumb} on {what} could not be saved. Please try again later."
         if problems:
