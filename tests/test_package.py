@@ -21,6 +21,7 @@ PUBLIC_NAMES = [
     "DataValidationError",
     "DocumentTemplate",
     "DownloadError",
+    "EndpointClient",
     "IMDBLoader",
     "IMDBSource",
     "InputFileError",

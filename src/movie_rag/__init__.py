@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "DataValidationError": "movie_rag.errors",
     "DocumentTemplate": "movie_rag.ingest.documents",
     "DownloadError": "movie_rag.errors",
+    "EndpointClient": "movie_rag.ui.client",
     "IMDBLoader": "movie_rag.ingest.imdb",
     "IMDBSource": "movie_rag.ingest.imdb",
     "InputFileError": "movie_rag.errors",
@@ -47,6 +48,7 @@ __all__ = [
     "DataValidationError",
     "DocumentTemplate",
     "DownloadError",
+    "EndpointClient",
     "IMDBLoader",
     "IMDBSource",
     "InputFileError",
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
     from movie_rag.settings import MovieRagSettings
     from movie_rag.spark import get_spark
     from movie_rag.tables import TableStore
+    from movie_rag.ui.client import EndpointClient
     from movie_rag.workdir import Workdir
 
 
