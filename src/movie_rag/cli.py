@@ -688,10 +688,14 @@ def ui(
         print(json.dumps(info), flush=True)
     else:
         out.print(f"chat UI at [bold]{url}[/] ({backend.label}); Ctrl-C stops", highlight=False)
-    try:
-        app_.block_thread()
-    finally:
-        app_.close()
+    import contextlib
+
+    # Gradio says goodbye on stdout after Ctrl-C; stdout is for the JSON line only.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            app_.block_thread()
+        finally:
+            app_.close()
 
 
 def main() -> None:
