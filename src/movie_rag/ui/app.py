@@ -266,7 +266,7 @@ def create_app(
     Args:
         backend: Where answers come from (:class:`~movie_rag.ui.backends.LocalBackend` or
             :class:`~movie_rag.ui.backends.RemoteBackend`).
-        feedback: Where thumbs go; None hides nothing but stores nothing.
+        feedback: Where thumbs go (None: the buttons show, but votes are not kept).
         k: Recommendations per answer.
         examples: Example questions (default: the original UI's four, as ``movie-rag demo``
             asks them).
