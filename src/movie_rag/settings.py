@@ -113,23 +113,41 @@ class MovieRagSettings(BaseSettings):
         1, ge=1, description="Neighbour pairs liked together by fewer users are dropped."
     )
     collab_top_n: int = Field(100, ge=1, description="Co-like neighbours kept per movie.")
+    collab_alpha: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
+    )
     als_rank: int = Field(32, ge=1, description="ALS latent factors.")
     als_reg: float = Field(0.1, gt=0.0, description="ALS L2 regularisation.")
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
     als_max_iter: int = Field(10, ge=1, description="ALS iterations.")
     weight_collab: float = Field(
-        1.0, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
+        0.5, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
+    )
+    weight_like_similarity: float = Field(
+        0.3,
+        ge=0.0,
+        description="'Like X' with co-likes: weight of content similarity (cold seeds "
+        "drift back to weight_similarity).",
+    )
+    weight_like_popularity: float = Field(
+        1.0,
+        ge=0.0,
+        description="'Like X' with co-likes: weight of popularity (cold seeds drift back to "
+        "weight_popularity).",
     )
     weight_collab_text: float = Field(
-        0.2,
+        0.4,
         ge=0.0,
         description="Weight of co-like neighbours of the best text matches (free text).",
     )
     weight_personal: float = Field(
-        0.3, ge=0.0, description="Weight of the user's profile (ALS and liked movies)."
+        8.0, ge=0.0, description="Weight of the user's profile (ALS and liked movies)."
     )
     collab_min_likes: int = Field(
-        20,
+        5,
         ge=1,
         description="Likes a seed needs for full collaborative weight (fewer: content carries it).",
     )

@@ -35,8 +35,17 @@ RATINGS = _ratings(
 )  # fmt: skip
 
 
-def test_scores_are_the_cosine_of_binary_like_vectors() -> None:
+def test_default_scores_are_the_share_of_fans_who_also_liked() -> None:
     model = fit_item_knn(RATINGS)
+    assert model.params["alpha"] == 1.0
+    scores = dict(model.neighbours_of(30))
+    assert scores == {10: pytest.approx(1 / 2), 20: pytest.approx(1 / 2), 40: pytest.approx(1 / 2)}
+    assert dict(model.neighbours_of(40)) == {30: pytest.approx(1.0)}
+    assert model.neighbours_of(10) == [(20, pytest.approx(1.0)), (30, pytest.approx(1 / 3))]
+
+
+def test_alpha_one_half_is_the_cosine_of_binary_like_vectors() -> None:
+    model = fit_item_knn(RATINGS, alpha=0.5)
     assert model.like_counts == {10: 3, 20: 3, 30: 2, 40: 1}
     scores = dict(model.neighbours_of(10))
     assert scores[20] == pytest.approx(3 / math.sqrt(3 * 3))
@@ -47,14 +56,14 @@ def test_scores_are_the_cosine_of_binary_like_vectors() -> None:
 
 def test_threshold_min_co_likes_and_top_n() -> None:
     assert 40 in dict(fit_item_knn(RATINGS, like_threshold=2.0).neighbours_of(10))
-    strict = fit_item_knn(RATINGS, min_co_likes=2)
+    strict = fit_item_knn(RATINGS, min_co_likes=2, alpha=0.5)
     assert strict.neighbours_of(10) == [(20, pytest.approx(1.0))]
     assert 30 not in strict  # no pair with 30 is co-liked twice
     assert len(fit_item_knn(RATINGS, top_n=1).neighbours_of(30)) == 1
 
 
 def test_similar_to_sums_over_seeds_and_excludes() -> None:
-    model = fit_item_knn(RATINGS)
+    model = fit_item_knn(RATINGS, alpha=0.5)
     both = model.similar_to([10, 40], k=10)
     assert both[0][0] == 30  # co-liked with both seeds
     assert dict(both)[30] == pytest.approx(1 / math.sqrt(6) + 1 / math.sqrt(2))
@@ -90,6 +99,8 @@ def test_bad_input_is_named() -> None:
         fit_item_knn(RATINGS, top_n=0)
     with pytest.raises(ValueError, match="min_co_likes"):
         fit_item_knn(RATINGS, min_co_likes=0)
+    with pytest.raises(ValueError, match="alpha"):
+        fit_item_knn(RATINGS, alpha=1.5)
 
 
 def test_missing_directory_says_what_to_do(tmp_path: Path) -> None:
@@ -103,7 +114,10 @@ def test_real_ratings_neighbours_make_sense(shared_data: Path) -> None:
     ratings = MovieLensLoader().load(shared_data / "ml-latest-small").ratings
     model = fit_item_knn(ratings)
     assert len(model) > 5000
-    # Toy Story (1) is most co-liked with Toy Story 2 (3114); The Matrix (2571) with
-    # another late-90s sci-fi/action favourite among its first five.
-    assert model.similar_to([1], k=1)[0][0] == 3114
+    # By default the neighbours are what most of a movie's fans also liked: favourites for
+    # Toy Story (1) and The Matrix (2571). The cosine favours rarer neighbours: there
+    # Toy Story 2 (3114) comes first.
+    assert 3114 in dict(model.neighbours_of(1))
+    assert model.similar_to([1], k=1)[0][0] == 318
     assert {1196, 1210, 260, 2959, 2028} & {m for m, _ in model.similar_to([2571], k=5)}
+    assert fit_item_knn(ratings, alpha=0.5).similar_to([1], k=1)[0][0] == 3114

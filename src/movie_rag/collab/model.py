@@ -95,6 +95,7 @@ def training_params(settings: MovieRagSettings) -> dict[str, Any]:
         "like_threshold": settings.collab_like_threshold,
         "min_co_likes": settings.collab_min_co_likes,
         "top_n": settings.collab_top_n,
+        "alpha": settings.collab_alpha,
         "als_rank": settings.als_rank,
         "als_reg": settings.als_reg,
         "als_alpha": settings.als_alpha,
@@ -323,6 +324,7 @@ def train_collaborative(
         like_threshold=params["like_threshold"],
         min_co_likes=params["min_co_likes"],
         top_n=params["top_n"],
+        alpha=params["alpha"],
     )
     factors: FactorTables = train_als(
         ratings_frame,

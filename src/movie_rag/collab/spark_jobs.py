@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
-from movie_rag.collab.item_knn import NEIGHBOURS_SCHEMA, ItemNeighbours, _check_params
+from movie_rag.collab.item_knn import NEIGHBOURS_SCHEMA, ItemNeighbours, _check_params, _params
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -27,6 +27,7 @@ def item_knn_frame(
     like_threshold: float = 4.0,
     min_co_likes: int = 1,
     top_n: int = 100,
+    alpha: float = 1.0,
 ) -> DataFrame:
     """Co-like neighbours as a Spark DataFrame ``movie_id, neighbour_id, score``.
 
@@ -35,6 +36,7 @@ def item_knn_frame(
         like_threshold: A rating at or above this counts as a like.
         min_co_likes: Pairs liked together by fewer users are dropped.
         top_n: Neighbours kept per movie.
+        alpha: Asymmetry of the normalisation (0.5 cosine, 1.0 conditional probability).
 
     Returns:
         One row per kept (movie, neighbour) pair.
@@ -42,7 +44,7 @@ def item_knn_frame(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    _check_params(like_threshold, min_co_likes, top_n)
+    _check_params(like_threshold, min_co_likes, top_n, alpha)
     likes = (
         ratings.where(F.col("rating") >= F.lit(float(like_threshold)))
         .select(F.col("user_id"), F.col("movie_id").cast("int"))
@@ -65,7 +67,10 @@ def item_knn_frame(
         .select(
             "movie_id",
             "neighbour_id",
-            (F.col("co") / F.sqrt(F.col("n_movie") * F.col("n_nb"))).alias("score"),
+            (
+                F.col("co")
+                / (F.pow(F.col("n_movie"), F.lit(alpha)) * F.pow(F.col("n_nb"), F.lit(1 - alpha)))
+            ).alias("score"),
         )
     )
     best_first = Window.partitionBy("movie_id").orderBy(F.desc("score"), F.asc("neighbour_id"))
@@ -86,12 +91,13 @@ def fit_item_knn_spark(
     like_threshold: float = 4.0,
     min_co_likes: int = 1,
     top_n: int = 100,
+    alpha: float = 1.0,
 ) -> ItemNeighbours:
     """Run :func:`item_knn_frame` and collect the result as :class:`ItemNeighbours`."""
     from pyspark.sql import functions as F
 
     frame = item_knn_frame(
-        ratings, like_threshold=like_threshold, min_co_likes=min_co_likes, top_n=top_n
+        ratings, like_threshold=like_threshold, min_co_likes=min_co_likes, top_n=top_n, alpha=alpha
     )
     table = _to_arrow(frame, NEIGHBOURS_SCHEMA)
     counts = (
@@ -102,7 +108,7 @@ def fit_item_knn_spark(
         .count()
         .collect()
     )
-    params = {"like_threshold": like_threshold, "min_co_likes": min_co_likes, "top_n": top_n}
+    params = _params(like_threshold, min_co_likes, top_n, alpha)
     return ItemNeighbours(table, params, {int(r["movie_id"]): int(r["count"]) for r in counts})
 
 
