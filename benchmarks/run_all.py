@@ -20,7 +20,8 @@ in this directory, each in its own process:
 
 If ``--workdir`` holds no build yet, it is built from ``--data`` first (``movie-rag build``;
 the first full embedding takes minutes). ``--quick`` shortens every run (fewer queries, one
-small scaling size, the reduced protocol) to check the machinery, not to measure.
+small scaling sizes, the reduced protocol, and no ``build`` stage unless ``--only`` names it,
+since its cold build embeds the whole catalogue) to check the machinery, not to measure.
 Results: ``benchmarks/results/summary.json`` (every script's JSON plus the machine and the
 key ratios) and a markdown table on stdout.
 """
@@ -165,10 +166,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workdir", type=Path, required=True, help="a (real-data) workdir")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--only", default=",".join(STAGES), help="comma-separated stages")
+    parser.add_argument("--only", help="comma-separated stages (default: all)")
     parser.add_argument("--quick", action="store_true", help="check the machinery only")
     args = parser.parse_args()
-    stages = [s for s in args.only.split(",") if s]
+    default = [s for s in STAGES if not (args.quick and s == "build")]
+    stages = [s for s in args.only.split(",") if s] if args.only else default
     unknown = set(stages) - set(STAGES)
     if unknown:
         parser.error(f"unknown stages {sorted(unknown)}; choose from {STAGES}")
