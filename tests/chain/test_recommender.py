@@ -54,7 +54,10 @@ def test_like_x_excludes_x_and_shares_genres_far_above_chance(chain: Recommender
         )
     share = shared / total
     baseline = sum(chance) / len(chance)
-    assert share >= 0.9
+    # With co-likes in the blend (the default build), some picks are what the seed's fans
+    # liked across genres (Toy Story's fans liked Forrest Gump): 0.79 measured, content
+    # alone 0.9+ (docs/collaborative.md).
+    assert share >= 0.75
     assert share >= baseline + 0.25, (share, baseline)
 
 

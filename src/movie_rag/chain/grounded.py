@@ -18,6 +18,8 @@ from movie_rag.index.filters import normalise_name
 __all__ = ["Evidence", "GroundedGenerator"]
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# A co-like or taste score (scaled by the pool's best) this high counts as a reason to pick.
+_STRONG_TASTE = 0.5
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Words that say nothing about which movie fits.
 _STOP_WORDS = """
@@ -74,7 +76,14 @@ class GroundedGenerator:
         # Among the best 3k candidates, those whose record shows why they fit come first; the
         # rest only fill up to k, so an answer never shrinks below what the catalogue has.
         scored = [
-            (candidate, collect_evidence(parsed, candidate.metadata, seed_record))
+            (
+                candidate,
+                _with_taste(
+                    collect_evidence(parsed, candidate.metadata, seed_record),
+                    candidate,
+                    seed_record,
+                ),
+            )
             for candidate in candidates[: 3 * k]
         ]
         backed = [pair for pair in scored if _matches(pair[1])]
@@ -152,6 +161,18 @@ def collect_evidence(
     return evidence
 
 
+def _with_taste(
+    evidence: Evidence, candidate: Candidate, seed_record: dict[str, Any] | None
+) -> Evidence:
+    # Strong co-likes with the seed, or with the user's liked movies, are a reason too: the
+    # ranking put the movie there for what people liked, not for what its record says.
+    if seed_record is not None and candidate.scores.get("collab", 0.0) >= _STRONG_TASTE:
+        evidence["fans of"] = [str(seed_record.get("title") or "")]
+    if candidate.scores.get("personal", 0.0) >= _STRONG_TASTE:
+        evidence["your taste"] = ["close to movies you liked"]
+    return evidence
+
+
 def _matches(evidence: Evidence) -> bool:
     return any(evidence.get(kind) for kind in evidence)
 
@@ -170,6 +191,10 @@ def compose_reason(evidence: Evidence, meta: dict[str, Any]) -> str:
         parts.append("themes: " + ", ".join(evidence["themes"]))
     if evidence.get("year"):
         parts.append("from " + evidence["year"][0])
+    if evidence.get("fans of") and evidence["fans of"][0]:
+        parts.append(f"a favourite of people who liked {evidence['fans of'][0]}")
+    if evidence.get("your taste"):
+        parts.append(evidence["your taste"][0])
     if evidence.get("title") and not (evidence.get("themes") or evidence.get("plot")):
         parts.append("its title: " + evidence["title"][0])
     reason = "; ".join(parts)

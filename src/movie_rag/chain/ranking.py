@@ -1,15 +1,27 @@
-"""Candidate retrieval and re-ranking: similarity blended with a rating prior and popularity.
+"""Candidate retrieval and re-ranking: similarity, co-likes, taste, rating and popularity.
 
 The blend (weights in :class:`~movie_rag.settings.MovieRagSettings`)::
 
-    score = (w_sim * similarity + w_rating * rating/10 + w_pop * popularity + w_boost * boost)
-            / (w_sim + w_rating + w_pop + w_boost)
+    score = (w_sim * similarity + w_collab * collab + w_personal * personal
+             + w_rating * rating/10 + w_pop * popularity + w_boost * boost)
+            / (w_sim + w_collab + w_personal + w_rating + w_pop + w_boost)
 
 ``similarity`` is the index score min-max scaled over the retrieved pool, ``popularity`` is
 ``log(1 + MovieLens rating count)`` scaled by the catalogue's maximum, and ``boost`` is the
 share of a vibe's genres and words the movie carries (for "like X", of X's genres). Asking
 for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
 are neither favoured nor buried.
+
+``collab`` (with a collaborative model, see :mod:`movie_rag.collab`) is the co-like score of
+the candidate with the seed ("like X", weight ``weight_collab``) or with the best text
+matches (free text, ``weight_collab_text``), scaled by the pool's best. The seed's neighbours
+join the pool even when their text is not close, and "like X" then weighs similarity and
+popularity with ``weight_like_similarity`` and ``weight_like_popularity``. A seed with fewer
+than ``collab_min_likes`` likes gets proportionally less collaborative weight and drifts back
+to the content-only weights (cold start: content carries it).
+``personal`` (a user with a profile) is the mean of the ALS preference and the co-like score
+with the user's liked movies, each scaled over the pool; seen and disliked movies never
+come back.
 """
 
 from __future__ import annotations
@@ -17,7 +29,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from movie_rag.chain.grounded import STOP_WORDS
 from movie_rag.chain.types import Candidate, ParsedQuery
@@ -26,12 +41,16 @@ from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
     from movie_rag.chain.catalogue import Catalogue
+    from movie_rag.collab.model import CollaborativeModel
+    from movie_rag.collab.profile import UserProfile
     from movie_rag.index.base import SearchHit
     from movie_rag.index.manager import VectorIndexManager
 
 __all__ = ["Ranker"]
 
 _WORD = re.compile(r"[a-z0-9]+")
+# Free text borrows the co-like neighbours of this many best text matches.
+_TEXT_SEEDS = 5
 
 
 class Ranker:
@@ -41,18 +60,31 @@ class Ranker:
         index: The vector index.
         catalogue: Title/people lookups (duplicates detection).
         settings: Weights, pool size, retrieval mode and MMR.
+        collab: The collaborative model (None: content, rating and popularity only).
     """
 
     def __init__(
-        self, index: VectorIndexManager, catalogue: Catalogue, settings: MovieRagSettings
+        self,
+        index: VectorIndexManager,
+        catalogue: Catalogue,
+        settings: MovieRagSettings,
+        collab: CollaborativeModel | None = None,
     ) -> None:
         self.index = index
         self.catalogue = catalogue
         self.settings = settings
+        self.collab = collab
         counts = [int(catalogue.movie(i).get("ml_rating_count") or 0) for i in catalogue.ids()]
         self._log_max_count = math.log1p(max(counts, default=0)) or 1.0
 
-    def rank(self, parsed: ParsedQuery, k: int, *, exclude: Iterable[int] = ()) -> list[Candidate]:
+    def rank(
+        self,
+        parsed: ParsedQuery,
+        k: int,
+        *,
+        exclude: Iterable[int] = (),
+        profile: UserProfile | None = None,
+    ) -> list[Candidate]:
         """The best ``k`` (or more) candidates for ``parsed``, de-duplicated, best first.
 
         Retrieval widens until ``k`` distinct movies pass the filters or the catalogue runs
@@ -62,11 +94,15 @@ class Ranker:
             parsed: The understood query.
             k: How many movies are wanted.
             exclude: Movie ids that must not come back (seen before, the seed...).
+            profile: The asking user's taste: excludes what they saw or disliked and
+                shapes the order.
 
         Returns:
             Candidates, best first (at most the pool size, at least ``k`` when possible).
         """
         excluded = set(exclude)
+        if profile is not None:
+            excluded |= profile.excluded
         if parsed.seed is not None:
             seed_id = parsed.seed.movie_id
             excluded |= {seed_id, *self.catalogue.duplicates_of(seed_id)}
@@ -83,7 +119,11 @@ class Ranker:
             pool *= 5  # vibes re-rank on rating and popularity too: more to choose from
         while True:
             hits = self._retrieve(parsed, pool, filters)
-            ranked = self._dedupe(self._blend(parsed, hits))
+            signals = self._signals(parsed, hits, profile, pool, excluded)
+            extra = self._retrieve_ids(parsed, signals.extra_ids, filters, hits)
+            if parsed.seed is None:
+                signals.text_hits = len(hits)
+            ranked = self._dedupe(self._blend(parsed, [*hits, *extra], signals))
             if len(ranked) >= k or len(hits) < pool or pool >= len(self.catalogue):
                 return ranked
             pool *= 2
@@ -104,9 +144,88 @@ class Ranker:
             mmr=self.settings.mmr_lambda,
         )
 
-    def _blend(self, parsed: ParsedQuery, hits: Sequence[SearchHit]) -> list[Candidate]:
+    def _signals(
+        self,
+        parsed: ParsedQuery,
+        hits: Sequence[SearchHit],
+        profile: UserProfile | None,
+        pool: int,
+        excluded: set[int],
+    ) -> _Signals:
+        model = self.collab
+        signals = _Signals()
+        s = self.settings
+        if parsed.seed is not None:
+            if model is not None and s.weight_collab > 0:
+                signals = self._seed_signals(parsed.seed.movie_id, model, pool, excluded)
+        elif model is not None and hits and s.weight_collab_text > 0 and not parsed.wants_best:
+            # "The best X" asks for quality (rating and popularity), not for co-likes.
+            best = sorted(hits, key=lambda h: (-h.score, h.movie_id))[:_TEXT_SEEDS]
+            totals: dict[int, float] = {}
+            for rank, hit in enumerate(best):
+                for movie_id, score in model.neighbours.neighbours_of(hit.movie_id):
+                    totals[movie_id] = totals.get(movie_id, 0.0) + score / (1 + rank)
+            signals.collab = totals
+            signals.collab_weight = s.weight_collab_text
+        if profile is not None and profile.has_taste and s.weight_personal > 0:
+            signals.profile = profile
+            signals.personal_weight = s.weight_personal
+            if model is not None and _topicless(parsed):
+                # "Recommend me something": the user's taste, not the wording, finds the pool.
+                signals.extra_ids += self._taste_picks(profile, pool, excluded)
+        return signals
+
+    def _seed_signals(
+        self, seed: int, model: CollaborativeModel, pool: int, excluded: set[int]
+    ) -> _Signals:
+        s = self.settings
+        likes = model.neighbours.like_counts.get(seed, 0)
+        # Cold start: a seed few people liked has noisy co-likes; content carries it, and
+        # only a matching share of its neighbours joins the pool.
+        confidence = min(1.0, likes / s.collab_min_likes)
+        neighbours = model.neighbours.similar_to([seed], pool, exclude=excluded)
+        return _Signals(
+            collab=dict(neighbours),
+            collab_weight=s.weight_collab * confidence,
+            extra_ids=[m for m, _ in neighbours[: round(pool * confidence)]],
+        )
+
+    def _taste_picks(self, profile: UserProfile, n: int, excluded: set[int]) -> list[int]:
+        model = self.collab
+        assert model is not None
+        picks = [m for m, _ in model.neighbours.similar_to(profile.liked, n, exclude=excluded)]
+        if profile.factor is not None:
+            scores = model.item_factors @ profile.factor
+            order = np.argsort(-scores, kind="stable")
+            ids = [int(model.item_ids[i]) for i in order[: n + len(excluded)]]
+            picks += [m for m in ids if m not in excluded][:n]
+        return list(dict.fromkeys(picks))
+
+    def _retrieve_ids(
+        self,
+        parsed: ParsedQuery,
+        ids: Sequence[int],
+        filters: SearchFilters | None,
+        hits: Sequence[SearchHit],
+    ) -> list[SearchHit]:
+        have = {h.movie_id for h in hits}
+        wanted = frozenset(m for m in ids if m not in have and m in self.catalogue)
+        if not wanted:
+            return []
+        base = filters or SearchFilters()
+        allowed = wanted if base.include_ids is None else wanted & base.include_ids
+        only = base.model_copy(update={"include_ids": allowed})
+        # The same filters apply: a neighbour outside the asked years or genres stays out.
+        if parsed.seed is not None:
+            return self.index.similar_to(parsed.seed.movie_id, len(allowed), only)
+        return self.index.search(parsed.text or "movie", len(allowed), only, mode="dense")
+
+    def _blend(
+        self, parsed: ParsedQuery, hits: Sequence[SearchHit], signals: _Signals | None = None
+    ) -> list[Candidate]:
         if not hits:
             return []
+        signals = signals or _Signals()
         s = self.settings
         vibe_only = (
             parsed.seed is None
@@ -117,21 +236,43 @@ class Ranker:
         # well-known films of a kind more than for the closest wording: the text match weighs
         # a quarter (best) or half (vibes), rating and popularity double.
         broad = parsed.wants_best or vibe_only
+        taste_led = signals.personal_weight > 0 and _topicless(parsed)
         w_sim, w_rating, w_pop, w_boost = (
-            s.weight_similarity * (0.25 if parsed.wants_best else 0.5 if broad else 1.0),
+            0.0
+            if taste_led
+            else s.weight_similarity * (0.25 if parsed.wants_best else 0.5 if broad else 1.0),
             s.weight_rating * (2.0 if broad else 1.0),
             s.weight_popularity * (2.0 if broad else 1.0),
             s.weight_boost if (parsed.boost_genres or parsed.boost_terms) else 0.0,
         )
-        total = (w_sim + w_rating + w_pop + w_boost) or 1.0
-        raw = [h.score for h in hits]
+        collab = _scaled({h.movie_id: signals.collab.get(h.movie_id, 0.0) for h in hits})
+        w_collab = signals.collab_weight if any(collab.values()) else 0.0
+        if parsed.seed is not None and w_collab > 0:
+            # "Like X" with co-likes has its own content/popularity balance; a seed with few
+            # likes (confidence < 1) drifts back to the content-only weights.
+            confidence = signals.collab_weight / s.weight_collab
+            w_sim = _mix(s.weight_like_similarity, w_sim, confidence)
+            w_pop = _mix(s.weight_like_popularity, w_pop, confidence)
+        personal = self._personal(signals.profile, [h.movie_id for h in hits])
+        w_personal = signals.personal_weight if personal else 0.0
+        total = (w_sim + w_collab + w_personal + w_rating + w_pop + w_boost) or 1.0
+        # Taste-only extras of a free-text query came from a restricted search whose scores
+        # do not compare with the pool's: they get no text similarity.
+        text_ids = {h.movie_id for h in hits[: signals.text_hits or len(hits)]}
+        raw = [h.score for h in hits if h.movie_id in text_ids]
         low, high = min(raw), max(raw)
         span = (high - low) or 1.0
         candidates = []
         for hit in hits:
             meta = hit.metadata
+            if hit.movie_id not in text_ids:
+                similarity = 0.0
+            else:
+                similarity = (hit.score - low) / span if high > low else 1.0
             parts = {
-                "similarity": (hit.score - low) / span if high > low else 1.0,
+                "similarity": max(0.0, similarity),
+                "collab": collab.get(hit.movie_id, 0.0),
+                "personal": personal.get(hit.movie_id, 0.0),
                 "rating": _rating_prior(meta.get("rating")),
                 "popularity": math.log1p(int(meta.get("ml_rating_count") or 0))
                 / self._log_max_count,
@@ -139,6 +280,8 @@ class Ranker:
             }
             score = (
                 w_sim * parts["similarity"]
+                + w_collab * parts["collab"]
+                + w_personal * parts["personal"]
                 + w_rating * parts["rating"]
                 + w_pop * parts["popularity"]
                 + w_boost * parts["boost"]
@@ -148,6 +291,21 @@ class Ranker:
             )
         candidates.sort(key=lambda c: (-c.score, c.movie_id))
         return candidates
+
+    def _personal(self, profile: UserProfile | None, ids: list[int]) -> dict[int, float]:
+        model = self.collab
+        if profile is None or model is None or not profile.has_taste:
+            return {}
+        parts: list[dict[int, float]] = []
+        if profile.factor is not None:
+            parts.append(_scaled(model.item_scores(profile.factor, ids), floor=True))
+        if profile.liked:
+            wanted = set(ids)
+            near = model.neighbours.similar_to(profile.liked, len(model.neighbours) or 1)
+            parts.append(_scaled({m: v for m, v in near if m in wanted}))
+        if not parts:
+            return {}
+        return {m: sum(p.get(m, 0.0) for p in parts) / len(parts) for m in ids}
 
     def _dedupe(self, candidates: list[Candidate]) -> list[Candidate]:
         kept: list[Candidate] = []
@@ -160,6 +318,45 @@ class Ranker:
             # The same film listed under two ids (Emma 1996) must not appear twice.
             taken.update(self.catalogue.duplicates_of(candidate.movie_id))
         return kept
+
+
+@dataclass
+class _Signals:
+    """Collaborative and personal evidence for one ranking, with its weights."""
+
+    collab: dict[int, float] = field(default_factory=dict)
+    collab_weight: float = 0.0
+    profile: UserProfile | None = None
+    personal_weight: float = 0.0
+    extra_ids: list[int] = field(default_factory=list)
+    text_hits: int = 0  # free text: only the first hits carry comparable text scores
+
+
+def _mix(collab_weight: float, content_weight: float, confidence: float) -> float:
+    return confidence * collab_weight + (1.0 - confidence) * content_weight
+
+
+def _topicless(parsed: ParsedQuery) -> bool:
+    # "Recommend me something": no seed, no filters, no vibe to match.
+    return (
+        parsed.seed is None
+        and parsed.filters.is_empty
+        and not parsed.boost_genres
+        and not parsed.boost_terms
+        and not parsed.wants_best
+    )
+
+
+def _scaled(values: dict[int, float], *, floor: bool = False) -> dict[int, float]:
+    """Scores divided by the best (or min-max scaled when ``floor``, for signed scores)."""
+    if not values:
+        return {}
+    high = max(values.values())
+    if floor:
+        low = min(values.values())
+        span = high - low
+        return {m: (v - low) / span if span > 0 else 0.0 for m, v in values.items()}
+    return {m: v / high if high > 0 else 0.0 for m, v in values.items()}
 
 
 def _with_exclusions(filters: SearchFilters, excluded: set[int]) -> SearchFilters | None:

@@ -29,6 +29,9 @@ from movie_rag.settings import MovieRagSettings
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from movie_rag.collab.model import CollaborativeModel
+    from movie_rag.collab.profile import UserProfile
+    from movie_rag.feedback.local import LocalFeedbackStore
     from movie_rag.index.manager import VectorIndexManager
 
 __all__ = ["ChainEvent", "Generator", "RecommenderChain"]
@@ -67,8 +70,14 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
     questions; ``stream`` yields events (see :meth:`stream`).
 
     The steps: redact PII → understand the query (filters, "like X", vibes, follow-ups) →
-    retrieve from the index and re-rank → generate (grounded by default, or an LLM) → ground
-    every title in the catalogue → scrub internal fields.
+    retrieve from the index and re-rank (content, co-likes, the user's taste, rating,
+    popularity) → generate (grounded by default, or an LLM) → ground every title in the
+    catalogue → scrub internal fields.
+
+    With a ``user_id``, answers are personalised: a numeric id names a MovieLens user whose
+    ratings are in the collaborative model; every user's thumbs from the UI count too. Movies
+    the user rated or voted on, or thumbed down, are never recommended, and liked ones shape
+    the order (see :mod:`movie_rag.collab.profile`).
 
     Args:
         index: The vector index manager.
@@ -76,6 +85,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         settings: Weights, k, pool size, LLM options.
         generator: ``GroundedGenerator()`` (default) or an ``LLMGenerator``; an LLM that fails
             falls back to the grounded generator.
+        collab: The collaborative model (co-likes, ALS); None ranks on content alone.
+        feedback: Where UI thumbs are read from for personalisation (None: none).
 
     Example:
         >>> settings = MovieRagSettings(workdir=".movie_rag")
@@ -91,6 +102,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         *,
         settings: MovieRagSettings | None = None,
         generator: Generator | None = None,
+        collab: CollaborativeModel | None = None,
+        feedback: LocalFeedbackStore | None = None,
     ) -> None:
         from movie_rag.chain.grounding import GroundingGuard
         from movie_rag.chain.query import QueryParser
@@ -98,8 +111,10 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.settings = settings or index.settings
         self.index = index
         self.catalogue = catalogue
+        self.collab = collab
+        self.feedback = feedback
         self.parser = QueryParser(catalogue)
-        self.ranker = Ranker(index, catalogue, self.settings)
+        self.ranker = Ranker(index, catalogue, self.settings, collab)
         self.fallback = GroundedGenerator()
         self.generator: Generator = generator or self.fallback
         self.guard = GroundingGuard(
@@ -124,7 +139,9 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
 
         Locally both come from the workdir (no Spark). On Databricks the index is the Vector
         Search index and the catalogue is read from the Unity Catalog table with the active
-        Spark session, unless ``movies_info`` is given.
+        Spark session, unless ``movies_info`` is given. The collaborative model (when the
+        build trained one and ``collab_enabled``) is plain files, read without Spark, and UI
+        feedback is read from the workdir's feedback log.
 
         Args:
             settings: Settings; the workdir (or workspace) must hold a built index.
@@ -144,7 +161,17 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             from movie_rag.chain.llm import LLMGenerator
 
             generator = LLMGenerator.from_settings(settings)
-        return cls(index, Catalogue(movies_info), settings=settings, generator=generator)
+        from movie_rag.collab.model import CollaborativeModel
+        from movie_rag.feedback.local import LocalFeedbackStore
+
+        return cls(
+            index,
+            Catalogue(movies_info),
+            settings=settings,
+            generator=generator,
+            collab=CollaborativeModel.open(settings),
+            feedback=LocalFeedbackStore(settings.workdir),
+        )
 
     # -- Runnable -----------------------------------------------------------------------
 
@@ -179,9 +206,10 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         from movie_rag.chain.guards import POLITE_REFUSAL, scrub_internal
 
         started = time.perf_counter()
-        query, history, filters, k = _read_input(raw, self.settings.default_k)
+        query, history, filters, k, user_id = _read_input(raw, self.settings.default_k)
         parsed = self.parser.parse(query, history)
         parsed, exclude = self._apply_history(parsed, history)
+        profile = self.profile(user_id) if user_id else None
         if filters is not None:
             parsed = parsed.model_copy(update={"filters": _combine(parsed.filters, filters)})
         yield {"event": "parsed", "data": _public_parse(parsed)}
@@ -190,10 +218,13 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             yield {"event": "answer", "data": response.answer}
             yield {"event": "done", "data": response}
             return
-        candidates = self.ranker.rank(parsed, k, exclude=exclude)
+        candidates = self.ranker.rank(parsed, k, exclude=exclude, profile=profile)
         answer = self._generate(parsed, candidates, k, history)
         mentioned = [parsed.seed.movie_id] if parsed.seed is not None else []
         recommendations, text = self.guard.ground(answer, candidates, k, mentioned=mentioned)
+        if profile is not None:
+            # An LLM may name a movie the user has seen from memory: it never gets through.
+            recommendations = [r for r in recommendations if r.movie_id not in profile.excluded]
         if self.generator is self.fallback and recommendations:
             # Our own template names only the seed (a catalogue movie the user named) and
             # the count: keep it rather than the guard's neutral sentence.
@@ -216,6 +247,24 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         )
         logger.debug("recommend %.1f ms", (time.perf_counter() - started) * 1000)
         yield {"event": "done", "data": response}
+
+    def profile(self, user_id: str) -> UserProfile:
+        """The taste of ``user_id``: MovieLens ratings (numeric ids) and UI thumbs, read now.
+
+        Args:
+            user_id: Who is asking.
+
+        Returns:
+            The profile personalised answers use.
+        """
+        from movie_rag.collab.profile import build_profile
+
+        return build_profile(
+            user_id,
+            self.collab,
+            self.feedback,
+            like_threshold=self.settings.collab_like_threshold,
+        )
 
     def _generate(
         self,
@@ -284,7 +333,7 @@ def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa
 
 def _read_input(
     raw: Any, default_k: int
-) -> tuple[str, list[HistoryTurn], SearchFilters | None, int]:
+) -> tuple[str, list[HistoryTurn], SearchFilters | None, int, str | None]:
     if isinstance(raw, str):
         raw = {"query": raw}
     if not isinstance(raw, Mapping):
@@ -314,7 +363,14 @@ def _read_input(
     k = default_k if k in (None, "") else int(k)
     if not 1 <= k <= 50:
         raise DataValidationError(f"k must be between 1 and 50, got {k}", field="k")
-    return query, history, filters, k
+    user_id = raw.get("user_id")
+    if (user_id is not None and not isinstance(user_id, str | int)) or isinstance(user_id, bool):
+        raise DataValidationError(
+            f"user_id must be a string or an integer, got {type(user_id).__name__}",
+            field="user_id",
+        )
+    user_id = str(user_id).strip() if user_id is not None else None
+    return query, history, filters, k, user_id or None
 
 
 def _combine(parsed: SearchFilters, given: SearchFilters) -> SearchFilters:
