@@ -1,5 +1,6 @@
 """The chat in a real browser in in-process mode: ``movie-rag ui --workdir W`` answers with the
-chain loaded from the workdir (no server) and keeps votes in that workdir."""
+chain loaded from the workdir (no server), and a thumbs down counts at once: the same user's
+next answer leaves the movie out."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser_helpers import WAIT_MS, ask, card_titles, open_page, running_ui, vote
+from browser_helpers import WAIT_MS, ask, card_titles, new_conversation, open_page, running_ui, vote
 
 from movie_rag.cli import EXAMPLE_QUESTIONS
 from movie_rag.feedback import LocalFeedbackStore
@@ -32,7 +33,7 @@ def local_app(
         yield info["url"], workdir
 
 
-def test_cards_stream_from_the_chain_and_a_thumbs_down_is_kept(
+def test_cards_and_a_thumbs_down_that_counts_at_once(
     browser: Browser, local_app: tuple[str, Path]
 ) -> None:
     url, workdir = local_app
@@ -45,4 +46,9 @@ def test_cards_stream_from_the_chain_and_a_thumbs_down_is_kept(
         (event,) = LocalFeedbackStore(workdir).events()
         assert (event.user_id, event.target, event.vote) == ("ben", "movie", -1)
         assert event.title and first[0].startswith(f"1. {event.title}")
+        new_conversation(page)
+        ask(page, EXAMPLE_QUESTIONS[0])
+        again = card_titles(page)
+        assert len(again) == 5
+        assert not any(event.title in title for title in again), again
         assert page.off_host == []  # type: ignore[attr-defined]
