@@ -51,6 +51,8 @@ def test_latest_movie_vote_wins_and_answer_votes_are_not_per_movie(tmp_path: Pat
         FeedbackEvent(user_id="ana", query="q", vote=1, target="answer", recommended_ids=[40])
     )
     assert store.movie_votes("ana") == {10: -1, 20: -1}
+    store.record(_movie_vote("ana", 20, 0))  # taken back
+    assert store.movie_votes("ana") == {10: -1}
     assert store.movie_votes("bo") == {30: 1}
     assert store.movie_votes("nobody") == {}
 
@@ -93,7 +95,7 @@ def test_a_corrupt_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
     ("fields", "problem"),
     [
         ({"user_id": "   "}, "user_id"),
-        ({"vote": 0}, "vote"),
+        ({"vote": 2}, "vote"),
         ({"target": "movie", "movie_id": None}, "movie_id"),
         ({"movie_id": -3}, "movie_id"),
         ({"surprise": 1}, "surprise"),

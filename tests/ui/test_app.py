@@ -14,7 +14,6 @@ from movie_rag.feedback import LocalFeedbackStore
 from movie_rag.settings import MovieRagSettings
 from movie_rag.ui.app import (
     EMPTY_QUESTION,
-    WITHDRAWN,
     _Handlers,
     chat_messages,
     history_of,
@@ -126,12 +125,12 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
             == "Thanks! Your thumbs down on the answer was saved."
         )
         assert handlers.vote(turns, "ana", 0, True) == "Only answers and movies can be rated."
-        assert handlers.vote(turns, "ana", card, None) == WITHDRAWN  # a vote taken back
         local = LocalFeedbackStore(tmp_path).events()
         assert [(e.user_id, e.target, e.vote, e.movie_id) for e in local] == [
             ("ana", "movie", 1, second["movie_id"]),
             ("anonymous", "answer", -1, None),
         ]
+        assert LocalFeedbackStore(tmp_path).movie_votes("ana") == {second["movie_id"]: 1}
         assert local[0].title == second["title"]
         assert local[0].query == "Suggest me the best horror movie, that can scare anyone."
         assert local[0].recommended_ids == [r["movie_id"] for r in turns[0]["recommendations"]]
@@ -142,6 +141,23 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
         status = handlers.vote(turns, "ana", card, False)
         assert "saved here; the shared feedback table is unreachable" in status
         assert len(LocalFeedbackStore(tmp_path).events()) == 3
+
+
+def test_clicking_a_thumb_again_withdraws_the_vote(chain: RecommenderChain, tmp_path: Path) -> None:
+    settings = MovieRagSettings(workdir=tmp_path)
+    handlers = _Handlers(LocalBackend(chain), FeedbackRecorder.from_settings(settings), k=3)
+    _, turns, _ = run(handlers, "Suggest me the best horror movie, that can scare anyone.")[-1]
+    card = chat_messages(turns)[1].index(("movie", 0, 0))
+    first = turns[0]["recommendations"][0]
+    store = LocalFeedbackStore(tmp_path)
+
+    handlers.vote(turns, "ana", card, False)
+    assert store.movie_votes("ana") == {first["movie_id"]: -1}
+    assert (
+        handlers.vote(turns, "ana", card, None) == f"Your vote on “{first['title']}” was withdrawn."
+    )
+    assert store.movie_votes("ana") == {}
+    assert [e.vote for e in store.events("ana")] == [-1, 0]  # append-only: both clicks kept
 
 
 def test_the_remote_mode_renders_cards_from_the_served_model(

@@ -20,7 +20,8 @@ class FeedbackEvent(BaseModel):
         user_id: Who clicked: the UI's user-name field or URL parameter. The UI has no
             authentication of its own; it is meant to sit behind the host's.
         query: The question the answer was for.
-        vote: ``1`` for thumbs up, ``-1`` for thumbs down.
+        vote: ``1`` for thumbs up, ``-1`` for thumbs down, ``0`` when the user takes an
+            earlier vote on the same answer or movie back (the log stays append-only).
         target: ``"answer"`` (the whole reply) or ``"movie"`` (one recommendation).
         movie_id: The movie voted on; required when ``target`` is ``"movie"``.
         title: Its title, for people reading the feedback table.
@@ -35,7 +36,7 @@ class FeedbackEvent(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     user_id: str = Field(min_length=1, max_length=200)
     query: str = Field(max_length=4000)
-    vote: Literal[1, -1]
+    vote: Literal[1, 0, -1]
     target: Literal["answer", "movie"]
     movie_id: int | None = Field(None, gt=0)
     title: str | None = Field(None, max_length=500)

@@ -89,14 +89,14 @@ class LocalFeedbackStore:
 
         Returns:
             movie_id → ``1`` (thumbs up) or ``-1`` (thumbs down); a later click on the same
-            movie replaces an earlier one. Votes on whole answers are not per movie and are
-            left out.
+            movie replaces an earlier one, and a withdrawn vote (``0``) removes the movie.
+            Votes on whole answers are not per movie and are left out.
         """
         votes: dict[int, int] = {}
         for event in self.events(user_id):
             if event.target == "movie" and event.movie_id is not None:
                 votes[event.movie_id] = event.vote
-        return votes
+        return {movie: vote for movie, vote in votes.items() if vote != 0}
 
 
 def _first_line(exc: Exception) -> str:

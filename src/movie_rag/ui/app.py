@@ -48,7 +48,6 @@ UNEXPECTED = "Something went wrong while answering. Please try again."
 YEAR_MIN = 1900
 YEAR_MAX = max(datetime.now().year, 2026)
 ANONYMOUS = "anonymous"
-WITHDRAWN = "Vote withdrawn here; your earlier click stays recorded."
 
 # What a conversation is kept as (gr.State): one dict per question, JSON-friendly.
 Turn = dict[str, Any]
@@ -206,14 +205,9 @@ class _Handlers:
 
     def vote(self, turns: list[Turn] | None, user: str | None, index: Any, liked: Any) -> str:
         """Record a thumbs up/down on message ``index``; returns a status line."""
-        if liked is True:
-            vote = 1
-        elif liked is False:
-            vote = -1
-        else:
-            # A click that takes a vote back: feedback is append-only (up or down), so the
-            # earlier click stays on record; say so rather than pretend it is gone.
-            return WITHDRAWN
+        # Clicking a chosen thumb again takes the vote back: recorded as a 0 vote, since
+        # feedback is append-only.
+        vote = 1 if liked is True else -1 if liked is False else 0
         turns = list(turns or [])
         targets = chat_messages(turns)[1]
         position = index[0] if isinstance(index, list | tuple) else index
@@ -238,7 +232,7 @@ class _Handlers:
             recommended_ids=[i for i in recommended if i > 0],
         )
         problems = self.recorder.record(event)
-        thumb = "thumbs up" if vote == 1 else "thumbs down"
+        thumb = {1: "thumbs up", -1: "thumbs down", 0: "withdrawn vote"}[vote]
         what = f"“{html.escape(movie['title'], quote=False)}”" if movie else "the answer"
         if len(problems) == len(self.recorder.sinks):
             return f"Your {thumb} on {what} could not be saved. Please try again later."
@@ -246,6 +240,8 @@ class _Handlers:
             return (
                 f"Your {thumb} on {what} was saved here; the shared feedback table is unreachable."
             )
+        if vote == 0:
+            return f"Your vote on {what} was withdrawn."
         return f"Thanks! Your {thumb} on {what} was saved."
 
 
