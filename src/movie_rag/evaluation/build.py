@@ -11,7 +11,9 @@ is rewritten under ``<workdir>/evaluation/build/movielens/`` with
 and built with :func:`~movie_rag.pipeline.build_catalogue` (same genome and IMDb inputs) into
 ``<workdir>/evaluation/build/``. Documents do not depend on ratings or user tags, so the
 embedding cache copied from the main index serves every vector: nothing is re-embedded. A
-stamp of the inputs and the protocol parameters lets later runs reuse the build as it is.
+stamp of the inputs, the protocol parameters and the collaborative training settings
+(:func:`movie_rag.collab.model.training_params`) lets later runs reuse the build as it is;
+changing any of them rebuilds it.
 """
 
 from __future__ import annotations
@@ -204,8 +206,16 @@ class EvaluationBuild:
             )
 
     def _stamp(self, files: dict[str, Path]) -> str:
+        from movie_rag.collab.model import training_params
+
         described = {
             "params": {name: getattr(self.params, name) for name in _BUILD_PARAMS},
+            # The build trains the collaborative model: its settings decide the neighbours
+            # and ALS factors a reused build would otherwise keep from an older run.
+            "collab": {
+                "enabled": self.settings.collab_enabled,
+                **training_params(self.settings),
+            },
             "files": {role: _describe(path) for role, path in sorted(files.items())},
             "imdb": [_describe(p) for p in self.inputs.imdb_paths],
         }
