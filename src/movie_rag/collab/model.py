@@ -48,6 +48,7 @@ __all__ = [
     "FORMAT_VERSION",
     "CollaborativeModel",
     "collab_location",
+    "live_version",
     "ratings_fingerprint",
     "train_collaborative",
 ]
@@ -273,6 +274,21 @@ class CollaborativeModel:
         os.replace(temp, root / _POINTER)
         _prune(root, keep=name)
         return root / name
+
+
+def live_version(location: str | Path) -> Path | None:
+    """The directory of the live version in ``location``, or None when there is none.
+
+    A published model copies this one directory (and a ``CURRENT`` naming it), so that
+    :meth:`CollaborativeModel.load` opens the copy like the original.
+    """
+    root = Path(location)
+    try:
+        name = (root / _POINTER).read_text().strip()
+    except OSError:
+        return None
+    version = root / name
+    return version if name and (version / _MANIFEST).is_file() else None
 
 
 def current_manifest(location: str | Path) -> dict[str, Any] | None:

@@ -9,10 +9,18 @@ artifacts hold what the chain reads:
 
 - ``movies_info``: the catalogue as parquet (title and people lookups);
 - ``index`` (local flavour): the live version of the local vector index;
+- ``collab`` (either flavour, when the build trained one): the live version of the
+  collaborative model (co-likes, ALS factors, MovieLens histories), so the served chain
+  ranks and personalises like ``RecommenderChain.from_settings``;
 - ``model_card``: the model card (data licences).
 
 So a local-flavour model answers without a workdir, without Spark; a Databricks-flavour
 model queries the Vector Search index its resources declare.
+
+Personalisation: a numeric ``user_id`` names a MovieLens user whose ratings travel in the
+``collab`` artifact. UI thumbs live in a workdir's feedback log, which the served model
+reads only when the serving environment configures a workdir (``MOVIE_RAG_WORKDIR``);
+otherwise only MovieLens histories count.
 
 The I/O contract is described in :mod:`movie_rag.publish._io`. Each request is appended to
 the inference log named by ``MOVIE_RAG_INFERENCE_LOG_DIR`` when that is set.
@@ -69,11 +77,14 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     Args:
         config: The model config: ``flavour`` (``local`` or ``databricks``), ``settings``
             (MovieRagSettings values without secrets), ``tracing``.
-        artifacts: Local paths of the model's artifacts (``movies_info``, and ``index`` for
-            the local flavour).
+        artifacts: Local paths of the model's artifacts (``movies_info``; ``index`` for
+            the local flavour; ``collab`` when the published workdir had a collaborative
+            model: without it the chain ranks on content alone).
 
     Returns:
-        A ready chain; secrets (LLM key, workspace token) come from the environment.
+        A ready chain; secrets (LLM key, workspace token) come from the environment. UI
+        feedback is read from the workdir's feedback log only when the environment sets
+        one (``MOVIE_RAG_WORKDIR``): the logged config never carries the publisher's workdir.
     """
     from movie_rag.chain.catalogue import Catalogue
     from movie_rag.chain.recommender import RecommenderChain
@@ -97,7 +108,24 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
         from movie_rag.chain.llm import LLMGenerator, chat_model_from_settings
 
         generator = LLMGenerator(chat_model_from_settings(settings))
-    return RecommenderChain(manager, catalogue, settings=settings, generator=generator)
+    collab = None
+    if "collab" in artifacts and settings.collab_enabled:
+        from movie_rag.collab.model import CollaborativeModel
+
+        collab = CollaborativeModel.load(artifacts["collab"])
+    feedback = None
+    if "workdir" in settings.model_fields_set:
+        from movie_rag.feedback.local import LocalFeedbackStore
+
+        feedback = LocalFeedbackStore(settings.workdir)
+    return RecommenderChain(
+        manager,
+        catalogue,
+        settings=settings,
+        generator=generator,
+        collab=collab,
+        feedback=feedback,
+    )
 
 
 class MovieRagModel(PythonModel):

@@ -442,6 +442,10 @@ class ModelPublisher:
     ) -> LoggedModel:
         """Log the model (code, config, artifacts, signature, input example) in a new run.
 
+        When the build trained a collaborative model (and ``settings.collab_enabled``), its
+        live version travels as the ``collab`` artifact (see :meth:`collab_source`), so the
+        served chain ranks and personalises like ``RecommenderChain.from_settings``.
+
         Args:
             movies_info: The catalogue (an Arrow table or a table directory); default the
                 workdir's movies_info. On Databricks, export the Unity Catalog table first
@@ -470,10 +474,17 @@ class ModelPublisher:
                     staging / "index",
                 )
                 artifacts["index"] = str(staging / "index")
+            collab_manifest: dict[str, Any] | None = None
+            collab_source = self.collab_source()
+            if collab_source is not None:
+                collab_manifest = _copy_live_collab(collab_source, staging / "collab")
+                artifacts["collab"] = str(staging / "collab")
             config = self.model_config()
-            fingerprint = _fingerprint(config, table, manifest)
+            fingerprint = _fingerprint(config, table, manifest, collab_manifest)
             card = staging / "MODEL_CARD.md"
-            card.write_text(self.model_card(table.num_rows, manifest), encoding="utf-8")
+            card.write_text(
+                self.model_card(table.num_rows, manifest, collab_manifest), encoding="utf-8"
+            )
             artifacts["model_card"] = str(card)
             code = staging / "code" / "movie_rag"
             # The package travels with the model (it is not on an index the serving
@@ -508,9 +519,43 @@ class ModelPublisher:
         logger.info("logged %s (run %s)", logged.model_uri, logged.run_id)
         return logged
 
-    def model_card(self, movies: int, manifest: Mapping[str, Any] | None = None) -> str:
+    def collab_source(self) -> Path | None:
+        """The collaborative model directory the published model ships, or None.
+
+        The same directory ``RecommenderChain.from_settings`` opens:
+        :func:`~movie_rag.collab.model.collab_location` of the settings, that is
+        ``settings.collab_path`` when set, else ``<workdir>/collab`` for the local backend
+        and the Unity Catalog volume ``/Volumes/<catalog>/<silver_schema>/collab`` for the
+        Databricks backend (publish on a cluster, where volumes are files). Both flavours
+        ship a copy of its live version, since a serving endpoint reads neither the workdir
+        nor volumes. None when ``collab_enabled`` is off or no build trained a model there:
+        the served chain then ranks on content alone.
+        """
+        from movie_rag.collab.model import collab_location, live_version
+
+        if not self.settings.collab_enabled:
+            return None
+        location = collab_location(self.settings)
+        return location if live_version(location) is not None else None
+
+    def model_card(
+        self,
+        movies: int,
+        manifest: Mapping[str, Any] | None = None,
+        collab_manifest: Mapping[str, Any] | None = None,
+    ) -> str:
         """The model card: what the model does, how to call it, and the data licences."""
         manifest = manifest or {}
+        if collab_manifest is not None:
+            counts = collab_manifest.get("counts") or {}
+            ranking = (
+                "content similarity blended with a collaborative model (co-like neighbours "
+                f"and implicit ALS, trained on {counts.get('ratings', 0):,} MovieLens ratings "
+                f"of {counts.get('users', 0):,} users) shipped inside the model; a `user_id` "
+                "of one of those users personalises the answer"
+            )
+        else:
+            ranking = "content similarity, rating and popularity (no collaborative model)"
         index = (
             f"a local exact index ({manifest.get('model_name')}, "
             f"{manifest.get('dimension')}-d, {manifest.get('row_count')} movies) shipped "
@@ -531,6 +576,7 @@ Answers questions such as "I liked 'Jurassic Park'. Anything similar?" with movi
 catalogue of {movies:,} titles, every one of them checked against the catalogue.
 
 - Retrieval: {index}.
+- Ranking: {ranking}.
 - Answers: {generator}.
 - Flavour: `{self.flavour}`.
 
@@ -721,7 +767,13 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
         if self.flavour == "local":
             source = Path(index_dir) if index_dir is not None else self.workdir.index
             manifest = _live_manifest(source)[1]
-        return _fingerprint(self.model_config(), table, manifest)
+        collab_manifest: dict[str, Any] | None = None
+        collab_source = self.collab_source()
+        if collab_source is not None:
+            from movie_rag.collab.model import current_manifest
+
+            collab_manifest = current_manifest(collab_source)
+        return _fingerprint(self.model_config(), table, manifest, collab_manifest)
 
     # -- serving -------------------------------------------------------------------------
 
@@ -1116,7 +1168,25 @@ def _copy_live_index(source: Path, target: Path) -> dict[str, Any]:
     return manifest
 
 
-def _fingerprint(config: Mapping[str, Any], table: pa.Table, manifest: Mapping[str, Any]) -> str:
+def _copy_live_collab(source: Path, target: Path) -> dict[str, Any]:
+    """Copy only the live collaborative version (not the previous one, nor staging dirs)."""
+    from movie_rag.collab.model import live_version
+
+    version = live_version(source)
+    if version is None:
+        raise PublishError(f"{source} has no live collaborative model to publish")
+    target.mkdir(parents=True)
+    shutil.copytree(version, target / version.name)
+    (target / "CURRENT").write_text(version.name + "\n", encoding="utf-8")
+    return dict(json.loads((target / version.name / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _fingerprint(
+    config: Mapping[str, Any],
+    table: pa.Table,
+    manifest: Mapping[str, Any],
+    collab_manifest: Mapping[str, Any] | None = None,
+) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     # The package's code travels with the model, so a code change is a model change.
@@ -1127,6 +1197,11 @@ def _fingerprint(config: Mapping[str, Any], table: pa.Table, manifest: Mapping[s
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table.sort_by("movie_id") if "movie_id" in table.column_names else table)
     digest.update(sink.getvalue().to_pybytes())
+    if collab_manifest is not None:
+        # The whole manifest (ratings fingerprint, parameters, counts, creation time): a
+        # retrained collaborative model is a new model.
+        digest.update(b"collab")
+        digest.update(json.dumps(collab_manifest, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
