@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from third_party_warnings import ignore_mlflow_warnings
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -20,20 +22,9 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 
-# Third-party deprecations raised inside MLflow's own code paths, not ours.
-_THIRD_PARTY_WARNINGS = (
-    "ignore::sqlalchemy.exc.SADeprecationWarning",
-    "ignore:.*is deprecated.*:DeprecationWarning:mlflow.*",
-    "ignore::FutureWarning:mlflow.*",
-    "ignore::UserWarning:mlflow.*",
-)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.path)).parent == HERE:
-            for spec in _THIRD_PARTY_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(spec))
+    ignore_mlflow_warnings(items, HERE)
 
 
 @pytest.fixture(scope="session")

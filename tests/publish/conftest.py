@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 from publish_helpers import publisher_settings
 
+from third_party_warnings import ignore_mlflow_warnings
+
 # The embedding model must load from disk only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -25,22 +27,10 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 
-# Third-party deprecations raised inside MLflow's own code paths, not ours (the project
-# turns warnings into errors).
-_THIRD_PARTY_WARNINGS = (
-    "ignore::sqlalchemy.exc.SADeprecationWarning",
-    "ignore:.*is deprecated.*:DeprecationWarning:mlflow.*",
-    "ignore::FutureWarning:mlflow.*",
-    "ignore::UserWarning:mlflow.*",
-)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        path = Path(str(item.path))
-        if path.parent == HERE and not path.name.startswith("test_databricks"):
-            for spec in _THIRD_PARTY_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(spec))
+    # The Databricks serving tests run no MLflow model.
+    ignore_mlflow_warnings(items, HERE, unless=lambda path: path.name.startswith("test_databricks"))
 
 
 @pytest.fixture(scope="session")

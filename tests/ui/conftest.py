@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from third_party_warnings import ignore_mlflow_warnings
+
 # The embedding model loads from disk only; Gradio must not phone home.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -22,22 +24,9 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 
-# Third-party deprecations raised inside MLflow's and Gradio's own code, not ours (the project
-# turns warnings into errors). MLflow is imported by the served model the endpoint emulator
-# runs.
-_THIRD_PARTY_WARNINGS = (
-    "ignore::sqlalchemy.exc.SADeprecationWarning",
-    "ignore:.*is deprecated.*:DeprecationWarning:mlflow.*",
-    "ignore::FutureWarning:mlflow.*",
-    "ignore::UserWarning:mlflow.*",
-)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.path)).parent == HERE:
-            for spec in _THIRD_PARTY_WARNINGS:
-                item.add_marker(pytest.mark.filterwarnings(spec))
+    ignore_mlflow_warnings(items, HERE)
 
 
 @pytest.fixture(scope="session")
