@@ -189,7 +189,7 @@ def test_resources_match_the_typed_definitions_of_databricks_bundles() -> None:
     }
     assert set(BUNDLE["resources"]) == set(types)
     for kind, items in BUNDLE["resources"].items():
-        for key, value in items.items():
+        for value in items.values():
             definition = {k: v for k, v in value.items() if k != "_file"}
             types[kind].from_dict(definition)  # raises on unknown fields and bad enums
     with pytest.raises(ValueError, match="Unexpected field"):
