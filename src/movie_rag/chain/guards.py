@@ -1,9 +1,10 @@
 """Guards on what goes in and what comes out of the recommender.
 
-In: :func:`redact_pii` replaces personal data in a query (emails, phone numbers, payment
-cards, IBANs, US social security numbers, IP addresses) with placeholders before the query
-reaches an LLM, a log or an inference table. :func:`is_off_topic` spots requests about other
-subjects, which get :data:`POLITE_REFUSAL`.
+In: :func:`redact_pii` (defined in :mod:`movie_rag.privacy`, the one definition every log
+and store uses) replaces personal data in a query (emails, phone numbers, payment cards,
+IBANs, US social security numbers, IP addresses, street addresses) with placeholders before
+the query reaches an LLM, a log or an inference table. :func:`is_off_topic` spots requests
+about other subjects, which get :data:`POLITE_REFUSAL`.
 
 Out: :func:`scrub_internal` removes what must never be shown to users: genome relevance
 scores, internal ``movies_info`` fields (``user_tags``, ``genome_tags``, ``content_hash``,
@@ -12,10 +13,11 @@ scores, internal ``movies_info`` fields (``user_tags``, ``genome_tags``, ``conte
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+
+from movie_rag.privacy import redact_pii
 
 __all__ = [
     "INTERNAL_FIELDS",
@@ -56,138 +58,6 @@ SYSTEM_PROMPT_MARKERS: list[str] = [
     "<|im_start|>system",
     "<<SYS>>",
 ]
-
-# ---------------------------------------------------------------- personal data (in)
-
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# Print form in groups of four, or compact; the mod-97 check decides.
-_IBAN = re.compile(
-    r"\b[A-Z]{2}\d{2}(?:(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b",
-    re.IGNORECASE,
-)
-_CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)")
-# Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
-_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b")
-_IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    r"(?![\w]|\.\d)"
-)
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,12}){0,6}"
-    r"(?![\w]|\.\d)"
-)
-_YEARISH = re.compile(r"^(?:18[89]\d|19\d\d|20[0-4]\d)$")
-
-
-def _mod97_ok(candidate: str) -> bool:
-    compact = re.sub(r"[ -]", "", candidate).upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    rotated = compact[4:] + compact[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rotated)
-    return int(digits) % 97 == 1
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        value = int(ch)
-        if i % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def _is_card(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
-    groups = [len(g) for g in re.split(r"[ -]", candidate)]
-    # Card numbers are printed compact or in their issuers' groupings; a run of years
-    # ("1990 1995 2000 2005") has the digits but not the issuer prefix.
-    grouped = len(groups) == 1 or groups[:3] in ([4, 4, 4], [4, 6, 5], [4, 6, 4])
-    issuer = digits[0] in "3456" or 2221 <= int(digits[:4]) <= 2720
-    return grouped and issuer and _luhn_ok(digits)
-
-
-def _is_phone(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
-    groups = [g for g in re.split(r"[^\d]+", candidate) if g]
-    if all(_YEARISH.match(g) for g in groups):
-        return False
-    international = candidate.startswith(("+", "00"))
-    if international:
-        return 8 <= len(digits) <= 15
-    if re.fullmatch(r"\d{3}[-.]\d{4}", candidate):
-        return True
-    if len(groups) == 1 and "(" not in candidate:
-        # A bare run of digits is a phone number only at national length (9-11 digits).
-        return 9 <= len(digits) <= 11
-    return 9 <= len(digits) <= 15
-
-
-def _is_ipv6(candidate: str) -> bool:
-    try:
-        ipaddress.IPv6Address(candidate)
-    except ValueError:
-        return False
-    return True
-
-
-def _replace(
-    pattern: re.Pattern[str], text: str, placeholder: str, valid: Callable[[str], bool]
-) -> tuple[str, int]:
-    count = 0
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal count
-        if valid(match.group(0)):
-            count += 1
-            return placeholder
-        return match.group(0)
-
-    return pattern.sub(substitute, text), count
-
-
-def redact_pii(text: str) -> str:
-    """Replace personal data with placeholders.
-
-    Emails become ``[email]``, IBANs (mod-97 checked) ``[iban]``, payment card numbers
-    (Luhn checked) ``[card]``, US social security numbers ``[ssn]``, IPv4/IPv6 addresses
-    ``[ip]`` and phone numbers in common national and international formats ``[phone]``.
-    Years, year ranges, ratings, durations and numbers in titles are left alone.
-
-    Args:
-        text: Any text (a user's query, a chat message).
-
-    Returns:
-        The text with personal data replaced.
-
-    Example:
-        >>> redact_pii("I'm bob@example.com, call +44 20 7946 0958. Movies like Heat (1995)?")
-        "I'm [email], call [phone]. Movies like Heat (1995)?"
-    """
-    always: Callable[[str], bool] = lambda _: True  # noqa: E731
-    steps: list[tuple[re.Pattern[str], str, Callable[[str], bool]]] = [
-        (_EMAIL, "[email]", always),
-        (_IBAN, "[iban]", _mod97_ok),
-        (_CARD, "[card]", _is_card),
-        (_SSN, "[ssn]", always),
-        (_IPV4, "[ip]", always),
-        (_IPV6, "[ip]", _is_ipv6),
-        (_PHONE, "[phone]", _is_phone),
-    ]
-    found: dict[str, int] = {}
-    for pattern, placeholder, valid in steps:
-        text, count = _replace(pattern, text, placeholder, valid)
-        if count:
-            found[placeholder] = found.get(placeholder, 0) + count
-    if found:
-        # Counts only: the values themselves must not reach a log.
-        logger.debug("redacted personal data: %s", found)
-    return text
-
 
 # ---------------------------------------------------------------- topic
 
