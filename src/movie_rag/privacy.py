@@ -139,7 +139,6 @@ def _replace(
     return pattern.sub(substitute, text), count
 
 
-
 # Street addresses: a house number, one to four name words and a street-type word, optionally
 # a unit, a city, a state and a postcode. Movie titles share the shape ("21 Jump Street",
 # "Miracle on 34th Street"), so a short house number counts only with an address cue before
@@ -277,8 +276,16 @@ def redact_value(value: Any) -> Any:
     return value
 
 
+def _clean_log_text(text: str) -> str:
+    from movie_rag.chain.guards import redact_secrets
+
+    # Secret values and key-shaped strings too (an LLM error may quote its request), but
+    # not every long token: run ids and hashes in a log are no secrets.
+    return redact_secrets(redact_pii(text), random_tokens=False)
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that removes personal data from every record it sees.
+    """A logging filter that removes personal data (and secrets) from every record it sees.
 
     The message is formatted with its arguments and redacted; a traceback is formatted now
     and redacted too (handlers reuse ``record.exc_text``). Put it on a handler to cover
@@ -295,13 +302,13 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        record.msg, record.args = redact_pii(message), ()
+        record.msg, record.args = _clean_log_text(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact_pii(record.exc_text)
+            record.exc_text = _clean_log_text(record.exc_text)
         if record.stack_info:
-            record.stack_info = redact_pii(record.stack_info)
+            record.stack_info = _clean_log_text(record.stack_info)
         record._movie_rag_redacted = True  # type: ignore[attr-defined]
         return True
 

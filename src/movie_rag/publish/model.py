@@ -104,6 +104,10 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     from movie_rag.tables import read_local_table
 
     settings = MovieRagSettings(**dict(config.get("settings") or {}))
+    from movie_rag.chain.guards import register_settings_secrets
+
+    # The serving environment's keys and tokens never appear in an answer or the log.
+    register_settings_secrets(settings)
     manager_class = _TracedIndexManager if config.get("tracing") else VectorIndexManager
     if config.get("flavour", "local") == "local":
         from movie_rag.index.embeddings import LocalEmbeddings
