@@ -35,8 +35,15 @@ def safety_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from movie_rag.index import LocalEmbeddings, LocalVectorIndex
     from movie_rag.workdir import Workdir
 
+    import pyarrow.parquet as pq
+
     root = tmp_path_factory.mktemp("safety") / "workdir"
-    LocalVectorIndex(Workdir(root).root / "index", LocalEmbeddings()).build(movies_table())
+    workdir = Workdir(root)
+    LocalVectorIndex(workdir.index, LocalEmbeddings()).build(movies_table())
+    # The catalogue table beside it, as a build leaves it: `movie-rag recommend` works here.
+    table_dir = workdir.tables / "movies_info"
+    table_dir.mkdir(parents=True)
+    pq.write_table(movies_table(), table_dir / "part-0.parquet")
     return root
 
 

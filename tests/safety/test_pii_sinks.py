@@ -189,22 +189,28 @@ def test_traces_and_the_inference_log_keep_no_pii(
 def test_cli_stderr_keeps_no_pii_at_any_verbosity(
     safety_workdir: Path, tmp_path: Path, verbosity: list[str]
 ) -> None:
-    # A question with PII, and a queries file whose name and content are personal data: the
-    # command fails (no catalogue table in this workdir) and says why on stderr.
-    queries = tmp_path / f"{PII['email'][0]}.txt"
-    queries.write_text(QUESTION + "\n", encoding="utf-8")
+    # A question with PII answered (stderr carries the --verbose log lines), a queries file
+    # with PII in its lines, and a missing queries file whose name is personal data (the
+    # error names the file).
+    queries = tmp_path / "queries.txt"
+    queries.write_text(QUESTION + "\n" + QUESTION.upper() + "\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    for args in (
-        ["recommend", QUESTION, "--user-id", USER],
-        ["recommend", "--queries", str(queries), "--user-id", USER],
-        ["recommend", "--queries", str(tmp_path / f"{PII['phone'][0]}.txt")],
+    for args, fails in (
+        (["recommend", QUESTION, "--user-id", USER, "--json"], False),
+        (["recommend", "--queries", str(queries), "--user-id", USER], False),
+        (["recommend", "--queries", str(tmp_path / f"{PII['email'][0]}.txt")], True),
     ):
         result = subprocess.run(
             [sys.executable, "-m", "movie_rag.cli", *args, "--workdir", str(safety_workdir),
              *verbosity],
             capture_output=True, text=True, env=env, timeout=300, check=False,
         )  # fmt: skip
-        assert result.stderr.strip(), (args, result.stdout)
+        assert (result.returncode != 0) == fails, (args, result.stderr)
+        if fails:
+            assert "error" in result.stderr and "[email]" in result.stderr, result.stderr
+        elif "--json" in args:
+            # The JSON answer carries the question, redacted.
+            assert "[email]" in result.stdout and "[address]" in result.stdout
         assert "Traceback" not in result.stderr
         assert leaks(result.stderr) == {}, (args, result.stderr)
         assert leaks(result.stdout) == {}, (args, result.stdout)
