@@ -456,7 +456,7 @@ class ModelPublisher:
         Args:
             movies_info: The catalogue (an Arrow table or a table directory); default the
                 workdir's movies_info. On Databricks, export the Unity Catalog table first
-                (``spark.table(name).toArrow()``).
+                (``movie_rag.spark.spark_to_arrow(spark.table(name))``).
             index_dir: The local index directory (local flavour); default the workdir's.
             run_name: Name of the MLflow run.
 
