@@ -67,6 +67,8 @@ logger = logging.getLogger("movie_rag")
 DEFAULT_MODEL_NAME = "movie_rag"
 DEFAULT_ALIAS = "champion"
 MODEL_CODE = Path(__file__).with_name("model.py")
+#: The ResponsesAgent entry module (``settings.serving_interface == "responses"``).
+AGENT_CODE = Path(__file__).with_name("agent.py")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 FINGERPRINT_TAG = "movie_rag.fingerprint"
 
@@ -396,6 +398,7 @@ class ModelPublisher:
             # flavour records traces (retrieval and answer spans) where serving collects them.
             "warmup": self.flavour == "local",
             "tracing": self.flavour == "databricks",
+            "interface": self.settings.serving_interface,
         }
 
     def pip_requirements(self) -> list[str]:
@@ -506,13 +509,11 @@ class ModelPublisher:
                     mlflow.log_params(_flat_params(config))
                     info = mlflow.pyfunc.log_model(
                         name="model",
-                        python_model=str(MODEL_CODE),
                         model_config=config,
                         artifacts=artifacts,
                         code_paths=[str(code)],
                         pip_requirements=self.pip_requirements(),
-                        signature=model_signature(),
-                        input_example=_input_example(),
+                        **_interface_arguments(self.settings.serving_interface),
                         resources=self.resources() or None,
                         metadata={"flavour": self.flavour, FINGERPRINT_TAG: fingerprint},
                     )
@@ -1125,6 +1126,20 @@ def model_signature() -> ModelSignature:
         [ParamSpec("format", "string", "text"), ParamSpec("client_request_id", "string", "")]
     )
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
+
+
+def _interface_arguments(interface: str) -> dict[str, Any]:
+    """``log_model`` arguments of an interface: entry module, signature, input example."""
+    if interface == "responses":
+        from movie_rag.publish.agent import responses_input_example
+
+        # MLflow sets the ResponsesAgent signature itself.
+        return {"python_model": str(AGENT_CODE), "input_example": responses_input_example()}
+    return {
+        "python_model": str(MODEL_CODE),
+        "signature": model_signature(),
+        "input_example": _input_example(),
+    }
 
 
 def _input_example() -> Any:
