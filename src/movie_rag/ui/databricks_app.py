@@ -29,9 +29,10 @@ class WorkspaceEndpointClient(EndpointClient):
         self._workspace = workspace
 
     def _post(self, body: Any) -> Any:
-        # The SDK's header factory refreshes OAuth tokens; nothing is stored on the client.
-        headers = self._workspace.config.authenticate()
-        self.token = headers.get("Authorization", "").removeprefix("Bearer ").strip() or None
+        from movie_rag.workspace import bearer_token
+
+        # The SDK refreshes OAuth tokens; the token lives only for this request.
+        self.token = bearer_token(self._workspace.config)
         try:
             return super()._post(body)
         finally:
@@ -40,8 +41,6 @@ class WorkspaceEndpointClient(EndpointClient):
 
 def main() -> None:
     """Start the chat on ``DATABRICKS_APP_PORT`` against the ``SERVING_ENDPOINT`` endpoint."""
-    from databricks.sdk import WorkspaceClient
-
     from movie_rag.settings import MovieRagSettings
     from movie_rag.ui.app import create_app, launch_app
     from movie_rag.ui.backends import RemoteBackend
@@ -59,7 +58,9 @@ def main() -> None:
     if warehouse:
         overrides["sql_warehouse_id"] = warehouse
     settings = MovieRagSettings(**overrides)
-    client = WorkspaceEndpointClient(WorkspaceClient(), endpoint)
+    from movie_rag.workspace import workspace_client
+
+    client = WorkspaceEndpointClient(workspace_client(settings), endpoint)
     recorder = FeedbackRecorder.from_settings(settings)
     app = create_app(RemoteBackend(client), feedback=recorder)
     launch_app(app, host="0.0.0.0", port=port, block=True)
