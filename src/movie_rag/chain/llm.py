@@ -21,7 +21,6 @@ import concurrent.futures
 import contextvars
 import json
 import logging
-import os
 import random
 import re
 import threading
