@@ -1153,7 +1153,9 @@ def _input_example() -> Any:
 def _excluded_settings() -> set[str]:
     # Secrets never enter the logged config (the served model reads them from its
     # environment); the workdir is a path on the publishing machine, meaningless elsewhere.
-    excluded = {"workdir"}
+    # Workspace identity is the serving environment's (its unified auth chain), never the
+    # publisher's: no host, client id or profile travels either.
+    excluded = {"workdir", "databricks_host", "databricks_client_id", "databricks_profile"}
     for field_name, field in MovieRagSettings.model_fields.items():
         if _mentions_secret(field.annotation):
             excluded.add(field_name)
