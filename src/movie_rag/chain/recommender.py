@@ -120,6 +120,10 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
+        from movie_rag.chain.guards import register_settings_secrets
+
+        # Keys and tokens in the settings are never shown, whatever an LLM echoes.
+        register_settings_secrets(self.settings)
 
     def __repr__(self) -> str:
         return (
