@@ -707,6 +707,12 @@ def ui(
             app_.close()
 
 
+# The deployment job's commands (collab, index, gate, deploy).
+from movie_rag.cli_platform import register as _register_platform  # noqa: E402
+
+_register_platform(app)
+
+
 def main() -> None:
     """Entry point of the ``movie-rag`` console script."""
     # Nothing may be fetched from a model hub at run time: the model ships in a package.

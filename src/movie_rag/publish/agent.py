@@ -100,7 +100,7 @@ class MovieRagAgent(ResponsesAgent):
         if config.get("warmup"):
             self.chain.invoke({"query": "a good movie", "k": 1})
 
-    def predict(self, request: ResponsesAgentRequest) -> ResponsesAgentResponse:
+    def predict(self, request: ResponsesAgentRequest) -> ResponsesAgentResponse:  # type: ignore[override]
         """Answer the conversation's last user message.
 
         Raises:
