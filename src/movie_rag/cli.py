@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from movie_rag.errors import MovieRagError
@@ -354,11 +355,17 @@ def demo(
 
 
 def _print_response(response: Any) -> None:
-    out.print(response.answer, highlight=False)
+    # The answer text lists the picks too: print its introduction, then the list once.
+    if not response.recommendations:
+        out.print(response.answer, highlight=False)
+        return
+    out.print(response.answer.split("\n", 1)[0], highlight=False, markup=False)
     for i, rec in enumerate(response.recommendations, start=1):
         badge = "" if rec.in_catalog else " [yellow](not on the platform)[/]"
         year = f" ({rec.year})" if rec.year else ""
-        out.print(f"  [dim]{i}.[/] [bold]{rec.title}{year}[/]{badge}", highlight=False)
+        out.print(f"  [dim]{i}.[/] [bold]{escape(rec.title)}{year}[/]{badge}", highlight=False)
+        if rec.reason:
+            out.print(f"     {escape(rec.reason)}", highlight=False)
         if rec.url:
             out.print(f"     [dim]{rec.url}[/]", highlight=False)
 
