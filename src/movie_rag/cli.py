@@ -74,7 +74,11 @@ def _settings(workdir: Path | None) -> MovieRagSettings:
 def _configure_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
+    from movie_rag.privacy import install_log_redaction
+
     handler = RichHandler(console=err, show_path=False, show_time=False)
+    # Every record that reaches stderr, from any logger and at any verbosity, is redacted.
+    install_log_redaction([handler])
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s")
     logging.getLogger("movie_rag").setLevel(logging.INFO if verbose else logging.WARNING)
 
@@ -84,9 +88,14 @@ def _reported_errors(as_json: bool) -> Iterator[None]:
     try:
         yield
     except MovieRagError as exc:
+        from rich.markup import escape
+
+        from movie_rag.privacy import redact_pii
+
+        message = redact_pii(str(exc))
         if as_json:
-            print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            print(json.dumps({"error": message, "type": type(exc).__name__}))
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
         raise typer.Exit(2) from None
 
 
