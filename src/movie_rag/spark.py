@@ -66,7 +66,9 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
         f"-Dlog4j2.configurationFile=file:{log_config} -Dderby.system.home={workdir.spark}"
     )
     logger.info("starting local Spark (%s) under %s", settings.spark_master, workdir.spark)
-    session = (
+    from movie_rag.logs import jvm_output_redirected
+
+    builder = (
         SparkSession.builder.master(settings.spark_master)
         .appName("movie_rag")
         .config("spark.sql.warehouse.dir", str(workdir.spark / "warehouse"))
@@ -82,8 +84,10 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "true")
-        .getOrCreate()
     )
+    # The JVM's banner and native-library warnings go to the workdir's log in a quiet CLI run.
+    with jvm_output_redirected():
+        session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
 
