@@ -198,7 +198,7 @@ def _settings(workdir: Path | None) -> MovieRagSettings:
 def _fail(message: str, as_json: bool, kind: str, code: int = 2) -> typer.Exit:
     if as_json:
         print(json.dumps({"error": message, "type": kind}), flush=True)
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -359,7 +359,7 @@ def build(
     else:
         _print_report(report)
     for warning in report.warnings:
-        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False)
+        err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
 
 
 EXAMPLE_QUESTIONS = (

@@ -93,8 +93,8 @@ class ProgressDisplay:
             self._progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._finish_stage()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self._finish_stage(failed=kind is not None)
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -114,12 +114,16 @@ class ProgressDisplay:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=done, total=max(total, 1), unit=unit)
 
-    def _finish_stage(self) -> None:
+    def _finish_stage(self, *, failed: bool = False) -> None:
         if self._current is None:
             return
         seconds = time.perf_counter() - self._started
         self.timings.append((self._current, seconds))
-        if self._progress is not None and self._task is not None:
+        if failed:
+            if self._progress is not None and self._task is not None:
+                self._progress.update(self._task, description=f"{self._current} (failed)")
+                self._progress.stop_task(self._task)
+        elif self._progress is not None and self._task is not None:
             task = next(t for t in self._progress.tasks if t.id == self._task)
             total = task.total if task.total is not None else 1
             self._progress.update(self._task, total=total, completed=total)
