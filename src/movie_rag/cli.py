@@ -691,9 +691,16 @@ Examples:
 )
 def publish(
     registry: Annotated[
-        Registry,
-        typer.Option("--registry", help="local (sqlite under the workdir) or databricks-uc."),
-    ] = Registry.local,
+        str,
+        typer.Option(
+            "--registry",
+            metavar="[local|databricks-uc]",
+            autocompletion=lambda incomplete: [
+                r.value for r in Registry if r.value.startswith(incomplete)
+            ],
+            help="local (sqlite under the workdir) or databricks-uc.",
+        ),
+    ] = Registry.local.value,
     name: Annotated[
         str,
         typer.Option(
@@ -724,15 +731,17 @@ def publish(
 ) -> None:
     """Log the chain as an MLflow model, register it and point the alias at it (idempotent)."""
     _start(workdir, verbose=verbose, quiet=quiet, debug=debug)
+    if registry not in {r.value for r in Registry}:
+        raise _fail("--registry must be local or databricks-uc", as_json, "UsageError")
     with _reported_errors(as_json):
         settings = _settings(workdir)
         _require("mlflow")
         _require_for_chain(settings)
-        if registry is Registry.databricks_uc:
+        if registry == Registry.databricks_uc:
             _require("databricks")
         from movie_rag.publish.publisher import ModelPublisher
 
-        publisher = ModelPublisher(settings, registry=registry.value)
+        publisher = ModelPublisher(settings, registry=registry)  # type: ignore[arg-type]
         with _progress(not quiet) as progress:
             progress("publishing")
             version = publisher.publish(name, alias, force=force)
@@ -741,7 +750,7 @@ def publish(
         print(
             json.dumps(
                 {
-                    "registry": registry.value,
+                    "registry": registry,
                     "tracking_uri": publisher.tracking_uri,
                     "alias_uri": alias_uri,
                     **version.model_dump(),
