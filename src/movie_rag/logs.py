@@ -101,9 +101,13 @@ def configure_logging(
     )
     terminal = RichHandler(console=console, show_path=False, show_time=False)
     terminal.setFormatter(logging.Formatter("%(message)s"))
+    terminal._movie_rag = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        # Only a previous run's handler (or a default stream handler) is replaced: a host's
+        # own handlers (pytest's capture, an application's file) stay.
+        if getattr(old, "_movie_rag", False) or type(old) is logging.StreamHandler:
+            root.removeHandler(old)
     root.addHandler(terminal)
     root.setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
     logging.getLogger("movie_rag").setLevel(ours)
