@@ -196,6 +196,9 @@ def _settings(workdir: Path | None) -> MovieRagSettings:
 
 
 def _fail(message: str, as_json: bool, kind: str, code: int = 2) -> typer.Exit:
+    from movie_rag.privacy import redact_pii
+
+    message = redact_pii(message)
     if as_json:
         print(json.dumps({"error": message, "type": kind}), flush=True)
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)

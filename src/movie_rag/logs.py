@@ -127,6 +127,10 @@ def configure_logging(
         except OSError:
             log_file = file_handler = None
 
+    from movie_rag.privacy import install_log_redaction
+
+    # Every record that reaches stderr or the log file, from any logger, is redacted.
+    install_log_redaction([terminal, *([file_handler] if file_handler else [])])
     if verbosity >= 1:
         _jvm_log = None
         for name in THIRD_PARTY_LOGGERS:

@@ -174,6 +174,14 @@ class MovieRagSettings(BaseSettings):
         None, description="Personal access or service-principal token."
     )
 
+    # -- serving ----------------------------------------------------------------------
+    serving_interface: Literal["dataframe", "responses"] = Field(
+        "dataframe",
+        description="Interface of the published model: 'dataframe' (the chat UI's "
+        "dataframe_split and chat contract) or 'responses' (MLflow ResponsesAgent, for AI "
+        "Playground, the Review App and agents.deploy).",
+    )
+
     # -- feedback ---------------------------------------------------------------------
     sql_warehouse_id: str | None = Field(
         None,
