@@ -127,9 +127,27 @@ class VectorIndexManager:
         )
 
     @property
-    def table_location(self) -> Path:
+    def source_location(self) -> Path:
         """Where ``build``/``sync`` read ``movies_info`` when given no table."""
         return self.workdir.table(self.settings.movies_info_table)
+
+    @property
+    def table_location(self) -> Path:
+        """Where readers take ``movies_info`` from so that it matches the served index.
+
+        Locally that is the copy of the rows published with the live index version (see
+        :meth:`LocalVectorIndex.published_table`): a build interrupted after writing the new
+        table but before swapping the index leaves readers on the previous table and index
+        together. Without a published index it is the workdir's table
+        (:attr:`source_location`).
+        """
+        from movie_rag.index.local import LocalVectorIndex
+
+        if isinstance(self.index, LocalVectorIndex):
+            published = self.index.published_table()
+            if published is not None:
+                return published
+        return self.source_location
 
     def build(
         self, table: TableSource | None = None, *, progress: ProgressCallback | None = None
@@ -238,7 +256,7 @@ class VectorIndexManager:
         if table is not None:
             return table
         if self.settings.backend == "local":
-            return self.table_location
+            return self.source_location
         return self.settings.table_name(self.settings.movies_info_table)
 
 

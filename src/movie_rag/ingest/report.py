@@ -8,13 +8,25 @@ __all__ = ["BuildReport", "FieldCoverage", "InputSummary", "SourceMatches"]
 
 
 class InputSummary(BaseModel):
-    """Row accounting of one input file: ``rows_in == rows_loaded + rows_quarantined``."""
+    """Row accounting of one input file: ``rows_in == rows_loaded + rows_quarantined``.
+
+    ``rows_in`` counts records as a person counts them: the non-blank lines after the header
+    of a CSV file (a quoted field that spans lines makes one record of them), the non-blank
+    lines of NDJSON, the items of a JSON array.
+    """
 
     source: str
     path: str
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
+    rows_orphaned: int = Field(
+        0,
+        description=(
+            "Of rows_loaded, the rows that reference a movie (or genome tag) the release "
+            "lacks: kept in the bronze table, never reach movies_info."
+        ),
+    )
 
 
 class SourceMatches(BaseModel):
@@ -46,6 +58,13 @@ class BuildReport(BaseModel):
     inputs: list[InputSummary] = Field(default_factory=list)
     quarantined: dict[str, int] = Field(default_factory=dict)
     quarantine_location: str | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Problems with the file set that are not row errors: an empty movies.csv with "
+            "ratings present, rows referencing unknown movies, values set to null."
+        ),
+    )
     orphans: dict[str, int] = Field(
         default_factory=dict,
         description="Valid rows referencing a movie the release lacks (kept in bronze only).",
