@@ -119,6 +119,12 @@ class MovieRagSettings(BaseSettings):
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
     )
+    collab_engine: Literal["auto", "single_node", "spark"] = Field(
+        "auto",
+        description="Where the collaborative model trains: 'single_node' (scipy + implicit, "
+        "in-process), 'spark' (Spark jobs, MLlib ALS); 'auto' is single_node on the local "
+        "backend and spark on Databricks.",
+    )
     als_rank: int = Field(32, ge=1, description="ALS latent factors.")
     als_reg: float = Field(0.1, gt=0.0, description="ALS L2 regularisation.")
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")

@@ -89,7 +89,9 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
     else:
         logger.info("starting local Spark (%s) under %s", settings.spark_master, workdir.spark)
         builder = SparkSession.builder.master(settings.spark_master)
-    session: SparkSession = (
+    from movie_rag.logs import jvm_output_redirected
+
+    configured = (
         builder.appName("movie_rag")
         .config("spark.sql.warehouse.dir", str(workdir.spark / "warehouse"))
         .config("spark.local.dir", str(workdir.spark / "tmp"))
@@ -104,8 +106,10 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.ansi.enabled", "true")
-        .getOrCreate()
     )
+    # The JVM's banner and native-library warnings go to the workdir's log in a quiet CLI run.
+    with jvm_output_redirected():
+        session: SparkSession = configured.getOrCreate()
     if not is_connect(session):
         # Only on the classic session started here (a Connect session has no sparkContext).
         session.sparkContext.setLogLevel("ERROR")

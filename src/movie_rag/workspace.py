@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from movie_rag.errors import ConfigurationError
@@ -306,17 +306,40 @@ def _httpx() -> Any:
     return getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx")  # noqa: B009
 
 
-def _bearer_auth(config: Config) -> Any:
+def _http_clients(config: Config, timeout: float) -> tuple[Any, Any]:
+    """Sync and async httpx clients that put the current workspace bearer on each request.
+
+    Connections are not kept alive between calls (one handshake is nothing next to an LLM
+    answer), so a client built per model and dropped leaves no open socket behind.
+    """
     httpx = _httpx()
+    limits = httpx.Limits(max_keepalive_connections=0)
+    shared_sync = httpx.HTTPTransport(limits=limits)
+    shared_async = httpx.AsyncHTTPTransport(limits=limits)
 
-    class _DatabricksAuth(httpx.Auth):  # type: ignore[name-defined]
-        """Sets the current workspace bearer on every request (tokens refresh)."""
+    def authorise(request: Any) -> None:
+        request.headers["Authorization"] = config.authenticate()["Authorization"]
 
-        def auth_flow(self, request: Any) -> Generator[Any, Any, None]:
-            request.headers["Authorization"] = config.authenticate()["Authorization"]
-            yield request
+    class _Sync(httpx.BaseTransport):  # type: ignore[name-defined]
+        def handle_request(self, request: Any) -> Any:
+            authorise(request)
+            return shared_sync.handle_request(request)
 
-    return _DatabricksAuth()
+        def close(self) -> None:
+            shared_sync.close()
+
+    class _Async(httpx.AsyncBaseTransport):  # type: ignore[name-defined]
+        async def handle_async_request(self, request: Any) -> Any:
+            authorise(request)
+            return await shared_async.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await shared_async.aclose()
+
+    return (
+        httpx.Client(transport=_Sync(), timeout=timeout),
+        httpx.AsyncClient(transport=_Async(), timeout=timeout),
+    )
 
 
 def serving_base_url(config: Config) -> str:
@@ -348,7 +371,6 @@ def openai_client(
     """
     from openai import OpenAI
 
-    httpx = _httpx()
     config = config or workspace_config(settings)
     return OpenAI(
         base_url=serving_base_url(config),
@@ -356,7 +378,7 @@ def openai_client(
         api_key="unused",
         timeout=timeout,
         max_retries=max_retries,
-        http_client=httpx.Client(auth=_bearer_auth(config), timeout=timeout),
+        http_client=_http_clients(config, timeout)[0],
     )
 
 
@@ -394,9 +416,8 @@ def chat_model(
         ) from exc
     from pydantic import SecretStr
 
-    httpx = _httpx()
     config = config or workspace_config(settings)
-    auth = _bearer_auth(config)
+    sync_client, async_client = _http_clients(config, timeout)
     return ChatOpenAI(
         base_url=serving_base_url(config),
         api_key=SecretStr("unused"),
@@ -404,8 +425,8 @@ def chat_model(
         temperature=temperature,
         timeout=timeout,
         max_retries=0,
-        http_client=httpx.Client(auth=auth, timeout=timeout),
-        http_async_client=httpx.AsyncClient(auth=auth, timeout=timeout),
+        http_client=sync_client,
+        http_async_client=async_client,
         # ChatOpenAI renames max_tokens to max_completion_tokens, which Databricks does not
         # read; the body field it accepts is max_tokens.
         extra_body={"max_tokens": max_tokens},

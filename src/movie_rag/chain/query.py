@@ -389,6 +389,7 @@ _BOUND = re.compile(
     re.IGNORECASE,
 )
 _BARE_PERIOD = re.compile(_P, re.IGNORECASE)
+_TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
     r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
     r"newer|newest|latest|new\s+ones)\b",
@@ -822,6 +823,9 @@ class QueryParser:
     def _years(self, work: _Work) -> tuple[int | None, int | None]:
         periods: list[tuple[int, int]] = []
         low, high = None, None
+        for match in _TITLE_YEAR.finditer(work.masked):
+            # "I loved Easy A (2010)": a year in brackets belongs to the title before it.
+            work.mask(*match.span())
         for match in _RANGE.finditer(work.masked):
             first = match.group("a") or match.group("c") or match.group("e")
             last = match.group("b") or match.group("d") or match.group("f")
@@ -987,8 +991,10 @@ class QueryParser:
 
 
 def _spans_longest_first(count: int, *, shortest: int) -> list[tuple[int, int]]:
-    """Inclusive ``(first, last)`` word index pairs of every run of ``shortest`` to
-    :data:`_MAX_SEED_WORDS` words (no title is longer), longest first."""
+    """Inclusive ``(first, last)`` word spans of ``shortest`` to ``_MAX_SEED_WORDS`` words.
+
+    Longest first; no title is longer than ``_MAX_SEED_WORDS`` words.
+    """
     spans = [
         (i, j)
         for i in range(count)

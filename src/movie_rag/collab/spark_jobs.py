@@ -17,9 +17,15 @@ from movie_rag.collab.item_knn import NEIGHBOURS_SCHEMA, ItemNeighbours, _check_
 from movie_rag.spark import spark_to_arrow
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
-__all__ = ["FactorTables", "fit_item_knn_spark", "item_knn_frame", "train_als"]
+__all__ = [
+    "FactorTables",
+    "fit_item_knn_spark",
+    "item_knn_frame",
+    "neighbour_score_column",
+    "train_als",
+]
 
 
 def item_knn_frame(
@@ -29,6 +35,7 @@ def item_knn_frame(
     min_co_likes: int = 1,
     top_n: int = 100,
     alpha: float = 1.0,
+    shrinkage: float = 0.0,
 ) -> DataFrame:
     """Co-like neighbours as a Spark DataFrame ``movie_id, neighbour_id, score``.
 
@@ -38,6 +45,7 @@ def item_knn_frame(
         min_co_likes: Pairs liked together by fewer users are dropped.
         top_n: Neighbours kept per movie.
         alpha: Asymmetry of the normalisation (0.5 cosine, 1.0 conditional probability).
+        shrinkage: Discount of pairs with few co-likes (``co / (co + shrinkage)``).
 
     Returns:
         One row per kept (movie, neighbour) pair.
@@ -45,7 +53,7 @@ def item_knn_frame(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    _check_params(like_threshold, min_co_likes, top_n, alpha)
+    _check_params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     likes = (
         ratings.where(F.col("rating") >= F.lit(float(like_threshold)))
         .select(F.col("user_id"), F.col("movie_id").cast("int"))
@@ -68,9 +76,8 @@ def item_knn_frame(
         .select(
             "movie_id",
             "neighbour_id",
-            (
-                F.col("co")
-                / (F.pow(F.col("n_movie"), F.lit(alpha)) * F.pow(F.col("n_nb"), F.lit(1 - alpha)))
+            neighbour_score_column(
+                F.col("co"), F.col("n_movie"), F.col("n_nb"), alpha=alpha, shrinkage=shrinkage
             ).alias("score"),
         )
     )
@@ -86,6 +93,18 @@ def item_knn_frame(
     )
 
 
+def neighbour_score_column(
+    co: Column, n_movie: Column, n_neighbour: Column, *, alpha: float, shrinkage: float = 0.0
+) -> Column:
+    """:func:`movie_rag.collab.item_knn.neighbour_score` as a Spark column expression."""
+    from pyspark.sql import functions as F
+
+    normalised = co / (F.pow(n_movie, F.lit(alpha)) * F.pow(n_neighbour, F.lit(1.0 - alpha)))
+    if shrinkage <= 0:
+        return normalised
+    return normalised * co / (co + F.lit(float(shrinkage)))
+
+
 def fit_item_knn_spark(
     ratings: DataFrame,
     *,
@@ -93,12 +112,18 @@ def fit_item_knn_spark(
     min_co_likes: int = 1,
     top_n: int = 100,
     alpha: float = 1.0,
+    shrinkage: float = 0.0,
 ) -> ItemNeighbours:
     """Run :func:`item_knn_frame` and collect the result as :class:`ItemNeighbours`."""
     from pyspark.sql import functions as F
 
     frame = item_knn_frame(
-        ratings, like_threshold=like_threshold, min_co_likes=min_co_likes, top_n=top_n, alpha=alpha
+        ratings,
+        like_threshold=like_threshold,
+        min_co_likes=min_co_likes,
+        top_n=top_n,
+        alpha=alpha,
+        shrinkage=shrinkage,
     )
     table = _to_arrow(frame, NEIGHBOURS_SCHEMA)
     counts = (
@@ -109,7 +134,7 @@ def fit_item_knn_spark(
         .count()
         .collect()
     )
-    params = _params(like_threshold, min_co_likes, top_n, alpha)
+    params = _params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     return ItemNeighbours(table, params, {int(r["movie_id"]): int(r["count"]) for r in counts})
 
 

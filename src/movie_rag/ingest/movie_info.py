@@ -193,6 +193,7 @@ class MovieInfoBuilder:
             inputs=_input_summaries(movielens, imdb),
             quarantined=_quarantine_counts(movielens, imdb),
             orphans=dict(movielens.orphans),
+            warnings=[*movielens.warnings, *(w for src in imdb for w in src.warnings)],
             matches=matches,
             coverage=_coverage(table),
             unmapped_genres=_unmapped_genres(imdb),
@@ -407,6 +408,7 @@ def _attach(
 
 def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> list[InputSummary]:
     loaded = movielens.rows_loaded()
+    orphaned = movielens.rows_orphaned()
     summaries = [
         InputSummary(
             source=f"movielens_{role}",
@@ -414,6 +416,7 @@ def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> li
             rows_in=movielens.rows_in[role],
             rows_loaded=loaded[role],
             rows_quarantined=movielens.quarantine.count(f"movielens_{role}"),
+            rows_orphaned=orphaned[role],
         )
         for role in movielens.rows_in
     ]

