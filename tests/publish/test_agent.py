@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,19 @@ from movie_rag.publish import ModelPublisher, RegisteredVersion
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 QUESTION = "I liked 'Jurassic Park'. Can you suggest some movies similar?"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _mlflow_defaults_away_from_the_working_directory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """MLflow's default store (``./mlflow.db``, ``./mlruns``) lands in a temporary directory."""
+    import os
+
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("agent_cwd"))
+    yield
+    os.chdir(previous)
 
 
 @pytest.fixture(scope="module")
