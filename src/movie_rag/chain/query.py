@@ -68,7 +68,7 @@ from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
 from movie_rag.ingest.titles import title_key
 
-__all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow"]
+__all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow", "only_vocabulary"]
 
 logger = logging.getLogger("movie_rag")
 
@@ -230,6 +230,20 @@ _FILLER = frozenset((
     "very", "more", "other", "others", "lot", "lots", "too", "so", "to", "watch", "see", "in",
     "on", "for", "all", "genre", "genres", "story", "stories", "i", "we", "my", "our", "just",
     "please", "similar",
+))  # fmt: skip
+# Words of asking that name no topic ("recommend me some good war movies from the 80s").
+_ASKING = frozenset((
+    "recommend", "suggest", "show", "give", "want", "need", "me", "from", "best", "top",
+    "rated", "popular", "well-known", "known", "can", "could", "you", "would", "please",
+    "some", "good", "great", "looking", "for", "any", "what", "are", "is", "there",
+    "before", "after", "since", "until", "between", "during", "made", "released", "year",
+    "decade", "era", "old", "new", "recent", "classic", "classics",
+))  # fmt: skip
+# Genre words that also name a topic ("heist movies" is about heists, not just crime).
+_TOPICAL = frozenset((
+    "heist", "heists", "gangster", "gangsters", "mafia", "mobster", "mobsters", "cowboy",
+    "cowboys", "whodunit", "whodunnit", "whodunits", "detective", "anime", "cartoon",
+    "cartoons", "noir", "imax", "documentary", "documentaries",
 ))  # fmt: skip
 # A fuzzy or prefix match on a fragment that ends like this is a cut-off phrase, not a title.
 _FUNCTION_WORDS = frozenset((
@@ -1115,6 +1129,21 @@ def _last_recommendations(history: list[HistoryTurn]) -> list[int]:
         if turn.role == "assistant" and turn.recommendations:
             return turn.recommendations
     return []
+
+
+def only_vocabulary(text: str) -> bool:
+    """Whether the text is only genre/mood words, years and filler ("good 90s war movies").
+
+    Args:
+        text: Any text.
+
+    Returns:
+        True when no word of it names a topic, a title or a person.
+    """
+    words = re.sub(r"[^\w\s'-]", " ", _BARE_PERIOD.sub(" ", text)).split()
+    if any(w.lower() in _TOPICAL for w in words):
+        return False
+    return _only_vocabulary(" ".join(w for w in words if w.lower() not in _ASKING))
 
 
 def _only_vocabulary(text: str) -> bool:
