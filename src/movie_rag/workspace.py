@@ -503,7 +503,7 @@ def retrying(
 
     Returns:
         A ``tenacity.Retrying``; use ``for attempt in retrying(...): with attempt: ...``
-        or ``retrying(...)(fn)``.
+        or ``retrying(...)(fn, *args)`` (calls ``fn`` and returns its result).
     """
     import time
 
