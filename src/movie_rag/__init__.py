@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "fetch_movielens": "movie_rag.datasets",
     "get_spark": "movie_rag.spark",
     "sample_catalogue": "movie_rag.datasets",
+    "WorkspaceAuthError": "movie_rag.workspace",
+    "workspace_client": "movie_rag.workspace",
+    "workspace_config": "movie_rag.workspace",
 }
 
 __all__ = [
@@ -69,10 +72,13 @@ __all__ = [
     "VectorIndexManager",
     "Workdir",
     "WorkdirError",
+    "WorkspaceAuthError",
     "build_catalogue",
     "fetch_movielens",
     "get_spark",
     "sample_catalogue",
+    "workspace_client",
+    "workspace_config",
 ]
 
 if TYPE_CHECKING:
@@ -102,6 +108,7 @@ if TYPE_CHECKING:
     from movie_rag.tables import TableStore
     from movie_rag.ui.client import EndpointClient
     from movie_rag.workdir import Workdir
+    from movie_rag.workspace import WorkspaceAuthError, workspace_client, workspace_config
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from movie_rag.ingest.imdb import IMDBFormat, IMDBLoader, IMDBSource
 from movie_rag.ingest.movie_info import MovieInfoBuilder
 from movie_rag.ingest.movielens import MovieLensLoader
 from movie_rag.ingest.report import BuildReport
+from movie_rag.progress import report_count
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
 
@@ -130,7 +131,9 @@ def _build_catalogue(
         spark: A session to use (default: the active one, or a local one).
         mode: ``merge`` (update changed rows) or ``overwrite``.
         index: Also build or sync the vector index (re-embedding only changed movies).
-        progress: Called with the name of each stage as it starts.
+        progress: Called with the name of each stage as it starts; a
+            [`ProgressDisplay`][movie_rag.progress.ProgressDisplay] also gets document counts
+            while embedding.
 
     Returns:
         The build report (also saved as ``reports/build.json`` in a local workdir).
@@ -180,6 +183,7 @@ def _build_catalogue(
         say("indexing movies_info")
         report.index = _sync_index(settings, say)
         lap("index")
+    report.warnings = report.input_warnings()
     report.timings = {**timings, **{f"movies_info.{k}": v for k, v in report.timings.items()}}
     if settings.backend == "local":
         reports = Workdir(settings.workdir).reports
@@ -222,7 +226,9 @@ def _sync_index(settings: MovieRagSettings, say: Progress) -> dict[str, float]:
     manager = VectorIndexManager(settings)
 
     def embedding_progress(done: int, total: int) -> None:
-        say(f"embedding {done:,}/{total:,} documents")
+        if done == 0:
+            say("embedding documents")
+        report_count(say, done, total, unit="documents")
 
     sync = manager.sync(progress=embedding_progress)
     return {

@@ -76,6 +76,8 @@ _LOCK = ".lock"
 # Texts per embedding call between progress reports and cache checkpoints: an interrupted
 # build resumes from the last checkpoint instead of re-embedding everything.
 _CHUNK = 512
+# Texts per encode call inside a chunk: the progress count moves every few seconds.
+_PROGRESS_STEP = 128
 _LOAD_ATTEMPTS = 3
 
 # (inode, mtime, size) of CURRENT: any swap changes the inode.
@@ -271,7 +273,13 @@ class LocalVectorIndex(VectorIndex):
             progress(0, len(pending))
         for start in range(0, len(pending), _CHUNK):
             chunk = pending[start : start + _CHUNK]
-            fresh = self.embeddings.encode([documents[todo[d][0]] for d in chunk])
+            texts = [documents[todo[d][0]] for d in chunk]
+            parts = []
+            for offset in range(0, len(texts), _PROGRESS_STEP):
+                parts.append(self.embeddings.encode(texts[offset : offset + _PROGRESS_STEP]))
+                if progress is not None and offset + _PROGRESS_STEP < len(texts):
+                    progress(start + offset + len(parts[-1]), len(pending))
+            fresh = np.concatenate(parts)
             for digest, vector in zip(chunk, fresh, strict=True):
                 vectors[todo[digest]] = vector
             if cache is not None:

@@ -109,7 +109,7 @@ class VectorIndexManager:
         )
 
     def _default_embeddings(self, batch_size: int) -> TextEncoder:
-        from movie_rag.index.embeddings import DEFAULT_MODEL_NAME, LocalEmbeddings
+        from movie_rag.index.embeddings import DEFAULT_MODEL_NAME, ENCODER_DIR, LocalEmbeddings
 
         wanted = self.settings.embedding_model.removeprefix("sentence-transformers/")
         if wanted != DEFAULT_MODEL_NAME:
@@ -119,7 +119,12 @@ class VectorIndexManager:
                 f"{DEFAULT_MODEL_NAME!r}; set MOVIE_RAG_EMBEDDING_MODEL={DEFAULT_MODEL_NAME} "
                 "or pass embeddings=LocalEmbeddings(model_path=..., model_name=...)"
             )
-        return LocalEmbeddings(model_name=DEFAULT_MODEL_NAME, batch_size=batch_size)
+        # The ONNX export lives beside the index, so a published model carries it along.
+        return LocalEmbeddings(
+            model_name=DEFAULT_MODEL_NAME,
+            batch_size=batch_size,
+            onnx_dir=self.workdir.index / ENCODER_DIR,
+        )
 
     @property
     def source_location(self) -> Path:

@@ -89,15 +89,9 @@ class IMDBSource:
             A DataFrame with one row per loaded record.
         """
         from movie_rag.ingest.schemas import spark_schema
+        from movie_rag.spark import arrow_to_spark
 
-        schema = spark_schema(IMDB_RECORD_SCHEMA)
-        if self.table.num_rows == 0:
-            return spark.createDataFrame([], schema)
-        major = int(spark.version.split(".")[0])
-        if major >= 4:
-            return spark.createDataFrame(self.table, schema)
-        # Spark 3 (older Databricks runtimes) cannot take an Arrow table; go through pandas.
-        return spark.createDataFrame(self.table.to_pandas(), schema)
+        return arrow_to_spark(spark, self.table, spark_schema(IMDB_RECORD_SCHEMA))
 
 
 class IMDBLoader:

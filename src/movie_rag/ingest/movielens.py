@@ -755,6 +755,12 @@ def _find_files(directory: Path, genome_dir: Path | None) -> dict[str, Path]:
             if matches:
                 found[role] = matches[0]
                 break
+    if genome_dir is not None and not any(
+        found.get(role, directory).parent == genome_dir for role in ("genome_scores", "genome_tags")
+    ):
+        raise InputFileError(
+            genome_dir, "no genome files here", "genome-scores.csv and genome-tags.csv"
+        )
     if "movies" not in found:
         raise InputFileError(
             directory / "movies.csv", "file not found", "a MovieLens release with movies.csv"

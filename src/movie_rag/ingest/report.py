@@ -85,6 +85,32 @@ class BuildReport(BaseModel):
     documents_truncated: int = 0
     document_tokens_mean: float = 0.0
     timings: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Inputs that were read but changed nothing (an IMDB file matching no "
+        "movie, genome files covering no movie).",
+    )
+
+    def input_warnings(self) -> list[str]:
+        """Warnings about inputs that were loaded but matched nothing."""
+        found = []
+        for source, m in self.matches.items():
+            if m.records and not (m.by_imdb_id or m.by_tmdb_id or m.by_title):
+                found.append(
+                    f"{source}: none of its {m.records:,} records matched a MovieLens movie "
+                    "(check that the file belongs to this release: imdb_id, tmdb_id or "
+                    "title + year)"
+                )
+        genome_rows = next(
+            (i.rows_loaded for i in self.inputs if i.source.endswith("genome_scores")), 0
+        )
+        genome = self.coverage.get("genome_tags")
+        if genome_rows and genome is not None and genome.count == 0:
+            found.append(
+                f"genome: {genome_rows:,} genome scores loaded but no movie got a genome tag "
+                "(genome_threshold too high, or genome files from another release)"
+            )
+        return found
 
     def rows_accounted(self) -> bool:
         """Whether every input's rows are either loaded or quarantined."""
