@@ -329,10 +329,10 @@ def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa
         from movie_rag.tables import read_local_table
 
         return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark
+    from movie_rag.spark import get_spark, spark_to_arrow
 
     table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return table.drop("user_tags", "document").toArrow()
+    return spark_to_arrow(table.drop("user_tags", "document"))
 
 
 def _read_input(

@@ -35,6 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
@@ -110,11 +111,13 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     register_settings_secrets(settings)
     manager_class = _TracedIndexManager if config.get("tracing") else VectorIndexManager
     if config.get("flavour", "local") == "local":
-        from movie_rag.index.embeddings import LocalEmbeddings
+        from movie_rag.index.embeddings import ENCODER_DIR, LocalEmbeddings
         from movie_rag.index.local import LocalVectorIndex
 
         # Serving only reads: no embedding cache to consult or fill.
-        index = LocalVectorIndex(artifacts["index"], LocalEmbeddings(), use_cache=False)
+        # The ONNX export travels in the index artifact: queries are encoded without torch.
+        encoder = LocalEmbeddings(onnx_dir=Path(artifacts["index"]) / ENCODER_DIR)
+        index = LocalVectorIndex(artifacts["index"], encoder, use_cache=False)
         manager = manager_class(settings, index=index)
     else:
         manager = manager_class(settings)
