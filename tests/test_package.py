@@ -40,10 +40,13 @@ PUBLIC_NAMES = [
     "TableStore",
     "VectorIndexManager",
     "Workdir",
+    "WorkspaceAuthError",
     "build_catalogue",
     "fetch_movielens",
     "get_spark",
     "sample_catalogue",
+    "workspace_client",
+    "workspace_config",
 ]
 
 

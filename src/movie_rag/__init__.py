@@ -36,10 +36,14 @@ _EXPORTS: dict[str, str] = {
     "SourcePrecedence": "movie_rag.ingest.movie_info",
     "TableStore": "movie_rag.tables",
     "Workdir": "movie_rag.workdir",
+    "WorkdirError": "movie_rag.errors",
     "build_catalogue": "movie_rag.pipeline",
     "fetch_movielens": "movie_rag.datasets",
     "get_spark": "movie_rag.spark",
     "sample_catalogue": "movie_rag.datasets",
+    "WorkspaceAuthError": "movie_rag.workspace",
+    "workspace_client": "movie_rag.workspace",
+    "workspace_config": "movie_rag.workspace",
 }
 
 __all__ = [
@@ -67,10 +71,14 @@ __all__ = [
     "TableStore",
     "VectorIndexManager",
     "Workdir",
+    "WorkdirError",
+    "WorkspaceAuthError",
     "build_catalogue",
     "fetch_movielens",
     "get_spark",
     "sample_catalogue",
+    "workspace_client",
+    "workspace_config",
 ]
 
 if TYPE_CHECKING:
@@ -83,6 +91,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputFileError,
         MovieRagError,
+        WorkdirError,
     )
     from movie_rag.index.filters import SearchFilters
     from movie_rag.index.manager import VectorIndexManager
@@ -99,6 +108,7 @@ if TYPE_CHECKING:
     from movie_rag.tables import TableStore
     from movie_rag.ui.client import EndpointClient
     from movie_rag.workdir import Workdir
+    from movie_rag.workspace import WorkspaceAuthError, workspace_client, workspace_config
 
 
 def __getattr__(name: str) -> Any:

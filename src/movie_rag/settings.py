@@ -119,6 +119,12 @@ class MovieRagSettings(BaseSettings):
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
     )
+    collab_engine: Literal["auto", "single_node", "spark"] = Field(
+        "auto",
+        description="Where the collaborative model trains: 'single_node' (scipy + implicit, "
+        "in-process), 'spark' (Spark jobs, MLlib ALS); 'auto' is single_node on the local "
+        "backend and spark on Databricks.",
+    )
     als_rank: int = Field(32, ge=1, description="ALS latent factors.")
     als_reg: float = Field(0.1, gt=0.0, description="ALS L2 regularisation.")
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
@@ -157,7 +163,7 @@ class MovieRagSettings(BaseSettings):
         "none", description="'none' uses the grounded generator (no LLM)."
     )
     llm_endpoint: str = Field(
-        "databricks-meta-llama-3-70b-instruct",
+        "databricks-meta-llama-3-3-70b-instruct",
         description="Databricks serving endpoint (or model name for OpenAI-compatible servers).",
     )
     llm_base_url: str | None = Field(
@@ -167,11 +173,30 @@ class MovieRagSettings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_max_retries: int = Field(2, ge=0, description="Retries on 429/5xx.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    # Databricks credentials: unset, databricks-sdk's unified auth chain decides (notebook,
+    # Model Serving, Databricks Apps, DATABRICKS_* variables, ~/.databrickscfg); these win.
     databricks_host: str | None = Field(
-        None, description="Workspace URL (also read from DATABRICKS_HOST by the SDK)."
+        None, description="Workspace URL (default: the SDK's, e.g. DATABRICKS_HOST)."
     )
     databricks_token: SecretStr | None = Field(
-        None, description="Personal access or service-principal token."
+        None, description="Personal access token (overrides the SDK's auth chain)."
+    )
+    databricks_client_id: str | None = Field(
+        None, description="Service principal application id for OAuth M2M (with the secret)."
+    )
+    databricks_client_secret: SecretStr | None = Field(
+        None, description="OAuth secret of that service principal."
+    )
+    databricks_profile: str | None = Field(
+        None, description="Profile of ~/.databrickscfg to authenticate with."
+    )
+
+    # -- serving ----------------------------------------------------------------------
+    serving_interface: Literal["dataframe", "responses"] = Field(
+        "dataframe",
+        description="Interface of the published model: 'dataframe' (the chat UI's "
+        "dataframe_split and chat contract) or 'responses' (MLflow ResponsesAgent, for AI "
+        "Playground, the Review App and agents.deploy).",
     )
 
     # -- feedback ---------------------------------------------------------------------

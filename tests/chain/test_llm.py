@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -345,6 +346,22 @@ def test_databricks_preset_uses_the_serving_endpoints_base(
     assert request.headers["authorization"] == f"Bearer {server.api_key}"
 
 
+def test_the_retired_llama_3_endpoint_is_rejected(
+    server: OpenAIChatEmulator, parsed: ParsedQuery, candidates: list[Candidate]
+) -> None:
+    from emulators.openai_chat import RETIRED_ENDPOINTS
+
+    server.models.append("databricks-meta-llama-3-70b-instruct")
+    assert "databricks-meta-llama-3-70b-instruct" in RETIRED_ENDPOINTS
+    assert MovieRagSettings().llm_endpoint == "databricks-meta-llama-3-3-70b-instruct"
+    retired = databricks_chat_model(
+        server.url, SecretStr(server.api_key), "databricks-meta-llama-3-70b-instruct"
+    )
+    with pytest.raises(GenerationError) as info:
+        LLMGenerator(retired, max_retries=0).generate(parsed, candidates, k=1)
+    assert info.value.status == 404
+
+
 def test_databricks_preset_adds_https_to_a_bare_host() -> None:
     model = databricks_chat_model("adb-123.azuredatabricks.net", SecretStr("dapi-x"), "my-llm")
     assert model.openai_api_base == "https://adb-123.azuredatabricks.net/serving-endpoints"
@@ -614,19 +631,28 @@ def test_chat_model_from_settings(
 
 def test_chat_model_from_settings_needs_what_the_provider_needs(
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    server: OpenAIChatEmulator,
+    parsed: ParsedQuery,
+    candidates: list[Candidate],
 ) -> None:
-    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
-    monkeypatch.delenv("DATABRICKS_TOKEN", raising=False)
+    for name in [n for n in os.environ if n.startswith("DATABRICKS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABRICKS_CONFIG_FILE", str(tmp_path / "no.databrickscfg"))
     with pytest.raises(ConfigurationError, match="grounded generator"):
         chat_model_from_settings(MovieRagSettings())
     with pytest.raises(ConfigurationError, match="MOVIE_RAG_DATABRICKS_HOST"):
         chat_model_from_settings(MovieRagSettings(llm_provider="databricks"))
     with pytest.raises(ConfigurationError, match="MOVIE_RAG_LLM_BASE_URL"):
         chat_model_from_settings(MovieRagSettings(llm_provider="openai"))
-    monkeypatch.setenv("DATABRICKS_HOST", "https://adb-1.example.net")
-    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-from-env")
+    # The SDK's unified auth chain: DATABRICKS_HOST + DATABRICKS_TOKEN, no setting.
+    monkeypatch.setenv("DATABRICKS_HOST", server.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", server.api_key)
     model = chat_model_from_settings(MovieRagSettings(llm_provider="databricks"))
-    assert model.openai_api_base == "https://adb-1.example.net/serving-endpoints"
+    assert model.openai_api_base == f"{server.url}/serving-endpoints"
+    server.script(json_answer(PICKS))
+    assert len(LLMGenerator(model).generate(parsed, candidates, k=2).picks) == 2
+    assert server.chat_requests[-1].headers["authorization"] == f"Bearer {server.api_key}"
 
 
 # -- install shape ----------------------------------------------------------------------------

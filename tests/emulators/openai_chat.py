@@ -56,7 +56,10 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "emulated-llama-3"
-DATABRICKS_ENDPOINT = "databricks-meta-llama-3-70b-instruct"
+DATABRICKS_ENDPOINT = "databricks-meta-llama-3-3-70b-instruct"
+#: Foundation Model endpoints Databricks retired: workspaces no longer have them, so a
+#: request names an endpoint that does not exist (404), as for any unknown name.
+RETIRED_ENDPOINTS = frozenset({"databricks-meta-llama-3-70b-instruct"})
 
 _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 # The documented request body of chat completions; anything else is rejected by the API.
@@ -306,6 +309,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         record = self._record(None)
+        if self.path == "/.well-known/databricks-config":
+            # databricks-sdk's unauthenticated host-metadata probe, answered as a workspace.
+            self._send_json(record, 200, {"cloud": "aws"})
+            return
         if not self._authorised(record, databricks=False):
             return
         if self.path.rstrip("/") == "/v1/models":
@@ -352,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
         if problem:
             self._error(record, databricks, 400, problem, param=_param_of(problem))
             return
-        if model not in self.server.emulator.models:
+        if model not in self.server.emulator.models or model in RETIRED_ENDPOINTS:
             message = (
                 f"Endpoint {model!r} does not exist."
                 if databricks

@@ -114,7 +114,7 @@ def uc_table(
 
 @pytest.fixture
 def managed(vector_search: VectorSearchEmulator, uc_table: Path) -> DatabricksVectorIndex:
-    """A Delta Sync index with managed embeddings (the emulator's stand-in bge-large-en)."""
+    """A Delta Sync index with managed embeddings (the emulator's stand-in gte-large-en)."""
     index = make_index(vector_search)
     index.build(TABLE)
     return index
@@ -244,7 +244,7 @@ def test_a_missing_embedding_endpoint_is_named_before_anything_is_created(
         EmbeddingEndpointNotFoundError, match="'bge-small-en' does not exist"
     ) as caught:
         index.build(TABLE)
-    assert "databricks-bge-large-en" in str(caught.value)
+    assert "databricks-gte-large-en" in str(caught.value)
     assert vector_search.indexes == {}
 
 
@@ -392,13 +392,13 @@ def test_managed_index_definition(
     assert created["primary_key"] == "movie_id" and created["index_type"] == "DELTA_SYNC"
     assert spec["source_table"] == TABLE and spec["pipeline_type"] == "TRIGGERED"
     assert spec["embedding_source_columns"] == [
-        {"name": "document", "embedding_model_endpoint_name": "databricks-bge-large-en"}
+        {"name": "document", "embedding_model_endpoint_name": "databricks-gte-large-en"}
     ]
     assert set(spec["columns_to_sync"]) == set(PUBLIC_COLUMNS)
     assert "user_tags" not in spec["columns_to_sync"]
     status = managed.describe()
     assert status.ready and status.row_count == len(movie_rows())
-    assert (status.model_name, status.dimension) == ("databricks-bge-large-en", 1024)
+    assert (status.model_name, status.dimension) == ("databricks-gte-large-en", 1024)
     assert status.location == INDEX and status.backend == "databricks"
 
 
@@ -1047,7 +1047,7 @@ def test_notebook_builds_a_vector_search_index_on_the_workspace(
     shown = namespace["display"].shown
     assert len(shown) == 3 and all(len(frame) == 5 for frame in shown)
     assert namespace["seed"].movie_id not in set(shown[2]["movie_id"])
-    assert "databricks-bge-large-en (1024-d)" in capsys.readouterr().out
+    assert "databricks-gte-large-en (1024-d)" in capsys.readouterr().out
     again = _shim().run_notebook(NOTEBOOK, widgets, spark=object())
     assert again["report"].embedded == 0 and again["report"].unchanged == len(movie_rows())
 

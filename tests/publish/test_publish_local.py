@@ -239,7 +239,7 @@ def test_databricks_flavour_logs_offline_without_spark_torch_or_secrets(
     model = Model.load(str(path / "MLmodel"))
     resources = model.resources["databricks"]
     assert resources["vector_search_index"] == [{"name": "main.silver.movies_info_index"}]
-    assert {"name": "databricks-bge-large-en"} in resources["serving_endpoint"]
+    assert {"name": "databricks-gte-large-en"} in resources["serving_endpoint"]
     assert {"name": settings.llm_endpoint} in resources["serving_endpoint"]
     assert not (path / "artifacts" / "index").exists()
     assert model.flavors["python_function"]["config"]["tracing"] is True

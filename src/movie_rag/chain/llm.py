@@ -21,7 +21,6 @@ import concurrent.futures
 import contextvars
 import json
 import logging
-import os
 import random
 import re
 import threading
@@ -53,7 +52,7 @@ __all__ = [
 
 logger = logging.getLogger("movie_rag")
 
-DEFAULT_DATABRICKS_ENDPOINT = "databricks-meta-llama-3-70b-instruct"
+DEFAULT_DATABRICKS_ENDPOINT = "databricks-meta-llama-3-3-70b-instruct"
 
 _TRANSIENT_STATUS = {408, 409, 425, 429}
 _MAX_WORKERS = 8
@@ -348,9 +347,9 @@ def chat_model_from_settings(settings: MovieRagSettings) -> BaseChatModel:
     """The chat model the settings ask for (``llm_provider`` and the ``llm_*`` fields).
 
     Args:
-        settings: ``llm_provider`` ``databricks`` (``databricks_host`` and
-            ``databricks_token``, else the ``DATABRICKS_HOST`` / ``DATABRICKS_TOKEN``
-            environment variables, with ``llm_endpoint``) or ``openai`` (``llm_base_url``,
+        settings: ``llm_provider`` ``databricks`` (``llm_endpoint`` on the workspace of
+            :func:`movie_rag.workspace.workspace_config`: the SDK's unified auth chain,
+            ``databricks_*`` settings as overrides) or ``openai`` (``llm_base_url``,
             ``llm_api_key``, ``llm_endpoint`` as the model name); ``llm_timeout`` and
             ``llm_temperature`` apply to both.
 
@@ -363,20 +362,14 @@ def chat_model_from_settings(settings: MovieRagSettings) -> BaseChatModel:
     """
     provider = settings.llm_provider
     if provider == "databricks":
-        host = settings.databricks_host or os.environ.get("DATABRICKS_HOST")
-        token = settings.databricks_token
-        if token is None and os.environ.get("DATABRICKS_TOKEN"):
-            token = SecretStr(os.environ["DATABRICKS_TOKEN"])
-        if not host or token is None:
-            raise ConfigurationError(
-                "llm_provider 'databricks' needs the workspace URL and a token: set "
-                "MOVIE_RAG_DATABRICKS_HOST and MOVIE_RAG_DATABRICKS_TOKEN (or DATABRICKS_HOST "
-                "and DATABRICKS_TOKEN)"
-            )
-        return databricks_chat_model(
-            host,
-            token,
+        from movie_rag.workspace import chat_model, workspace_config
+
+        # The workspace's unified auth chain (notebook, Model Serving, Apps, OAuth M2M,
+        # profiles, PAT); the bearer is asked for per request, so tokens refresh.
+        config = workspace_config(settings, retry_timeout_seconds=int(settings.llm_timeout))
+        return chat_model(
             settings.llm_endpoint,
+            config=config,
             temperature=settings.llm_temperature,
             timeout=settings.llm_timeout,
         )

@@ -120,6 +120,10 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
+        from movie_rag.chain.guards import register_settings_secrets
+
+        # Keys and tokens in the settings are never shown, whatever an LLM echoes.
+        register_settings_secrets(self.settings)
 
     def __repr__(self) -> str:
         return (
@@ -337,10 +341,10 @@ def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa
         from movie_rag.tables import read_local_table
 
         return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark
+    from movie_rag.spark import get_spark, spark_to_arrow
 
     table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return table.drop("user_tags", "document").toArrow()
+    return spark_to_arrow(table.drop("user_tags", "document"))
 
 
 def _read_input(

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from movie_rag.collab.item_knn import NEIGHBOURS_SCHEMA, ItemNeighbours, _check_params, _params
+from movie_rag.spark import spark_to_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -211,7 +212,7 @@ def train_als(
 
 
 def _factors(frame: DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    table = frame.toArrow().sort_by("id")
+    table = spark_to_arrow(frame).sort_by("id")
     ids = table.column("id").to_numpy().astype(np.int64)
     features = table.column("features").to_pylist()
     matrix = np.asarray(features, dtype=np.float32)
@@ -219,7 +220,4 @@ def _factors(frame: DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_arrow(frame: DataFrame, schema: pa.Schema) -> pa.Table:
-    table = frame.toArrow()
-    if table.num_rows == 0:
-        return schema.empty_table()
-    return table.select(schema.names).cast(schema)
+    return spark_to_arrow(frame, schema)

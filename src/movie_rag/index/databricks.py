@@ -4,7 +4,8 @@ Two ways to embed, chosen by whether an embedder is given:
 
 * **Managed embeddings** (no embedder): a *Delta Sync* index on the Unity Catalog table
   ``movies_info``. Databricks embeds ``document`` with a serving endpoint
-  (``databricks-bge-large-en`` by default) and keeps the index in step with the table through
+  (``databricks-gte-large-en`` by default: 1024-d, 8192-token context, in every region) and
+  keeps the index in step with the table through
   its change data feed; :meth:`DatabricksVectorIndex.sync` triggers that pipeline and waits.
 * **Self-managed embeddings** (a LangChain ``Embeddings`` or a
   :class:`~movie_rag.index.embeddings.TextEncoder`): we compute the vectors and write them to
@@ -116,7 +117,7 @@ logger = logging.getLogger("movie_rag")
 #: Vector Search endpoint used when none is named.
 DEFAULT_ENDPOINT_NAME = "movie_rag_vs"
 #: Serving endpoint that embeds ``document`` in managed mode.
-DEFAULT_EMBEDDING_ENDPOINT = "databricks-bge-large-en"
+DEFAULT_EMBEDDING_ENDPOINT = "databricks-gte-large-en"
 #: Output dimension of the foundation-model embedding endpoints.
 _KNOWN_DIMENSIONS = {"databricks-bge-large-en": 1024, "databricks-gte-large-en": 1024}
 
@@ -394,6 +395,7 @@ class DatabricksVectorIndex(VectorIndex):
         self._embedder = _Embedder(embeddings, model_name) if embeddings is not None else None
         self._client_obj: Any = None
         self._workspace_obj: Any = None
+        self._config_obj: Any = None
         self._handle: Any = None
         self._lock = threading.Lock()
         self._synced_at: datetime | None = None
@@ -435,19 +437,14 @@ class DatabricksVectorIndex(VectorIndex):
                 nor a Databricks runtime provide host and token.
         """
         from movie_rag.index.embeddings import DEFAULT_MODEL_NAME
-        from movie_rag.spark import on_databricks
+        from movie_rag.workspace import workspace_config
 
-        host = settings.databricks_host or os.environ.get("DATABRICKS_HOST")
+        # The SDK's unified auth chain (notebook, Model Serving, Apps, OAuth M2M, profiles,
+        # PAT) with the settings as overrides; resolved now so a missing credential fails here.
+        config = workspace_config(settings)
         secret = settings.databricks_token
         token = secret.get_secret_value() if secret is not None else None
-        token = token or os.environ.get("DATABRICKS_TOKEN")
-        if not (host and token) and not on_databricks():
-            raise ConfigurationError(
-                f"settings.backend={settings.backend!r} (MOVIE_RAG_BACKEND) needs a Databricks "
-                "workspace: set MOVIE_RAG_DATABRICKS_HOST and MOVIE_RAG_DATABRICKS_TOKEN (or "
-                "DATABRICKS_HOST and DATABRICKS_TOKEN), or run on a Databricks cluster; for "
-                "the embedded index set MOVIE_RAG_BACKEND=local"
-            )
+        host = str(config.host)
         model = settings.embedding_model.removeprefix("sentence-transformers/")
         if embedding_endpoint is None:
             default_local = model == DEFAULT_MODEL_NAME
@@ -455,7 +452,7 @@ class DatabricksVectorIndex(VectorIndex):
         derived = f"{settings.catalog}.{settings.silver_schema}.{settings.movies_info_table}_index"
         options.setdefault("poll_interval", settings.vs_poll_interval)
         options.setdefault("timeout", settings.vs_timeout)
-        return cls(
+        index = cls(
             index_name or settings.vs_index_name or derived,
             endpoint_name or settings.vs_endpoint_name,
             embeddings=embeddings,
@@ -464,6 +461,8 @@ class DatabricksVectorIndex(VectorIndex):
             token=token,
             **options,
         )
+        index._config_obj = config
+        return index
 
     def __repr__(self) -> str:
         mode = (
@@ -797,11 +796,9 @@ class DatabricksVectorIndex(VectorIndex):
                 "Databricks cluster); elsewhere pass an Arrow table or a local movies_info "
                 "directory, or table_reader=<a function reading it>"
             )
-        frame = session.table(name)
-        if hasattr(frame, "toArrow"):
-            arrow: pa.Table = frame.toArrow()
-            return arrow
-        return pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
+        from movie_rag.spark import spark_to_arrow
+
+        return spark_to_arrow(session.table(name))
 
     def _embed_missing(
         self, plan: _Plan, embedder: _Embedder, progress: ProgressCallback | None
@@ -1380,42 +1377,36 @@ class DatabricksVectorIndex(VectorIndex):
                     self._client_obj = self._make_client()
         return self._client_obj
 
-    def _make_client(self) -> Any:
-        try:
-            from databricks.ai_search.client import AISearchClient
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the databricks backend needs databricks-ai-search; install the databricks "
-                'extra: pip install "movie-rag[databricks]"'
-            ) from exc
-        if self.workspace_url and self._token:
-            return AISearchClient(
-                workspace_url=self.workspace_url,
-                personal_access_token=self._token,
-                disable_notice=True,
-            )
-        try:
-            # On a Databricks runtime the client finds the notebook's host and token; elsewhere
-            # MLflow's credential lookup fails with whatever it meets first.
-            return AISearchClient(disable_notice=True)
-        except Exception as exc:
-            raise ConfigurationError(
-                "no Databricks workspace credentials: pass workspace_url and token, set "
-                f"DATABRICKS_HOST and DATABRICKS_TOKEN, or run on a Databricks cluster ({exc})"
-            ) from exc
+    def _config(self) -> Any:
+        """The workspace credentials: explicit URL and token, else the SDK's auth chain."""
+        if self._config_obj is None:
+            from pydantic import SecretStr
 
-    def _workspace(self) -> Any:
-        if self._workspace_obj is None:
-            from databricks.sdk import WorkspaceClient
-            from databricks.sdk.config import Config
+            from movie_rag.settings import MovieRagSettings
+            from movie_rag.workspace import workspace_config
 
             # The SDK retries 429/503 and lost connections itself (honouring Retry-After),
             # within this budget: about what our own backoff would spend.
             budget = self.retry_backoff * (2 ** (self.max_retries + 1) - 1)
-            options: dict[str, Any] = {"retry_timeout_seconds": int(min(max(budget, 1), 300))}
-            if self.workspace_url and self._token:
-                options.update(host=self.workspace_url, token=self._token, auth_type="pat")
-            self._workspace_obj = WorkspaceClient(config=Config(**options))
+            overrides = MovieRagSettings(
+                databricks_host=self.workspace_url,
+                databricks_token=SecretStr(self._token) if self._token else None,
+            )
+            self._config_obj = workspace_config(
+                overrides, retry_timeout_seconds=int(min(max(budget, 1), 300))
+            )
+        return self._config_obj
+
+    def _make_client(self) -> Any:
+        from movie_rag.workspace import vector_search_client
+
+        return vector_search_client(config=self._config())
+
+    def _workspace(self) -> Any:
+        if self._workspace_obj is None:
+            from databricks.sdk import WorkspaceClient
+
+            self._workspace_obj = WorkspaceClient(config=self._config())
         return self._workspace_obj
 
     def _sdk(self, what: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
