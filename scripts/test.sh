@@ -7,4 +7,7 @@ source scripts/_chromium.sh
 ruff check src tests benchmarks notebooks scripts
 ruff format --check src tests benchmarks notebooks scripts
 mypy
+# The real-data build on the other runtimes (pyspark 3.5, Spark Connect; see docs/runtimes.md),
+# checked against this environment's by tests/test_runtimes.py.
+source scripts/_matrix.sh
 pytest -m "not databricks_live" "$@"

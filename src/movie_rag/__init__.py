@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "SourcePrecedence": "movie_rag.ingest.movie_info",
     "TableStore": "movie_rag.tables",
     "Workdir": "movie_rag.workdir",
+    "WorkdirError": "movie_rag.errors",
     "build_catalogue": "movie_rag.pipeline",
     "fetch_movielens": "movie_rag.datasets",
     "get_spark": "movie_rag.spark",
@@ -70,6 +71,7 @@ __all__ = [
     "TableStore",
     "VectorIndexManager",
     "Workdir",
+    "WorkdirError",
     "WorkspaceAuthError",
     "build_catalogue",
     "fetch_movielens",
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
         DownloadError,
         InputFileError,
         MovieRagError,
+        WorkdirError,
     )
     from movie_rag.index.filters import SearchFilters
     from movie_rag.index.manager import VectorIndexManager

@@ -10,6 +10,7 @@ __all__ = [
     "DownloadError",
     "InputFileError",
     "MovieRagError",
+    "WorkdirError",
 ]
 
 
@@ -72,3 +73,16 @@ class DataValidationError(MovieRagError):
 
 class DownloadError(MovieRagError):
     """A dataset could not be downloaded or failed its checksum."""
+
+
+class WorkdirError(MovieRagError):
+    """The working directory cannot take a build: read-only, full, or locked by another build.
+
+    Attributes:
+        path: The working directory.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"workdir {self.path}: {problem}")

@@ -119,6 +119,12 @@ class MovieRagSettings(BaseSettings):
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
     )
+    collab_engine: Literal["auto", "single_node", "spark"] = Field(
+        "auto",
+        description="Where the collaborative model trains: 'single_node' (scipy + implicit, "
+        "in-process), 'spark' (Spark jobs, MLlib ALS); 'auto' is single_node on the local "
+        "backend and spark on Databricks.",
+    )
     als_rank: int = Field(32, ge=1, description="ALS latent factors.")
     als_reg: float = Field(0.1, gt=0.0, description="ALS L2 regularisation.")
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
@@ -183,6 +189,14 @@ class MovieRagSettings(BaseSettings):
     )
     databricks_profile: str | None = Field(
         None, description="Profile of ~/.databrickscfg to authenticate with."
+    )
+
+    # -- serving ----------------------------------------------------------------------
+    serving_interface: Literal["dataframe", "responses"] = Field(
+        "dataframe",
+        description="Interface of the published model: 'dataframe' (the chat UI's "
+        "dataframe_split and chat contract) or 'responses' (MLflow ResponsesAgent, for AI "
+        "Playground, the Review App and agents.deploy).",
     )
 
     # -- feedback ---------------------------------------------------------------------

@@ -870,3 +870,42 @@ def test_a_bare_topic_is_a_request_for_movies_about_it(parser: QueryParser, quer
 )
 def test_greetings_and_lone_words_are_not_requests(parser: QueryParser, query: str) -> None:
     assert parser.parse(query).off_topic
+
+
+def test_a_year_in_brackets_belongs_to_the_title_and_filters_nothing(parser: QueryParser) -> None:
+    parsed = parser.parse("I loved Heat and Blorpzilla (2010), any horror?")
+    assert parsed.seed is not None and parsed.seed.movie_id == 6
+    assert parsed.filters == SearchFilters(genres_any=("Horror",))
+    # A year written as a constraint still filters.
+    assert parser.parse("horror from 2010").filters.year_min == 2010
+
+
+def test_a_huge_request_is_read_from_its_head(parser: QueryParser) -> None:
+    from movie_rag.chain.query import MAX_QUERY_CHARS
+
+    head = "horror movies from the 90s like Heat, not too funny. "
+    parsed = parser.parse(head + "blah " * 20_000)
+    assert parsed.seed is not None and parsed.seed.movie_id == 6
+    assert parsed.filters.genres_any == ("Horror",)
+    assert (parsed.filters.year_min, parsed.filters.year_max) == (1990, 1999)
+    assert "Comedy" in parsed.avoid_genres
+    assert len(parsed.text) <= MAX_QUERY_CHARS
+
+
+def test_negation_window_never_reads_a_word_cut_in_two(parser: QueryParser) -> None:
+    # "knot" ends 160+ characters before "horror": cutting it to "not" would negate it.
+    filler = "x" * 150
+    parsed = parser.parse(f"a knot{filler} horror please")
+    assert parsed.filters.genres_any == ("Horror",)
+    assert not parsed.avoid_genres
+    # A real negation right before the phrase is still read.
+    assert parser.parse(f"{filler} no horror please").avoid_genres == ["Horror"]
+
+
+def test_people_spans_find_every_mention_in_order(parser: QueryParser) -> None:
+    catalogue = parser.catalogue
+    text = "with tom hanks, then Al Pacino, and Tom Hanks again"
+    spans = catalogue.people_spans(text)
+    assert [name for name, _, _ in spans] == ["Tom Hanks", "Al Pacino", "Tom Hanks"]
+    assert all(text[a:b].lower() == name.lower() for name, a, b in spans)
+    assert catalogue.people_in(text) == ["Tom Hanks", "Al Pacino", "Tom Hanks"]

@@ -121,3 +121,20 @@ def test_real_ratings_neighbours_make_sense(shared_data: Path) -> None:
     assert model.similar_to([1], k=1)[0][0] == 318
     assert {1196, 1210, 260, 2959, 2028} & {m for m, _ in model.similar_to([2571], k=5)}
     assert fit_item_knn(ratings, alpha=0.5).similar_to([1], k=1)[0][0] == 3114
+
+
+def test_shrinkage_discounts_pairs_with_few_co_likes() -> None:
+    from movie_rag.collab.item_knn import neighbour_score
+
+    plain = fit_item_knn(RATINGS, alpha=0.5)
+    shrunk = fit_item_knn(RATINGS, alpha=0.5, shrinkage=2.0)
+    assert shrunk.params["shrinkage"] == 2.0 and plain.params["shrinkage"] == 0.0
+    # 10 and 20: co 3, n 3 and 3 -> cosine 1.0, shrunk by 3 / (3 + 2).
+    assert dict(plain.neighbours_of(10))[20] == pytest.approx(1.0)
+    assert dict(shrunk.neighbours_of(10))[20] == pytest.approx(3 / 5)
+    # 10 and 30: co 1, n 3 and 2 -> cosine 1/sqrt(6), shrunk by 1 / 3: a single co-like
+    # counts for much less than three.
+    assert dict(shrunk.neighbours_of(10))[30] == pytest.approx(1 / 6**0.5 / 3)
+    assert neighbour_score(1, 3, 2, alpha=0.5, shrinkage=2.0) == pytest.approx(1 / 6**0.5 / 3)
+    with pytest.raises(ValueError, match="shrinkage"):
+        fit_item_knn(RATINGS, shrinkage=-1.0)

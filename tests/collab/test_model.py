@@ -13,8 +13,10 @@ import pytest
 from movie_rag.collab.item_knn import fit_item_knn
 from movie_rag.collab.model import (
     CollaborativeModel,
+    collab_engine,
     collab_location,
     ratings_fingerprint,
+    spark_ml_unavailable,
     train_collaborative,
 )
 from movie_rag.collab.profile import build_profile
@@ -42,7 +44,10 @@ def trained(
     from movie_rag.spark import arrow_to_spark
 
     settings = MovieRagSettings(
-        workdir=tmp_path_factory.mktemp("collab"), als_rank=8, als_max_iter=4
+        workdir=tmp_path_factory.mktemp("collab"),
+        als_rank=8,
+        als_max_iter=4,
+        collab_engine="spark",
     )
     frame = arrow_to_spark(spark, small_ratings)
     return settings, train_collaborative(settings, small_ratings, ratings_frame=frame)
@@ -138,3 +143,94 @@ def test_profiles_join_movielens_history_and_ui_votes(trained, tmp_path: Path) -
     # Her folded-in factor ranks Toy Story's co-liked sequel in the top tenth.
     rank = int((scores > scores[model.item_rows[3114]]).sum())
     assert rank < len(scores) / 10
+
+
+# -- single-node training (the embedded default) ----------------------------------------
+
+
+def _top_similar(factors: np.ndarray, row: int, k: int) -> set[int]:
+    unit = factors / np.linalg.norm(factors, axis=1, keepdims=True).clip(1e-12)
+    scores = unit @ unit[row]
+    scores[row] = -np.inf
+    return set(np.argsort(-scores)[:k].tolist())
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_single_node_training_stores_the_same_artefacts_as_spark(
+    small_ratings: pa.Table, trained, tmp_path: Path
+) -> None:
+    spark_settings, _ = trained
+    spark_model = CollaborativeModel.load(collab_location(spark_settings))
+    settings = MovieRagSettings(workdir=tmp_path, als_rank=8, als_max_iter=4)
+    assert collab_engine(settings) == "single_node"
+    summary = train_collaborative(settings, small_ratings)  # no Spark DataFrame needed
+    assert summary["trained"] is True and summary["spark_als"] is False
+    model = CollaborativeModel.load(collab_location(settings))
+    assert model.manifest["engine"] == {"item_knn": "single_node", "als": "single_node"}
+    assert model.manifest["params"] == spark_model.manifest["params"]
+    # Neighbours: the same rows and scores.
+    assert model.neighbours.table.num_rows == spark_model.neighbours.table.num_rows
+    got, want = (
+        model.neighbours.similar_to([1, 260], 30),
+        spark_model.neighbours.similar_to([1, 260], 30),
+    )
+    assert [m for m, _ in got] == [m for m, _ in want]
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-9)
+    # ALS: the same users and movies, the same shapes; factors differ by their random
+    # start, so compare what they are used for: the movies most similar to popular ones.
+    np.testing.assert_array_equal(model.user_ids, spark_model.user_ids)
+    np.testing.assert_array_equal(model.item_ids, spark_model.item_ids)
+    assert model.user_factors.shape == spark_model.user_factors.shape
+    assert model.item_factors.dtype == np.float32
+    popular = np.argsort(
+        -np.bincount(np.searchsorted(model.item_ids, small_ratings.column("movie_id").to_numpy()))
+    )[:20]
+    overlap = np.mean(
+        [
+            len(
+                _top_similar(model.item_factors, r, 20)
+                & _top_similar(spark_model.item_factors, r, 20)
+            )
+            / 20
+            for r in popular
+        ]
+    )
+    assert overlap >= 0.3, overlap
+    # The user step (fold-in) of a fan of both stores ranks what the fans liked alike.
+    liked = [1, 260, 1196]
+    mine, theirs = model.fold_in(liked), spark_model.fold_in(liked)
+    assert mine is not None and theirs is not None
+    ids = [int(m) for m in model.item_ids[popular]]
+    a, b = model.item_scores(mine, ids), spark_model.item_scores(theirs, ids)
+    rho = np.corrcoef([a[m] for m in ids], [b[m] for m in ids])[0, 1]
+    assert rho >= 0.5, rho
+
+
+def test_engine_choice_and_spark_ml_unavailable() -> None:
+    assert collab_engine(MovieRagSettings()) == "single_node"
+    assert collab_engine(MovieRagSettings(backend="databricks")) == "spark"
+    assert collab_engine(MovieRagSettings(collab_engine="spark")) == "spark"
+    assert spark_ml_unavailable(ImportError("No module named 'pyspark.ml'"))
+    assert spark_ml_unavailable(
+        RuntimeError("[CONNECT_ML.UNSUPPORTED_MESSAGE] ML is not supported on this cluster")
+    )
+    assert spark_ml_unavailable(
+        RuntimeError("py4j.security.Py4JSecurityException: ... is not whitelisted")
+    )
+    assert not spark_ml_unavailable(ValueError("rating column has nulls"))
+
+
+def test_single_node_needs_no_spark_and_spark_needs_a_frame(
+    small_ratings: pa.Table, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="Spark DataFrame"):
+        train_collaborative(
+            MovieRagSettings(workdir=tmp_path, collab_engine="spark"), small_ratings
+        )
+    settings = MovieRagSettings(workdir=tmp_path, als_rank=4, als_max_iter=2)
+    assert train_collaborative(settings, small_ratings)["trained"] is True
+    root = collab_location(settings)
+    live = (root / "CURRENT").read_text().strip()
+    assert not [p for p in root.iterdir() if p.name.startswith(".")]  # no staging, no temp
+    assert (root / live / "manifest.json").is_file()

@@ -30,7 +30,7 @@ def real_ratings(shared_data: Path):
 def test_spark_neighbours_equal_the_in_memory_definition(spark: SparkSession, real_ratings) -> None:
     from movie_rag.spark import arrow_to_spark
 
-    params = {"like_threshold": 3.5, "min_co_likes": 2, "top_n": 25}
+    params = {"like_threshold": 3.5, "min_co_likes": 2, "top_n": 25, "shrinkage": 3.0}
     expected = fit_item_knn(real_ratings, **params)
     got = fit_item_knn_spark(arrow_to_spark(spark, real_ratings), **params)
     assert got.params == expected.params

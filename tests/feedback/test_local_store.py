@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from movie_rag.errors import DataValidationError
 from movie_rag.feedback import FeedbackEvent, FeedbackSink, LocalFeedbackStore
 from movie_rag.workdir import Workdir
 
@@ -78,17 +77,60 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         assert len(LocalFeedbackStore(tmp_path).movie_votes(f"user{worker}")) == 50
 
 
-def test_a_corrupt_line_is_reported_with_file_and_line(tmp_path: Path) -> None:
+def test_a_corrupt_line_is_skipped_and_reported_with_file_and_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     store = LocalFeedbackStore(tmp_path)
     store.record(_movie_vote("ana", 1, 1))
     with store.path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"user_id": "ana", "vote": 5, "target": "movie"}) + "\n")
         handle.write('{"user_id": "ana", "vo')
-    with pytest.raises(DataValidationError) as caught:
+    with caplog.at_level("WARNING", logger="movie_rag"):
+        assert store.movie_votes("ana") == {1: 1}
+    assert [number for number, _ in store.skipped] == [2, 3]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2
+    assert str(store.path) in warnings[0] and "row 2" in warnings[0] and "query" in warnings[0]
+    assert "row 3" in warnings[1]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="movie_rag"):
         store.events()
-    message = str(caught.value)
-    assert str(store.path) in message and "row 2" in message
-    assert caught.value.row == 2
+    assert not caplog.records, "each bad line is reported once per store, not on every read"
+
+
+def test_a_torn_last_line_does_not_swallow_the_next_event(tmp_path: Path) -> None:
+    store = LocalFeedbackStore(tmp_path)
+    store.record(_movie_vote("ana", 1, 1))
+    with store.path.open("ab") as handle:  # a writer killed in the middle of its line
+        handle.write(_movie_vote("ana", 2, 1).model_dump_json().encode()[:40])
+    store.record(_movie_vote("ana", 3, -1))
+    assert store.movie_votes("ana") == {1: 1, 3: -1}
+    assert [number for number, _ in store.skipped] == [2]
+
+
+def _record_500(root: str, worker: int) -> None:
+    store = LocalFeedbackStore(root)
+    for i in range(500):
+        store.record(_movie_vote(f"proc{worker}", 10_000 * worker + i + 1, 1))
+
+
+def test_two_processes_times_500_events_lose_and_tear_none(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_record_500, args=(str(tmp_path), w)) for w in (1, 2)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(180)
+        assert process.exitcode == 0
+    store = LocalFeedbackStore(tmp_path)
+    lines = store.path.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) == 1001
+    events = store.events()
+    assert store.skipped == []
+    assert len(events) == 1000 and len({e.event_id for e in events}) == 1000
+    for worker in (1, 2):
+        votes = store.movie_votes(f"proc{worker}")
+        assert sorted(votes) == [10_000 * worker + i + 1 for i in range(500)]
 
 
 @pytest.mark.parametrize(

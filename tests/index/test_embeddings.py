@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,3 +63,110 @@ def test_a_directory_without_a_model_is_a_configuration_error(tmp_path: object) 
         LocalEmbeddings(model_path=str(tmp_path)).encode(["x"])
     with pytest.raises(ValueError, match="batch_size"):
         LocalEmbeddings(batch_size=0)
+
+
+# -- the ONNX backend ------------------------------------------------------------------
+
+#: Texts of very different lengths (batches are sorted by length and padded per batch).
+VARIED = [
+    *TEXTS,
+    "Heist.",
+    " ".join(["A long plot about a family, a war and a journey across the sea."] * 40),
+    "Zwei Freunde reisen durch Europa; une comédie douce-amère à Paris.",
+]
+
+
+@pytest.fixture(scope="module")
+def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("encoder")
+
+
+@pytest.fixture(scope="module")
+def onnx_embeddings(onnx_dir: Path) -> LocalEmbeddings:
+    emb = LocalEmbeddings(backend="onnx", onnx_dir=onnx_dir)
+    assert emb.active_backend == "onnx"
+    return emb
+
+
+def test_onnx_vectors_match_torch_within_cosine_0999(
+    onnx_embeddings: LocalEmbeddings, embeddings: LocalEmbeddings
+) -> None:
+    onnx = onnx_embeddings.encode(VARIED)
+    torch = embeddings.model.encode(VARIED, normalize_embeddings=True)
+    assert onnx.dtype == np.float32 and onnx.shape == (len(VARIED), 384)
+    np.testing.assert_allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    cosine = (onnx * torch).sum(axis=1)
+    assert cosine.min() >= 0.999, cosine
+    # The same at batch size 1 (a query) and out of order: rows follow the input order.
+    assert float(onnx_embeddings.encode_query(VARIED[4]) @ torch[4]) >= 0.999
+    assert onnx_embeddings.max_tokens == 256
+
+
+def test_onnx_export_is_cached_and_reused(onnx_embeddings: LocalEmbeddings, onnx_dir: Path) -> None:
+    exports = sorted(onnx_dir.glob("*.onnx"))
+    assert len(exports) == 1 and exports[0].stat().st_size > 10_000_000
+    stamp = exports[0].stat().st_mtime_ns
+    again = LocalEmbeddings(onnx_dir=onnx_dir)  # auto: the export is there, so onnx
+    assert again.active_backend == "onnx"
+    np.testing.assert_allclose(again.encode(TEXTS), onnx_embeddings.encode(TEXTS), atol=1e-6)
+    assert exports[0].stat().st_mtime_ns == stamp  # not exported again
+
+
+def test_a_new_onnx_dir_takes_the_export_from_the_user_cache(
+    onnx_embeddings: LocalEmbeddings, tmp_path: Path
+) -> None:
+    from movie_rag.index.onnx_encoder import onnx_cache_file, shared_onnx_cache
+
+    shared = onnx_cache_file(onnx_embeddings.model_path, shared_onnx_cache())
+    assert shared.is_file()  # the first export was kept for other workdirs
+    fresh = LocalEmbeddings(onnx_dir=tmp_path / "encoder")
+    assert fresh.active_backend == "onnx"
+    placed = onnx_cache_file(fresh.model_path, tmp_path / "encoder")
+    assert placed.is_file() and placed.stat().st_size == shared.stat().st_size
+
+
+def test_query_path_on_onnx_imports_no_torch(
+    onnx_embeddings: LocalEmbeddings, onnx_dir: Path
+) -> None:
+    code = (
+        "import sys\n"
+        "from movie_rag.index import LocalEmbeddings\n"
+        f"emb = LocalEmbeddings(onnx_dir={str(onnx_dir)!r})\n"
+        "vector = emb.encode_query('a heist movie with a twist')\n"
+        "assert emb.active_backend == 'onnx', emb.active_backend\n"
+        "assert vector.shape == (384,)\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules)\n"
+        "print('heavy:', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "heavy: []" in result.stdout
+
+
+def test_backend_choice_and_errors(tmp_path: Path) -> None:
+    assert LocalEmbeddings().active_backend == "torch"  # auto with nowhere to keep an export
+    assert LocalEmbeddings(backend="torch", onnx_dir=tmp_path).active_backend == "torch"
+    with pytest.raises(ConfigurationError, match="onnx_dir"):
+        LocalEmbeddings(backend="onnx").encode(["x"])
+    with pytest.raises(ValueError, match="backend"):
+        LocalEmbeddings(backend="tensorflow")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="sentence-transformers model"):
+        LocalEmbeddings(model_path=tmp_path, backend="onnx", onnx_dir=tmp_path).encode(["x"])
+
+
+def test_onnx_cache_key_follows_the_weights(tmp_path: Path) -> None:
+    from movie_rag.index.onnx_encoder import onnx_cache_file
+
+    model = tmp_path / "model"
+    model.mkdir()
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"1234")
+    first = onnx_cache_file(model, tmp_path)
+    assert first == onnx_cache_file(model, tmp_path)
+    weights.write_bytes(b"12345")
+    assert onnx_cache_file(model, tmp_path) != first
+    with pytest.raises(ConfigurationError, match="no transformer weights"):
+        onnx_cache_file(tmp_path / "empty", tmp_path)

@@ -154,16 +154,31 @@ class Catalogue:
         Returns:
             Display names as the catalogue writes them (``["Tom Hanks"]``).
         """
-        words = _WORDS.findall(text)
-        found: list[str] = []
+        return [name for name, _, _, _ in self._people_found(text)]
+
+    def people_spans(self, text: str) -> list[tuple[str, int, int]]:
+        """Where catalogue people are named in ``text``: ``(display name, start, end)``.
+
+        Longer names win over the shorter names inside them; in text order. Linear in the
+        length of the text.
+        """
+        found = sorted(self._people_found(text), key=lambda f: f[1])
+        return [(name, start, end) for name, start, end, _ in found]
+
+    def _people_found(self, text: str) -> list[tuple[str, int, int, int]]:
+        # (name, start, end, words), longest names first, then in text order.
+        words = [(m.group(0), m.start(), m.end()) for m in _WORDS.finditer(text)]
+        found: list[tuple[str, int, int, int]] = []
         taken = [False] * len(words)
         for size in range(_MAX_NAME_WORDS, 1, -1):
             for start in range(len(words) - size + 1):
                 if any(taken[start : start + size]):
                     continue
-                key = _name_key(" ".join(words[start : start + size]))
+                key = _name_key(" ".join(w for w, _, _ in words[start : start + size]))
                 if key in self._people:
-                    found.append(self._display_name[key])
+                    found.append(
+                        (self._display_name[key], words[start][1], words[start + size - 1][2], size)
+                    )
                     for i in range(start, start + size):
                         taken[i] = True
         return found

@@ -293,6 +293,7 @@ class GroundingGuard:
             and not _INJECTION.search(title)
             and not _INTERNAL_WORDS.search(title)
             and not self._echoes_prompt(title)
+            and _scrubbed(title) == title.strip()
         )
 
     # -- checking text ---------------------------------------------------------------------
@@ -432,6 +433,14 @@ class GroundingGuard:
         # Only movies on the platform may be named outside their own labelled line.
         allowed = " ".join([*outcome.records, *outcome.mentioned])
         return self._names_grounded(intro, allowed, outcome)
+
+
+def _scrubbed(text: str) -> str:
+    from movie_rag.chain.guards import scrub_internal
+
+    # Markup, invisible characters, look-alike letters or a secret in an invented title:
+    # not a title.
+    return scrub_internal(text)
 
 
 def _neutral_intro(count: int) -> str:

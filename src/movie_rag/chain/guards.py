@@ -1,21 +1,34 @@
 """Guards on what goes in and what comes out of the recommender.
 
-In: :func:`redact_pii` replaces personal data in a query (emails, phone numbers, payment
-cards, IBANs, US social security numbers, IP addresses) with placeholders before the query
-reaches an LLM, a log or an inference table. :func:`is_off_topic` spots requests about other
-subjects, which get :data:`POLITE_REFUSAL`.
+In: :func:`redact_pii` (defined in :mod:`movie_rag.privacy`, the one definition every log
+and store uses) replaces personal data in a query (emails, phone numbers, payment cards,
+IBANs, US social security numbers, IP addresses, street addresses) with placeholders before
+the query reaches an LLM, a log or an inference table. :func:`is_off_topic` spots requests
+about other subjects, which get :data:`POLITE_REFUSAL`.
 
 Out: :func:`scrub_internal` removes what must never be shown to users: genome relevance
 scores, internal ``movies_info`` fields (``user_tags``, ``genome_tags``, ``content_hash``,
-``document``), raw movie ids, JSON dumps of records and echoes of the system prompt.
+``document``), raw movie ids, JSON dumps of records and echoes of the system prompt. It
+first normalises the text (:func:`normalise_text`: NFKC, zero-width and other invisible
+characters removed, Cyrillic/Greek look-alike letters inside Latin words mapped to Latin)
+so that ``user\u200b_tags`` or ``usеr_tags`` (Cyrillic е) are found too, and it removes
+secrets (:func:`redact_secrets`: any configured key or token value, and strings shaped like
+API keys), HTML (tags dropped, a stray ``<`` neutralised: the JSON API carries no markup),
+markdown images (a viewer's browser would fetch them) and links to anywhere but IMDb and
+TMDB (their text stays).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
+import math
+import os
 import re
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+from movie_rag.privacy import redact_pii
 
 __all__ = [
     "INTERNAL_FIELDS",
@@ -24,7 +37,11 @@ __all__ = [
     "is_off_topic",
     "markers_from_prompt",
     "mentions_movies",
+    "normalise_text",
     "redact_pii",
+    "redact_secrets",
+    "register_secret",
+    "register_settings_secrets",
     "scrub_internal",
 ]
 
@@ -56,138 +73,6 @@ SYSTEM_PROMPT_MARKERS: list[str] = [
     "<|im_start|>system",
     "<<SYS>>",
 ]
-
-# ---------------------------------------------------------------- personal data (in)
-
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# Print form in groups of four, or compact; the mod-97 check decides.
-_IBAN = re.compile(
-    r"\b[A-Z]{2}\d{2}(?:(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b",
-    re.IGNORECASE,
-)
-_CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d-]|\.\d)")
-# Area 000, 666 and 9xx, group 00 and serial 0000 are never issued.
-_SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}\b")
-_IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-    r"(?![\w]|\.\d)"
-)
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,12}){0,6}"
-    r"(?![\w]|\.\d)"
-)
-_YEARISH = re.compile(r"^(?:18[89]\d|19\d\d|20[0-4]\d)$")
-
-
-def _mod97_ok(candidate: str) -> bool:
-    compact = re.sub(r"[ -]", "", candidate).upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    rotated = compact[4:] + compact[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rotated)
-    return int(digits) % 97 == 1
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        value = int(ch)
-        if i % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def _is_card(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
-    groups = [len(g) for g in re.split(r"[ -]", candidate)]
-    # Card numbers are printed compact or in their issuers' groupings; a run of years
-    # ("1990 1995 2000 2005") has the digits but not the issuer prefix.
-    grouped = len(groups) == 1 or groups[:3] in ([4, 4, 4], [4, 6, 5], [4, 6, 4])
-    issuer = digits[0] in "3456" or 2221 <= int(digits[:4]) <= 2720
-    return grouped and issuer and _luhn_ok(digits)
-
-
-def _is_phone(candidate: str) -> bool:
-    digits = re.sub(r"\D", "", candidate)
-    groups = [g for g in re.split(r"[^\d]+", candidate) if g]
-    if all(_YEARISH.match(g) for g in groups):
-        return False
-    international = candidate.startswith(("+", "00"))
-    if international:
-        return 8 <= len(digits) <= 15
-    if re.fullmatch(r"\d{3}[-.]\d{4}", candidate):
-        return True
-    if len(groups) == 1 and "(" not in candidate:
-        # A bare run of digits is a phone number only at national length (9-11 digits).
-        return 9 <= len(digits) <= 11
-    return 9 <= len(digits) <= 15
-
-
-def _is_ipv6(candidate: str) -> bool:
-    try:
-        ipaddress.IPv6Address(candidate)
-    except ValueError:
-        return False
-    return True
-
-
-def _replace(
-    pattern: re.Pattern[str], text: str, placeholder: str, valid: Callable[[str], bool]
-) -> tuple[str, int]:
-    count = 0
-
-    def substitute(match: re.Match[str]) -> str:
-        nonlocal count
-        if valid(match.group(0)):
-            count += 1
-            return placeholder
-        return match.group(0)
-
-    return pattern.sub(substitute, text), count
-
-
-def redact_pii(text: str) -> str:
-    """Replace personal data with placeholders.
-
-    Emails become ``[email]``, IBANs (mod-97 checked) ``[iban]``, payment card numbers
-    (Luhn checked) ``[card]``, US social security numbers ``[ssn]``, IPv4/IPv6 addresses
-    ``[ip]`` and phone numbers in common national and international formats ``[phone]``.
-    Years, year ranges, ratings, durations and numbers in titles are left alone.
-
-    Args:
-        text: Any text (a user's query, a chat message).
-
-    Returns:
-        The text with personal data replaced.
-
-    Example:
-        >>> redact_pii("I'm bob@example.com, call +44 20 7946 0958. Movies like Heat (1995)?")
-        "I'm [email], call [phone]. Movies like Heat (1995)?"
-    """
-    always: Callable[[str], bool] = lambda _: True  # noqa: E731
-    steps: list[tuple[re.Pattern[str], str, Callable[[str], bool]]] = [
-        (_EMAIL, "[email]", always),
-        (_IBAN, "[iban]", _mod97_ok),
-        (_CARD, "[card]", _is_card),
-        (_SSN, "[ssn]", always),
-        (_IPV4, "[ip]", always),
-        (_IPV6, "[ip]", _is_ipv6),
-        (_PHONE, "[phone]", _is_phone),
-    ]
-    found: dict[str, int] = {}
-    for pattern, placeholder, valid in steps:
-        text, count = _replace(pattern, text, placeholder, valid)
-        if count:
-            found[placeholder] = found.get(placeholder, 0) + count
-    if found:
-        # Counts only: the values themselves must not reach a log.
-        logger.debug("redacted personal data: %s", found)
-    return text
-
 
 # ---------------------------------------------------------------- topic
 
@@ -242,6 +127,185 @@ def is_off_topic(text: str) -> bool:
         False
     """
     return _OTHER_SUBJECTS.search(text) is not None and not mentions_movies(text)
+
+
+# ---------------------------------------------------------------- normalising (out)
+
+# Latin look-alikes among Cyrillic and Greek letters. Mapped only inside words that also
+# hold Latin letters: a Russian or Greek title stays as written.
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁԛԝӏɡвкмнтАВЕКМНОРСТХІЈЅαοριτυχνκεΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdqwlgbkmhtABEKMHOPCTXIJSaopituxvkeABEZHIKMNOPTYX",
+)
+_CONFUSABLE_CHARS = frozenset("аеорсухіјѕԁԛԝӏɡвкмнтАВЕКМНОРСТХІЈЅαοριτυχνκεΑΒΕΖΗΙΚΜΝΟΡΤΥΧ")
+_LATIN = re.compile(r"[A-Za-z]")
+_WORD_RUN = re.compile(r"\w+", re.UNICODE)
+
+
+def _invisible(ch: str) -> bool:
+    # Format characters (zero-width space/joiners, BOM, bidi controls, soft hyphen) and
+    # the variation selectors: they render as nothing and only serve to split words.
+    return unicodedata.category(ch) == "Cf" or "\ufe00" <= ch <= "\ufe0f"
+
+
+def normalise_text(text: str) -> str:
+    """The text as a reader sees it, for looking for what must not be shown.
+
+    NFKC (full-width and mathematical letters become plain ones, ligatures split), then
+    invisible characters removed (zero-width spaces and joiners, BOM, bidi controls, soft
+    hyphens, variation selectors), then Cyrillic and Greek look-alikes mapped to Latin in
+    words that mix them with Latin letters (``usеr_tags`` with a Cyrillic ``е``).
+
+    Args:
+        text: Text from a generator.
+
+    Returns:
+        The normalised text (unchanged when it was plain).
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if any(_invisible(ch) for ch in text):
+        text = "".join(ch for ch in text if not _invisible(ch))
+
+    def latinise(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if _LATIN.search(word) and any(ch in _CONFUSABLE_CHARS for ch in word):
+            return word.translate(_CONFUSABLES)
+        return word
+
+    return _WORD_RUN.sub(latinise, text)
+
+
+# ---------------------------------------------------------------- secrets (out)
+
+_REGISTERED_SECRETS: set[str] = set()
+_SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PAT\b", re.IGNORECASE)
+_MIN_SECRET_CHARS = 8
+SECRET_PLACEHOLDER = "[redacted]"
+_SECRET_SHAPES = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
+    r"|\bsk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_-]{16,}"
+    r"|\bdapi[0-9a-f]{32}(?:-\d+)?\b"
+    r"|\bdose[0-9a-f]{32}\b"
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"
+    r"|\bgithub_pat_[A-Za-z0-9_]{40,}"
+    r"|\bhf_[A-Za-z0-9]{30,}"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\bxox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|\bAIza[0-9A-Za-z_-]{35}"
+    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+    r"|(?i:\b(?:bearer|authorization:?\s*bearer)\s+)[A-Za-z0-9._~+/-]{16,}=*"
+)
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b((?:api[_-]?key|access[_-]?key|secret(?:[_-]?key)?|token|password|passwd|"
+    r"client[_-]?secret)\s*[:=]\s*)[\"']?[^\s\"',;]{6,}[\"']?"
+)
+_LONG_TOKEN = re.compile(r"(?<![\w/.#?=&%-])[A-Za-z0-9_+/-]{32,}={0,2}(?![\w/.-])")
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value that must never appear in outgoing text.
+
+    Values of environment variables whose names say KEY, TOKEN, SECRET, PASSWORD or
+    CREDENTIAL are found without registering; this is for secrets passed in code.
+
+    Args:
+        value: The secret (ignored when shorter than 8 characters: too likely in prose).
+    """
+    if value and len(value.strip()) >= _MIN_SECRET_CHARS:
+        _REGISTERED_SECRETS.add(value.strip())
+
+
+def register_settings_secrets(settings: object) -> None:
+    """Register every secret a settings object holds (its ``SecretStr`` values).
+
+    Args:
+        settings: A :class:`~movie_rag.settings.MovieRagSettings` (any pydantic model).
+    """
+    from pydantic import BaseModel, SecretStr
+
+    if not isinstance(settings, BaseModel):
+        return
+    for name in type(settings).model_fields:
+        value = getattr(settings, name, None)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+
+
+def _configured_secrets() -> list[str]:
+    values = set(_REGISTERED_SECRETS)
+    for name, value in os.environ.items():
+        value = value.strip()
+        if len(value) >= _MIN_SECRET_CHARS and _SECRET_ENV_NAME.search(name):
+            values.add(value)
+    # Longest first: a secret that contains another is replaced whole.
+    return sorted(values, key=len, reverse=True)
+
+
+def _random_looking(token: str) -> bool:
+    if not (re.search(r"\d", token) and re.search(r"[A-Za-z]", token)):
+        return False
+    counts = Counter(token)
+    entropy = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    return entropy >= 3.5
+
+
+def redact_secrets(text: str, *, random_tokens: bool = True) -> str:
+    """Replace secrets with ``[redacted]``.
+
+    Removes every configured secret value (see :func:`register_secret`), strings shaped
+    like API keys and tokens (``sk-…``, ``dapi…``, ``ghp_…``, ``AKIA…``, JWTs, bearer
+    tokens, private-key blocks, ``api_key=…``) and long random-looking tokens.
+
+    Args:
+        text: Outgoing text.
+        random_tokens: Also replace any long random-looking token (32+ letters and digits).
+            Log lines turn it off: run ids and hashes there are not secrets.
+
+    Returns:
+        The text without secrets.
+    """
+    for secret in _configured_secrets():
+        if secret in text:
+            text = text.replace(secret, SECRET_PLACEHOLDER)
+    text = _SECRET_SHAPES.sub(SECRET_PLACEHOLDER, text)
+    text = _SECRET_ASSIGNMENT.sub(lambda m: m.group(1) + SECRET_PLACEHOLDER, text)
+    if not random_tokens:
+        return text
+    return _LONG_TOKEN.sub(
+        lambda m: SECRET_PLACEHOLDER if _random_looking(m.group(0)) else m.group(0), text
+    )
+
+
+# ---------------------------------------------------------------- markup (out)
+
+_ACTIVE_BLOCK = re.compile(
+    r"<\s*(script|style|iframe|object|embed|svg|math|template|noscript|textarea|title)\b"
+    r"[^>]*>.*?(?:<\s*/\s*\1\s*>|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_HTML_TAG = re.compile(r"</?\s*[A-Za-z][^<>]*(?:>|$)|<[!?][^<>]*(?:>|$)")
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\s*(?:\([^)\n]*\)|\[[^\]\n]*\])")
+_MD_REFERENCE = re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$", re.MULTILINE)
+_MD_LINK = re.compile(
+    r"\[([^\]\n]*)\]\(\s*<?((?:[^()\s<>]|\([^()\s]*\))*)>?(?:\s+[\"'][^)\n]*[\"'])?\s*\)"
+)
+_TRUSTED_LINK = re.compile(
+    r"^https://(?:www\.|m\.)?(?:imdb\.com|themoviedb\.org)/[\w/?=&%.#-]*$", re.IGNORECASE
+)
+
+
+def _strip_markup(text: str) -> str:
+    text = _ACTIVE_BLOCK.sub("", text)
+    text = _HTML_COMMENT.sub("", text)
+    text = _HTML_TAG.sub("", text)
+    # Whatever could still open a tag is shown as a look-alike, never parsed as markup.
+    text = text.replace("<", "\u2039")
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_REFERENCE.sub("", text)
+    return _MD_LINK.sub(
+        lambda m: m.group(0) if _TRUSTED_LINK.match(m.group(2)) else m.group(1), text
+    )
 
 
 # ---------------------------------------------------------------- internal data (out)
@@ -396,7 +460,10 @@ def _tidy(text: str) -> str:
 def scrub_internal(text: str, *, extra_markers: Iterable[str] = ()) -> str:
     """Remove internal data from text that is about to be shown to a user.
 
-    Removes JSON (or Python-literal) dumps of movie records, the internal fields
+    The text is normalised first (:func:`normalise_text`), secrets are removed
+    (:func:`redact_secrets`), HTML tags and markdown images are dropped and links to
+    anywhere but IMDb/TMDB become their text. Then it removes JSON (or Python-literal)
+    dumps of movie records, the internal fields
     (``user_tags``, ``genome_tags``, ``content_hash``, ``document``) with their values,
     genome relevance scores (``"relevance 0.87"``, ``"dark (0.912)"``), raw movie ids
     (``"movie_id 2571"``, ``"id=2571"``) and sentences that echo the system prompt (any of
@@ -417,6 +484,7 @@ def scrub_internal(text: str, *, extra_markers: Iterable[str] = ()) -> str:
         'Heat: a tense heist thriller.'
     """
     before = text
+    text = _strip_markup(redact_secrets(normalise_text(text)))
     text = _drop_records(text)
     text = _drop_prompt_echoes(text, [*SYSTEM_PROMPT_MARKERS, *extra_markers])
     text = _INTERNAL_FIELD.sub("", text)

@@ -68,7 +68,7 @@ from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
 from movie_rag.ingest.titles import title_key
 
-__all__ = ["VOCABULARY", "QueryParser", "VocabularyRow"]
+__all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow", "only_vocabulary"]
 
 logger = logging.getLogger("movie_rag")
 
@@ -231,6 +231,20 @@ _FILLER = frozenset((
     "on", "for", "all", "genre", "genres", "story", "stories", "i", "we", "my", "our", "just",
     "please", "similar",
 ))  # fmt: skip
+# Words of asking that name no topic ("recommend me some good war movies from the 80s").
+_ASKING = frozenset((
+    "recommend", "suggest", "show", "give", "want", "need", "me", "from", "best", "top",
+    "rated", "popular", "well-known", "known", "can", "could", "you", "would", "please",
+    "some", "good", "great", "looking", "for", "any", "what", "are", "is", "there",
+    "before", "after", "since", "until", "between", "during", "made", "released", "year",
+    "decade", "era", "old", "new", "recent", "classic", "classics",
+))  # fmt: skip
+# Genre words that also name a topic ("heist movies" is about heists, not just crime).
+_TOPICAL = frozenset((
+    "heist", "heists", "gangster", "gangsters", "mafia", "mobster", "mobsters", "cowboy",
+    "cowboys", "whodunit", "whodunnit", "whodunits", "detective", "anime", "cartoon",
+    "cartoons", "noir", "imax", "documentary", "documentaries",
+))  # fmt: skip
 # A fuzzy or prefix match on a fragment that ends like this is a cut-off phrase, not a title.
 _FUNCTION_WORDS = frozenset((
     "a", "an", "the", "of", "and", "or", "but", "with", "in", "on", "at", "to", "for", "from",
@@ -251,6 +265,8 @@ _NEG_FILLER = (
     r"particularly|feeling|feel|interested|up|at|all|kind|type|sort|i'm|im|am|gory)"
 )
 _NEGATED_BEFORE = re.compile(rf"{_NEGATOR}(?:\s+{_NEG_FILLER}){{0,6}}\s*$", re.IGNORECASE)
+# A negation and its six filler words fit in this many characters before the phrase.
+_NEGATION_WINDOW = 160
 _LIST_GAP = re.compile(r"^\s*(?:,\s*(?:or|and|nor)?|or|nor|and|/)\s*(?:(?:any|more)\s+)?$")
 
 # ------------------------------------------------------------------------- follow-ups
@@ -351,6 +367,10 @@ _SIMILAR = re.compile(
 )
 _YEAR_AFTER = re.compile(r"^\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?")
 _MAX_SEED_WORDS = 8
+_MAX_CUES = 16
+#: How much of one message the parser reads: no movie request is longer, and a longer text
+#: (pasted or hostile) costs no more to read than this.
+MAX_QUERY_CHARS = 2000
 _YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*(?:19|20)\d{2}\s*[)\]]?\s*$")
 _TRAILING_ARTICLE = re.compile(
     r"^(?P<body>.+?),\s*(?P<article>the|a|an)(?P<year>\s*[(\[]?\s*(?:19|20)\d{2}\s*[)\]]?)?\s*$",
@@ -383,6 +403,7 @@ _BOUND = re.compile(
     re.IGNORECASE,
 )
 _BARE_PERIOD = re.compile(_P, re.IGNORECASE)
+_TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
     r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
     r"newer|newest|latest|new\s+ones)\b",
@@ -462,22 +483,41 @@ class _Match:
 
 @dataclass
 class _Work:
-    """The query being read: a masked copy loses each phrase once it is understood."""
+    """The query being read: a masked copy loses each phrase once it is understood.
+
+    Masking edits a character list and the string is rebuilt only when it is next read, and
+    a negation is looked for in a bounded window before the phrase: reading a query costs
+    time linear in its length however many phrases it holds.
+    """
 
     text: str
-    masked: str = ""
     boost_terms: list[str] = field(default_factory=list)
     boost_genres: list[str] = field(default_factory=list)
     avoid_genres: list[str] = field(default_factory=list)
+    _chars: list[str] = field(default_factory=list, repr=False)
+    _masked: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.masked = self.text
+        self._chars = list(self.text)
+        self._masked = self.text
+
+    @property
+    def masked(self) -> str:
+        """The text with every understood phrase blanked out (same length as ``text``)."""
+        if self._masked is None:
+            self._masked = "".join(self._chars)
+        return self._masked
 
     def mask(self, start: int, end: int) -> None:
-        self.masked = self.masked[:start] + " " * (end - start) + self.masked[end:]
+        self._chars[start:end] = " " * (end - start)
+        self._masked = None
+
+    def before(self, start: int) -> str:
+        """The masked text just before ``start``: enough to hold a negation and its filler."""
+        return _window_before(self._chars, start)
 
     def negated(self, start: int) -> bool:
-        return _NEGATED_BEFORE.search(self.masked[:start]) is not None
+        return _NEGATED_BEFORE.search(self.before(start)) is not None
 
     def boost(self, row: VocabularyRow) -> None:
         self.boost_terms.extend(row.terms)
@@ -543,7 +583,7 @@ class QueryParser:
             Filters, boosts, seed, follow-up and topic of the request; ``text`` is the query
             with personal data redacted.
         """
-        text = redact_pii(query).strip()
+        text = redact_pii(_head(query)).strip()
         work = _Work(_plain_quotes(text))
         history = list(history or ())
         follow_up = self._position_follow_up(work, history)
@@ -797,6 +837,9 @@ class QueryParser:
     def _years(self, work: _Work) -> tuple[int | None, int | None]:
         periods: list[tuple[int, int]] = []
         low, high = None, None
+        for match in _TITLE_YEAR.finditer(work.masked):
+            # "I loved Easy A (2010)": a year in brackets belongs to the title before it.
+            work.mask(*match.span())
         for match in _RANGE.finditer(work.masked):
             first = match.group("a") or match.group("c") or match.group("e")
             last = match.group("b") or match.group("d") or match.group("f")
@@ -852,13 +895,12 @@ class QueryParser:
     def _people(self, work: _Work) -> tuple[list[str], list[str]]:
         wanted: list[str] = []
         unwanted: list[str] = []
-        for name in self.catalogue.people_in(work.masked):
-            words = [re.escape(w) for w in name.replace("’", "'").split()]
-            span = re.search(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", work.masked, re.I)
-            negated = span is not None and work.negated(span.start())
-            (unwanted if negated else wanted).append(name)
-            if span:
-                work.mask(*span.span())
+        for name, start, end in self.catalogue.people_spans(work.masked):
+            if name in wanted or name in unwanted:
+                work.mask(start, end)
+                continue
+            (unwanted if work.negated(start) else wanted).append(name)
+            work.mask(start, end)
         for pattern in (_SURNAME_CUE, _SURNAME_BEFORE_MOVIES):
             for match in pattern.finditer(work.masked):
                 cue = " ".join((match.groupdict().get("cue") or "").lower().split())
@@ -909,7 +951,7 @@ class QueryParser:
         found.sort(key=lambda m: m.start)
         previous: _Match | None = None
         for item in found:
-            item.negated = _NEGATED_BEFORE.search(base[: item.start]) is not None or (
+            item.negated = _NEGATED_BEFORE.search(_window_before(base, item.start)) is not None or (
                 previous is not None
                 and previous.negated
                 and _LIST_GAP.match(base[previous.end : item.start]) is not None
@@ -963,9 +1005,35 @@ class QueryParser:
 
 
 def _spans_longest_first(count: int, *, shortest: int) -> list[tuple[int, int]]:
-    """Inclusive ``(first, last)`` word index pairs of every run of ``shortest``+ words."""
-    spans = [(i, j) for i in range(count) for j in range(i + shortest - 1, count)]
+    """Inclusive ``(first, last)`` word spans of ``shortest`` to ``_MAX_SEED_WORDS`` words.
+
+    Longest first; no title is longer than ``_MAX_SEED_WORDS`` words.
+    """
+    spans = [
+        (i, j)
+        for i in range(count)
+        for j in range(i + shortest - 1, min(count, i + _MAX_SEED_WORDS))
+    ]
     return sorted(spans, key=lambda span: span[0] - span[1])
+
+
+def _head(query: str) -> str:
+    """The first :data:`MAX_QUERY_CHARS` characters of a query, cut between words."""
+    if len(query) <= MAX_QUERY_CHARS:
+        return query
+    cut = query.rfind(" ", MAX_QUERY_CHARS // 2, MAX_QUERY_CHARS)
+    logger.debug("query of %d characters read up to character %d", len(query), cut)
+    return query[: cut if cut > 0 else MAX_QUERY_CHARS]
+
+
+def _window_before(chars: Sequence[str], start: int) -> str:
+    """The :data:`_NEGATION_WINDOW` characters before ``start``, never starting mid-word."""
+    low = max(0, start - _NEGATION_WINDOW)
+    if low > 0 and not chars[low - 1].isspace():
+        # Cut after the next space instead ("knot" must not read as "not").
+        while low < start and not chars[low].isspace():
+            low += 1
+    return "".join(chars[low:start])
 
 
 def _combine_genres(groups: list[list[str]], every: list[str]) -> tuple[list[str], list[str]]:
@@ -987,15 +1055,21 @@ def _seed_cues(text: str) -> list[tuple[re.Pattern[str], re.Match[str]]]:
     taken = {cue.end() for _, cue in found}
     for cue in _BARE_LIKE.finditer(text):
         # "like" as a verb ("I'd like", "feels like") introduces no title.
-        if cue.end() not in taken and not _VERB_BEFORE_LIKE.search(text[: cue.start()]):
+        if cue.end() not in taken and not _VERB_BEFORE_LIKE.search(
+            _window_before(text, cue.start())
+        ):
             found.append((_BARE_LIKE, cue))
     found.extend((_WEAK_CUE, cue) for cue in _WEAK_CUE.finditer(text))
-    return found
+    # A seed is named within the first few cues; trying every cue of a very long text
+    # would cost a title lookup each.
+    return found[:_MAX_CUES]
 
 
 def _seed_end(text: str, start: int) -> int:
-    stop = _SEED_END.search(text, start)
-    return stop.start() if stop else len(text)
+    # A title is at most _MAX_SEED_WORDS words: look no further than a few hundred characters.
+    limit = min(len(text), start + 400)
+    stop = _SEED_END.search(text, start, limit)
+    return stop.start() if stop else limit
 
 
 def _period(text: str) -> tuple[int, int] | None:
@@ -1055,6 +1129,21 @@ def _last_recommendations(history: list[HistoryTurn]) -> list[int]:
         if turn.role == "assistant" and turn.recommendations:
             return turn.recommendations
     return []
+
+
+def only_vocabulary(text: str) -> bool:
+    """Whether the text is only genre/mood words, years and filler ("good 90s war movies").
+
+    Args:
+        text: Any text.
+
+    Returns:
+        True when no word of it names a topic, a title or a person.
+    """
+    words = re.sub(r"[^\w\s'-]", " ", _BARE_PERIOD.sub(" ", text)).split()
+    if any(w.lower() in _TOPICAL for w in words):
+        return False
+    return _only_vocabulary(" ".join(w for w in words if w.lower() not in _ASKING))
 
 
 def _only_vocabulary(text: str) -> bool:

@@ -120,6 +120,10 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
+        from movie_rag.chain.guards import register_settings_secrets
+
+        # Keys and tokens in the settings are never shown, whatever an LLM echoes.
+        register_settings_secrets(self.settings)
 
     def __repr__(self) -> str:
         return (
@@ -219,6 +223,16 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             yield {"event": "done", "data": response}
             return
         candidates = self.ranker.rank(parsed, k, exclude=exclude, profile=profile)
+        relaxed_note = ""
+        if not candidates and filters is None:
+            # Words read from the text are the user's wishes, not a contract: when nothing
+            # meets all of them, the softest ones give way before the answer goes empty.
+            for relaxed, dropped in _relaxations(parsed):
+                candidates = self.ranker.rank(relaxed, k, exclude=exclude, profile=profile)
+                if candidates:
+                    parsed = relaxed
+                    relaxed_note = f"Nothing matched every wish, so I left out {dropped}. "
+                    break
         answer = self._generate(parsed, candidates, k, history)
         mentioned = [parsed.seed.movie_id] if parsed.seed is not None else []
         recommendations, text = self.guard.ground(answer, candidates, k, mentioned=mentioned)
@@ -232,6 +246,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             text = intro_for(parsed, len(recommendations)) + ("\n" + body if body else "")
         if parsed.seed is None and parsed.seed_text:
             text = f"I couldn't find \u201c{parsed.seed_text}\u201d on the platform. " + text
+        if relaxed_note and recommendations:
+            text = relaxed_note + text
         recommendations = [
             r.model_copy(update={"reason": scrub_internal(r.reason)}) for r in recommendations
         ]
@@ -325,10 +341,10 @@ def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa
         from movie_rag.tables import read_local_table
 
         return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark
+    from movie_rag.spark import get_spark, spark_to_arrow
 
     table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return table.drop("user_tags", "document").toArrow()
+    return spark_to_arrow(table.drop("user_tags", "document"))
 
 
 def _read_input(
@@ -398,6 +414,27 @@ def _combine(parsed: SearchFilters, given: SearchFilters) -> SearchFilters:
     if low is not None and high is not None and low > high:
         merged["year_max"] = low
     return SearchFilters.model_validate(merged)
+
+
+# Which understood constraints give way first when together they match nothing.
+_RELAXED = (
+    (("people",), "the people named"),
+    (("min_rating", "min_votes"), "the rating asked for"),
+    (("year_min", "year_max"), "the years"),
+    (("genres_any", "genres_all"), "the genres"),
+)
+
+
+def _relaxations(parsed: ParsedQuery) -> Iterator[tuple[ParsedQuery, str]]:
+    """``parsed`` with its text constraints dropped one kind at a time, cumulatively."""
+    filters = parsed.filters
+    dropped: list[str] = []
+    for names, label in _RELAXED:
+        if all(getattr(filters, name) is None for name in names):
+            continue
+        filters = filters.model_copy(update=dict.fromkeys(names))
+        dropped.append(label)
+        yield parsed.model_copy(update={"filters": filters}), " and ".join(dropped)
 
 
 def _filters_dict(filters: SearchFilters) -> dict[str, Any]:

@@ -7,13 +7,19 @@ the same numbers on a cluster, and a test holds the two equal)::
     co(i, j)     = number of users who liked both i and j   (i != j)
     n(i)         = number of users who liked i
     score(i, j)  = co(i, j) / (n(i) ** alpha * n(j) ** (1 - alpha))
+                   * co(i, j) / (co(i, j) + shrinkage)
+
+(:func:`neighbour_score`, the one place the formula is written for numpy).
 
 ``alpha`` is the asymmetry of the normalisation (Aiolli 2013): 0.5 is the cosine of the
 binary like vectors, which favours rarely liked neighbours; 1.0, the default, is the share of
 i's fans who also liked j (the conditional probability), which orders i's neighbours by their
 co-like count. On held-out MovieLens users, the second matches what people co-like far better
 (see docs/collaborative.md; ``scripts/tune_hybrid.py`` chooses it on validation users).
-Pairs with fewer than ``min_co_likes`` co-likes are dropped, then each movie keeps its
+``shrinkage`` (0 by default: no shrinkage) discounts pairs with few co-likes, whose
+normalised score is mostly noise: a pair co-liked by one user of a rarely liked movie gets
+a high cosine from a single coincidence. Pairs with fewer than ``min_co_likes`` co-likes
+are dropped, then each movie keeps its
 ``top_n`` best neighbours (ties broken by the smaller movie id).
 """
 
@@ -33,7 +39,7 @@ import pyarrow.parquet as pq
 
 from movie_rag.errors import InputFileError
 
-__all__ = ["NEIGHBOURS_SCHEMA", "ItemNeighbours", "fit_item_knn"]
+__all__ = ["NEIGHBOURS_SCHEMA", "ItemNeighbours", "fit_item_knn", "neighbour_score"]
 
 NEIGHBOURS_SCHEMA = pa.schema(
     [
@@ -165,6 +171,7 @@ def fit_item_knn(
     min_co_likes: int = 1,
     top_n: int = 100,
     alpha: float = 1.0,
+    shrinkage: float = 0.0,
 ) -> ItemNeighbours:
     """Compute co-like neighbours from a ratings table, in memory (numpy/scipy, no Spark).
 
@@ -174,6 +181,7 @@ def fit_item_knn(
         min_co_likes: Pairs liked together by fewer users are dropped.
         top_n: Neighbours kept per movie.
         alpha: Asymmetry of the normalisation (0.5 cosine, 1.0 conditional probability).
+        shrinkage: Discount of pairs with few co-likes (``co / (co + shrinkage)``).
 
     Returns:
         The neighbours.
@@ -183,11 +191,11 @@ def fit_item_knn(
     """
     from scipy import sparse
 
-    _check_params(like_threshold, min_co_likes, top_n, alpha)
+    _check_params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     missing = {"user_id", "movie_id", "rating"} - set(ratings.column_names)
     if missing:
         raise ValueError(f"ratings table lacks column(s) {sorted(missing)}")
-    params = _params(like_threshold, min_co_likes, top_n, alpha)
+    params = _params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     users = ratings.column("user_id").to_numpy(zero_copy_only=False)
     movies = ratings.column("movie_id").to_numpy(zero_copy_only=False)
     liked = ratings.column("rating").to_numpy(zero_copy_only=False) >= like_threshold
@@ -235,7 +243,11 @@ def _top_neighbours(
     co[block, start + block] = 0.0  # a movie is not its own neighbour
     co[co < params["min_co_likes"]] = 0.0
     mine = counts[start : start + co.shape[0]]
-    scores = co / np.outer(mine**alpha, counts ** (1.0 - alpha))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = neighbour_score(
+            co, mine[:, None], counts[None, :], alpha=alpha, shrinkage=params["shrinkage"]
+        )
+    scores = np.nan_to_num(scores, nan=0.0)
     item_rows, cols = np.nonzero(scores)
     values = scores[item_rows, cols]
     # Best first per movie, ties to the smaller neighbour id (ids sort like their indices).
@@ -250,16 +262,51 @@ def _top_neighbours(
     )
 
 
-def _params(like_threshold: float, min_co_likes: int, top_n: int, alpha: float) -> dict[str, Any]:
+def neighbour_score(
+    co: Any, n_movie: Any, n_neighbour: Any, *, alpha: float, shrinkage: float = 0.0
+) -> Any:
+    """The co-like score of a neighbour: co-likes over both like counts, shrunk when few.
+
+    ``co / (n_movie ** alpha * n_neighbour ** (1 - alpha)) * co / (co + shrinkage)``, on
+    numbers or numpy arrays (broadcast). The Spark job writes the same expression in
+    :func:`movie_rag.collab.spark_jobs.neighbour_score_column`.
+
+    Args:
+        co: Users who liked both movies.
+        n_movie: Users who liked the movie.
+        n_neighbour: Users who liked the neighbour.
+        alpha: Asymmetry of the normalisation (0.5 cosine, 1.0 conditional probability).
+        shrinkage: Co-likes at which the score is halved (0: no shrinkage).
+
+    Example:
+        >>> round(neighbour_score(3, 9, 4, alpha=0.5), 4)
+        0.5
+        >>> round(neighbour_score(3, 9, 4, alpha=0.5, shrinkage=3), 4)
+        0.25
+    """
+    normalised = co / (n_movie**alpha * n_neighbour ** (1.0 - alpha))
+    if shrinkage <= 0:
+        return normalised
+    return normalised * co / (co + shrinkage)
+
+
+def _params(
+    like_threshold: float, min_co_likes: int, top_n: int, alpha: float, shrinkage: float = 0.0
+) -> dict[str, Any]:
     return {
         "like_threshold": like_threshold,
         "min_co_likes": min_co_likes,
         "top_n": top_n,
         "alpha": alpha,
+        "shrinkage": shrinkage,
     }
 
 
-def _check_params(like_threshold: float, min_co_likes: int, top_n: int, alpha: float) -> None:
+def _check_params(
+    like_threshold: float, min_co_likes: int, top_n: int, alpha: float, shrinkage: float = 0.0
+) -> None:
+    if not (np.isfinite(shrinkage) and shrinkage >= 0):
+        raise ValueError(f"shrinkage must be a finite number >= 0, got {shrinkage!r}")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
     if not np.isfinite(like_threshold):

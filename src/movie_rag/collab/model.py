@@ -6,8 +6,10 @@ path on Databricks, see :func:`collab_location`)::
     CURRENT            name of the live version (replaced atomically)
     v-<time>-<id>/     manifest.json, item_knn.parquet, item_knn.json, als.npz, histories.parquet
 
-A build trains into a hidden staging directory, renames it into place and swaps ``CURRENT``;
-readers never see a partial version. The previous version is kept for a reader that resolved
+A build writes every file of a new version under its own fresh name, and only then writes
+``CURRENT`` (a small pointer file, last): readers follow the pointer, so they never see a
+partial version, and no directory rename is needed (renames are not atomic on object
+storage such as a Unity Catalog volume). The previous version is kept for a reader that resolved
 ``CURRENT`` just before a swap. ``manifest.json`` records the format version, the ratings
 fingerprint and the training parameters, so a build whose ratings and parameters did not
 change skips training.
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMAT_VERSION",
     "CollaborativeModel",
+    "collab_engine",
     "collab_location",
     "live_version",
     "ratings_fingerprint",
@@ -88,6 +91,37 @@ def ratings_fingerprint(ratings: pa.Table) -> str:
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(column.to_numpy(zero_copy_only=False)).tobytes())
     return digest.hexdigest()
+
+
+def collab_engine(settings: MovieRagSettings) -> str:
+    """``single_node`` or ``spark``: ``settings.collab_engine`` with ``auto`` resolved."""
+    if settings.collab_engine != "auto":
+        return settings.collab_engine
+    return "spark" if settings.backend == "databricks" else "single_node"
+
+
+def spark_ml_unavailable(exc: BaseException) -> bool:
+    """Whether a failure of Spark ALS means Spark ML is not available on this session.
+
+    Spark Connect without ML (before Spark 4.0's Connect ML, serverless), and standard
+    access mode before DBR 17, refuse ``pyspark.ml`` estimators; that is a property of the
+    platform, not of the data, so training falls back to the single-node model.
+    """
+    if isinstance(exc, ImportError | NotImplementedError):
+        return True
+    text = f"{type(exc).__name__}: {exc}".upper()
+    markers = (
+        "CONNECT_ML",
+        "ML_",
+        "NOT SUPPORTED IN SPARK CONNECT",
+        "NOT_SUPPORTED_IN_SPARK_CONNECT",
+        "UNSUPPORTED_OPERATION",
+        "PY4J_SECURITY",
+        "IS NOT WHITELISTED",
+        "NOT ALLOWED",
+        "JVM_ATTRIBUTE_NOT_SUPPORTED",
+    )
+    return any(marker in text for marker in markers)
 
 
 def training_params(settings: MovieRagSettings) -> dict[str, Any]:
@@ -252,22 +286,22 @@ class CollaborativeModel:
         root = Path(location)
         root.mkdir(parents=True, exist_ok=True)
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        staging = root / f".staging-{name}"
-        staging.mkdir()
+        version = root / name
+        version.mkdir()
         try:
-            self.neighbours.save(staging)
+            # Written in full under a name no reader knows yet; the pointer comes last.
+            self.neighbours.save(version)
             np.savez(
-                staging / _ALS,
+                version / _ALS,
                 user_ids=self.user_ids,
                 user_factors=self.user_factors,
                 item_ids=self.item_ids,
                 item_factors=self.item_factors,
             )
-            pq.write_table(self.histories, staging / _HISTORIES)
-            (staging / _MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
-            staging.rename(root / name)
+            pq.write_table(self.histories, version / _HISTORIES)
+            (version / _MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(version, ignore_errors=True)
             raise
         temp = root / f".{_POINTER}.{uuid.uuid4().hex[:8]}"
         temp.write_text(name + "\n")
@@ -305,21 +339,29 @@ def train_collaborative(
     settings: MovieRagSettings,
     ratings: pa.Table,
     *,
-    ratings_frame: DataFrame,
+    ratings_frame: DataFrame | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Train the collaborative model with Spark and store it, unless nothing changed.
+    """Train the collaborative model and store it, unless nothing changed.
+
+    Where it trains follows :func:`collab_engine`: in-process (scipy neighbours, implicit
+    ALS; :mod:`movie_rag.collab.single_node`) or as Spark jobs on ``ratings_frame``. ALS is
+    its own step: when Spark ML is unavailable on the session (Spark Connect without ML,
+    standard access mode before DBR 17, serverless) the build says so and trains ALS on
+    this node instead of failing.
 
     Args:
         settings: Parameters and location (:func:`collab_location`).
         ratings: The ratings as Arrow (fingerprinted; stored as the users' histories).
-        ratings_frame: The same ratings as a Spark DataFrame (what the jobs train on).
+        ratings_frame: The same ratings as a Spark DataFrame (what the Spark jobs train
+            on); needed only for the ``spark`` engine.
         force: Train even when the ratings and parameters match the live version.
 
     Returns:
         A summary for the build report: trained or skipped, counts and seconds.
     """
-    from movie_rag.collab.spark_jobs import fit_item_knn_spark, train_als
+    from movie_rag.collab.item_knn import fit_item_knn
+    from movie_rag.collab.single_node import train_als_single_node
 
     location = collab_location(settings)
     params = training_params(settings)
@@ -334,22 +376,45 @@ def train_collaborative(
     ):
         logger.info("collaborative model is up to date (%s)", location)
         return {"trained": False, **live.get("counts", {})}
+    engine = collab_engine(settings)
+    if engine == "spark" and ratings_frame is None:
+        raise ValueError("collab_engine='spark' needs the ratings as a Spark DataFrame")
     started = time.perf_counter()
-    neighbours = fit_item_knn_spark(
-        ratings_frame,
-        like_threshold=params["like_threshold"],
-        min_co_likes=params["min_co_likes"],
-        top_n=params["top_n"],
-        alpha=params["alpha"],
-    )
-    factors: FactorTables = train_als(
-        ratings_frame,
-        rank=params["als_rank"],
-        reg=params["als_reg"],
-        alpha=params["als_alpha"],
-        max_iter=params["als_max_iter"],
-        seed=params["seed"],
-    )
+    knn = {
+        "like_threshold": params["like_threshold"],
+        "min_co_likes": params["min_co_likes"],
+        "top_n": params["top_n"],
+        "alpha": params["alpha"],
+    }
+    als = {
+        "rank": params["als_rank"],
+        "reg": params["als_reg"],
+        "alpha": params["als_alpha"],
+        "max_iter": params["als_max_iter"],
+        "seed": params["seed"],
+    }
+    als_engine = engine
+    if engine == "spark":
+        from movie_rag.collab.spark_jobs import fit_item_knn_spark, train_als
+
+        assert ratings_frame is not None
+        neighbours = fit_item_knn_spark(ratings_frame, **knn)
+        try:
+            factors: FactorTables = train_als(ratings_frame, **als)
+        except Exception as exc:
+            if not spark_ml_unavailable(exc):
+                raise
+            logger.warning(
+                "Spark ML is not available on this Spark session (%s: %s); training ALS "
+                "on this node instead",
+                type(exc).__name__,
+                str(exc).splitlines()[0][:200] if str(exc) else "",
+            )
+            als_engine = "single_node"
+            factors = train_als_single_node(ratings, **als)
+    else:
+        neighbours = fit_item_knn(ratings, **knn)
+        factors = train_als_single_node(ratings, **als)
     counts = {
         "ratings": ratings.num_rows,
         "movies_with_neighbours": len(neighbours),
@@ -369,13 +434,14 @@ def train_collaborative(
             "ratings_fingerprint": fingerprint,
             "params": params,
             "counts": counts,
+            "engine": {"item_knn": engine, "als": als_engine},
             "created_at": datetime.now(UTC).isoformat(),
         },
     )
     model.save(location)
     seconds = round(time.perf_counter() - started, 3)
     logger.info("trained the collaborative model in %.1f s (%s)", seconds, location)
-    return {"trained": True, **counts, "seconds": seconds}
+    return {"trained": True, **counts, "seconds": seconds, "spark_als": als_engine == "spark"}
 
 
 def _prune(root: Path, keep: str) -> None:

@@ -14,11 +14,18 @@ import numpy as np
 import pyarrow as pa
 
 from movie_rag.collab.item_knn import NEIGHBOURS_SCHEMA, ItemNeighbours, _check_params, _params
+from movie_rag.spark import spark_to_arrow
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
-__all__ = ["FactorTables", "fit_item_knn_spark", "item_knn_frame", "train_als"]
+__all__ = [
+    "FactorTables",
+    "fit_item_knn_spark",
+    "item_knn_frame",
+    "neighbour_score_column",
+    "train_als",
+]
 
 
 def item_knn_frame(
@@ -28,6 +35,7 @@ def item_knn_frame(
     min_co_likes: int = 1,
     top_n: int = 100,
     alpha: float = 1.0,
+    shrinkage: float = 0.0,
 ) -> DataFrame:
     """Co-like neighbours as a Spark DataFrame ``movie_id, neighbour_id, score``.
 
@@ -37,6 +45,7 @@ def item_knn_frame(
         min_co_likes: Pairs liked together by fewer users are dropped.
         top_n: Neighbours kept per movie.
         alpha: Asymmetry of the normalisation (0.5 cosine, 1.0 conditional probability).
+        shrinkage: Discount of pairs with few co-likes (``co / (co + shrinkage)``).
 
     Returns:
         One row per kept (movie, neighbour) pair.
@@ -44,7 +53,7 @@ def item_knn_frame(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    _check_params(like_threshold, min_co_likes, top_n, alpha)
+    _check_params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     likes = (
         ratings.where(F.col("rating") >= F.lit(float(like_threshold)))
         .select(F.col("user_id"), F.col("movie_id").cast("int"))
@@ -67,9 +76,8 @@ def item_knn_frame(
         .select(
             "movie_id",
             "neighbour_id",
-            (
-                F.col("co")
-                / (F.pow(F.col("n_movie"), F.lit(alpha)) * F.pow(F.col("n_nb"), F.lit(1 - alpha)))
+            neighbour_score_column(
+                F.col("co"), F.col("n_movie"), F.col("n_nb"), alpha=alpha, shrinkage=shrinkage
             ).alias("score"),
         )
     )
@@ -85,6 +93,18 @@ def item_knn_frame(
     )
 
 
+def neighbour_score_column(
+    co: Column, n_movie: Column, n_neighbour: Column, *, alpha: float, shrinkage: float = 0.0
+) -> Column:
+    """:func:`movie_rag.collab.item_knn.neighbour_score` as a Spark column expression."""
+    from pyspark.sql import functions as F
+
+    normalised = co / (F.pow(n_movie, F.lit(alpha)) * F.pow(n_neighbour, F.lit(1.0 - alpha)))
+    if shrinkage <= 0:
+        return normalised
+    return normalised * co / (co + F.lit(float(shrinkage)))
+
+
 def fit_item_knn_spark(
     ratings: DataFrame,
     *,
@@ -92,12 +112,18 @@ def fit_item_knn_spark(
     min_co_likes: int = 1,
     top_n: int = 100,
     alpha: float = 1.0,
+    shrinkage: float = 0.0,
 ) -> ItemNeighbours:
     """Run :func:`item_knn_frame` and collect the result as :class:`ItemNeighbours`."""
     from pyspark.sql import functions as F
 
     frame = item_knn_frame(
-        ratings, like_threshold=like_threshold, min_co_likes=min_co_likes, top_n=top_n, alpha=alpha
+        ratings,
+        like_threshold=like_threshold,
+        min_co_likes=min_co_likes,
+        top_n=top_n,
+        alpha=alpha,
+        shrinkage=shrinkage,
     )
     table = _to_arrow(frame, NEIGHBOURS_SCHEMA)
     counts = (
@@ -108,7 +134,7 @@ def fit_item_knn_spark(
         .count()
         .collect()
     )
-    params = _params(like_threshold, min_co_likes, top_n, alpha)
+    params = _params(like_threshold, min_co_likes, top_n, alpha, shrinkage)
     return ItemNeighbours(table, params, {int(r["movie_id"]): int(r["count"]) for r in counts})
 
 
@@ -186,7 +212,7 @@ def train_als(
 
 
 def _factors(frame: DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    table = frame.toArrow().sort_by("id")
+    table = spark_to_arrow(frame).sort_by("id")
     ids = table.column("id").to_numpy().astype(np.int64)
     features = table.column("features").to_pylist()
     matrix = np.asarray(features, dtype=np.float32)
@@ -194,7 +220,4 @@ def _factors(frame: DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_arrow(frame: DataFrame, schema: pa.Schema) -> pa.Table:
-    table = frame.toArrow()
-    if table.num_rows == 0:
-        return schema.empty_table()
-    return table.select(schema.names).cast(schema)
+    return spark_to_arrow(frame, schema)

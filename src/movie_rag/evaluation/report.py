@@ -21,7 +21,15 @@ from movie_rag.workdir import Workdir
 if TYPE_CHECKING:
     from movie_rag.evaluation.runner import EvaluationReport
 
-__all__ = ["EXPERIMENT", "log_to_mlflow", "markdown_report", "table_rows", "write_report"]
+__all__ = [
+    "COLUMN_GROUPS",
+    "EXPERIMENT",
+    "log_to_mlflow",
+    "markdown_report",
+    "not_applicable",
+    "table_rows",
+    "write_report",
+]
 
 EXPERIMENT = "movie_rag-evaluation"
 #: Columns of the results table, in order.
@@ -41,19 +49,45 @@ _LABELS = {
 }
 
 
-def table_rows(report: EvaluationReport) -> list[list[str]]:
-    """Header row, then one row per protocol and system, values formatted for a table."""
-    rows = [["protocol", "system", *(_LABELS[c] for c in COLUMNS)]]
-    for protocol in report.protocols:
-        for result in protocol.systems:
+#: Column groups for narrow terminals: how well each system ranks, then what else it does.
+COLUMN_GROUPS = (tuple(RANKING_METRICS), (*BEYOND_METRICS, "latency_ms_p50"))
+
+
+def table_rows(
+    report: EvaluationReport, columns: tuple[str, ...] = COLUMNS, *, protocol: str | None = None
+) -> list[list[str]]:
+    """Header row, then one row per protocol and system, values formatted for a table.
+
+    Systems that do not apply to a protocol (no numbers) are left out; see
+    [`not_applicable`][movie_rag.evaluation.report.not_applicable].
+
+    Args:
+        report: The evaluation.
+        columns: Which metric columns, in order (default all).
+        protocol: Only this protocol's rows (and no protocol column).
+    """
+    first = [] if protocol else ["protocol"]
+    rows = [[*first, "system", *(_LABELS[c] for c in columns)]]
+    for result_set in report.protocols:
+        if protocol is not None and result_set.protocol != protocol:
+            continue
+        for result in result_set.systems:
             if not result.applicable:
-                rows.append([protocol.protocol, result.system, *(["n/a"] * len(COLUMNS))])
                 continue
             values = {**result.metrics, "latency_ms_p50": result.latency_ms_p50}
-            rows.append(
-                [protocol.protocol, result.system, *(_format(c, values[c]) for c in COLUMNS)]
-            )
+            lead = [] if protocol else [result_set.protocol]
+            rows.append([*lead, result.system, *(_format(c, values[c]) for c in columns)])
     return rows
+
+
+def not_applicable(report: EvaluationReport) -> list[str]:
+    """``system (protocol)`` for every system that did not apply to a protocol."""
+    return [
+        f"{r.system} ({p.protocol})"
+        for p in report.protocols
+        for r in p.systems
+        if not r.applicable
+    ]
 
 
 def markdown_report(report: EvaluationReport, plots: dict[str, str] | None = None) -> str:
@@ -71,6 +105,8 @@ def markdown_report(report: EvaluationReport, plots: dict[str, str] | None = Non
         "|" + "|".join(" --- " for _ in rows[0]) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    if skipped_rows := not_applicable(report):
+        lines += ["", "Not applicable: " + ", ".join(skipped_rows) + "."]
     lines += [
         "",
         "Queries per protocol: "
@@ -165,39 +201,76 @@ def _plots(report: EvaluationReport, out: Path) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     protocols = report.protocols
     systems = list(dict.fromkeys(r.system for p in protocols for r in p.systems))
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    colours = {system: f"C{i % 10}" for i, system in enumerate(systems)}
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     width = 0.8 / max(len(systems), 1)
     for i, system in enumerate(systems):
         values = []
         for p in protocols:
             found = [r for r in p.systems if r.system == system and r.applicable]
             values.append(found[0].metrics["ndcg"] if found else 0.0)
-        ax.bar([j + i * width for j in range(len(protocols))], values, width, label=system)
+        ax.bar(
+            [j + i * width for j in range(len(protocols))],
+            values,
+            width,
+            label=system,
+            color=colours[system],
+        )
     ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(protocols))])
     ax.set_xticklabels([p.protocol for p in protocols])
     ax.set_ylabel(f"nDCG@{report.params['k']}")
-    ax.legend(fontsize=8)
+    # The legend sits beside the axes, never over a bar.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     paths["ndcg"] = out / "ndcg.png"
-    fig.savefig(paths["ndcg"], dpi=110)
+    fig.savefig(paths["ndcg"], dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    # Colour is the system, the marker the protocol, both explained in legends beside the
+    # axes: no text is drawn among the points (labels there overlapped).
+    from matplotlib.lines import Line2D
+
+    fig, ax = plt.subplots(figsize=(8, 3.8))
     markers = "osD^v<>"
     for i, p in enumerate(protocols):
         for r in p.systems:
             if r.applicable:
-                ax.scatter(r.metrics["novelty"], r.metrics["ndcg"], marker=markers[i % 7])
-                ax.annotate(
-                    f"{r.system} ({p.protocol})",
-                    (r.metrics["novelty"], r.metrics["ndcg"]),
-                    fontsize=7,
+                ax.scatter(
+                    r.metrics["novelty"],
+                    r.metrics["ndcg"],
+                    marker=markers[i % 7],
+                    color=colours[r.system],
+                    s=36,
                 )
     ax.set_xlabel("novelty (bits)")
     ax.set_ylabel(f"nDCG@{report.params['k']}")
+    system_handles = [
+        Line2D([], [], marker="o", linestyle="", color=colours[s], label=s) for s in systems
+    ]
+    protocol_handles = [
+        Line2D([], [], marker=markers[i % 7], linestyle="", color="0.3", label=p.protocol)
+        for i, p in enumerate(protocols)
+    ]
+    first = ax.legend(
+        handles=system_handles,
+        title="system",
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+    )
+    ax.add_artist(first)
+    ax.legend(
+        handles=protocol_handles,
+        title="protocol",
+        fontsize=8,
+        loc="lower left",
+        bbox_to_anchor=(1.01, 0.0),
+        frameon=False,
+    )
     fig.tight_layout()
     paths["accuracy_novelty"] = out / "accuracy_novelty.png"
-    fig.savefig(paths["accuracy_novelty"], dpi=110)
+    fig.savefig(paths["accuracy_novelty"], dpi=110, bbox_inches="tight")
     plt.close(fig)
     return paths
 

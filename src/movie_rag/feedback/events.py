@@ -8,6 +8,8 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from movie_rag.privacy import redact_pii, redact_user_id
+
 __all__ = ["FeedbackEvent", "FeedbackSink"]
 
 
@@ -18,14 +20,18 @@ class FeedbackEvent(BaseModel):
         event_id: Unique id (a sink may use it to ignore a repeated write).
         created_at: When the click happened (UTC).
         user_id: Who clicked: the UI's user-name field or URL parameter. The UI has no
-            authentication of its own; it is meant to sit behind the host's.
-        query: The question the answer was for.
+            authentication of its own; it is meant to sit behind the host's. An id that is
+            personal data (an e-mail, a phone number) is kept as a stable pseudonym
+            (:func:`movie_rag.privacy.redact_user_id`).
+        query: The question the answer was for, with personal data redacted
+            (:func:`movie_rag.privacy.redact_pii`): every sink stores events, so none of them
+            ever sees the raw question.
         vote: ``1`` for thumbs up, ``-1`` for thumbs down, ``0`` when the user takes an
             earlier vote on the same answer or movie back (the log stays append-only).
         target: ``"answer"`` (the whole reply) or ``"movie"`` (one recommendation).
         movie_id: The movie voted on; required when ``target`` is ``"movie"``.
         title: Its title, for people reading the feedback table.
-        answer: The answer text the vote was about.
+        answer: The answer text the vote was about (redacted like ``query``).
         recommended_ids: The movies the answer recommended, best first.
         source: What recorded the click (``"ui"`` by default).
     """
@@ -50,7 +56,12 @@ class FeedbackEvent(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("user_id must not be blank")
-        return value
+        return redact_user_id(value)
+
+    @field_validator("query", "answer", "title")
+    @classmethod
+    def _redact(cls, value: str | None) -> str | None:
+        return redact_pii(value) if value else value
 
     @field_validator("created_at")
     @classmethod

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from movie_rag.index.filters import SearchFilters
     from movie_rag.index.local import LocalVectorIndex
     from movie_rag.index.manager import VectorIndexManager
+    from movie_rag.index.onnx_encoder import OnnxSentenceEncoder, export_onnx
 
 __all__ = [
     "DatabricksVectorIndex",
@@ -34,6 +35,7 @@ __all__ = [
     "LocalEmbeddings",
     "LocalVectorIndex",
     "MovieIndexRetriever",
+    "OnnxSentenceEncoder",
     "SearchFilters",
     "SearchHit",
     "SyncReport",
@@ -41,6 +43,7 @@ __all__ = [
     "UnknownMovieError",
     "VectorIndex",
     "VectorIndexManager",
+    "export_onnx",
 ]
 
 _HOMES = {
@@ -58,6 +61,8 @@ _HOMES = {
     "DatabricksVectorIndex": "movie_rag.index.databricks",
     "VectorIndexManager": "movie_rag.index.manager",
     "MovieIndexRetriever": "movie_rag.index._retriever",
+    "OnnxSentenceEncoder": "movie_rag.index.onnx_encoder",
+    "export_onnx": "movie_rag.index.onnx_encoder",
 }
 
 

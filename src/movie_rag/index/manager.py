@@ -109,7 +109,7 @@ class VectorIndexManager:
         )
 
     def _default_embeddings(self, batch_size: int) -> TextEncoder:
-        from movie_rag.index.embeddings import DEFAULT_MODEL_NAME, LocalEmbeddings
+        from movie_rag.index.embeddings import DEFAULT_MODEL_NAME, ENCODER_DIR, LocalEmbeddings
 
         wanted = self.settings.embedding_model.removeprefix("sentence-transformers/")
         if wanted != DEFAULT_MODEL_NAME:
@@ -119,12 +119,35 @@ class VectorIndexManager:
                 f"{DEFAULT_MODEL_NAME!r}; set MOVIE_RAG_EMBEDDING_MODEL={DEFAULT_MODEL_NAME} "
                 "or pass embeddings=LocalEmbeddings(model_path=..., model_name=...)"
             )
-        return LocalEmbeddings(model_name=DEFAULT_MODEL_NAME, batch_size=batch_size)
+        # The ONNX export lives beside the index, so a published model carries it along.
+        return LocalEmbeddings(
+            model_name=DEFAULT_MODEL_NAME,
+            batch_size=batch_size,
+            onnx_dir=self.workdir.index / ENCODER_DIR,
+        )
+
+    @property
+    def source_location(self) -> Path:
+        """Where ``build``/``sync`` read ``movies_info`` when given no table."""
+        return self.workdir.table(self.settings.movies_info_table)
 
     @property
     def table_location(self) -> Path:
-        """Where ``build``/``sync`` read ``movies_info`` when given no table."""
-        return self.workdir.table(self.settings.movies_info_table)
+        """Where readers take ``movies_info`` from so that it matches the served index.
+
+        Locally that is the copy of the rows published with the live index version (see
+        :meth:`LocalVectorIndex.published_table`): a build interrupted after writing the new
+        table but before swapping the index leaves readers on the previous table and index
+        together. Without a published index it is the workdir's table
+        (:attr:`source_location`).
+        """
+        from movie_rag.index.local import LocalVectorIndex
+
+        if isinstance(self.index, LocalVectorIndex):
+            published = self.index.published_table()
+            if published is not None:
+                return published
+        return self.source_location
 
     def build(
         self, table: TableSource | None = None, *, progress: ProgressCallback | None = None
@@ -233,7 +256,7 @@ class VectorIndexManager:
         if table is not None:
             return table
         if self.settings.backend == "local":
-            return self.table_location
+            return self.source_location
         return self.settings.table_name(self.settings.movies_info_table)
 
 

@@ -36,7 +36,14 @@ import pyarrow as pa
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.genres import map_genres
 from movie_rag.ingest.ids import imdb_url, normalize_imdb_id
-from movie_rag.ingest.quality import Quarantine, open_text, read_csv_records, read_json_records
+from movie_rag.ingest.quality import (
+    MAX_JSON_DEPTH,
+    Quarantine,
+    json_depth,
+    open_text,
+    read_csv_records,
+    read_json_records,
+)
 from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.ingest.titles import title_key
 
@@ -79,6 +86,7 @@ class Collected:
     table: pa.Table
     rows_in: int
     quarantine: Quarantine
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -163,17 +171,20 @@ class _Collector:
 
     def result(self) -> Collected:
         reader_rejects = self.quarantine.count() - self.own_rejects
+        warnings = []
         if self.notes:
             summary = ", ".join(f"{name} ({count})" for name, count in sorted(self.notes.items()))
-            logger.warning(
-                "%s: values set to null (unparseable or out of range): %s", self.path, summary
+            warnings.append(
+                f"{self.path}: values set to null (unparseable or out of range): {summary}"
             )
+            logger.warning("%s", warnings[-1])
         table = pa.Table.from_pylist(self.rows, schema=IMDB_RECORD_SCHEMA)
         return Collected(
             path=self.path,
             table=table,
             rows_in=self.seen + reader_rejects,
             quarantine=self.quarantine,
+            warnings=warnings,
         )
 
 
@@ -351,6 +362,9 @@ def _is_zero(value: Any) -> bool:
 
 def parse_structured(value: str, field_name: str) -> Any:
     """JSON or Python-literal text (``[{'name': 'Drama'}]``) → object; never ``eval``."""
+    depth = json_depth(value) if value.count("[") + value.count("{") > MAX_JSON_DEPTH else 0
+    if depth > MAX_JSON_DEPTH:
+        raise RowError(field_name, f"nested {depth:,} levels deep (limit {MAX_JSON_DEPTH})")
     try:
         return json.loads(value)
     except ValueError:
@@ -970,7 +984,7 @@ def _first_record_keys(path: Path, text: str) -> set[str]:
     start = text.find("{")
     try:
         first, _ = decoder.raw_decode(text, start) if start >= 0 else (None, 0)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InputFileError(
             path, "first JSON record does not parse (or is over 4 MB)", _EXPECTED_FORMATS
         ) from None

@@ -29,7 +29,7 @@ keep the first record; later ones are quarantined naming the first row.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
@@ -63,6 +63,8 @@ class IMDBSource:
         table: The records, exactly ``IMDB_RECORD_SCHEMA``.
         rows_in: Records read from the file(s).
         quarantine: Records rejected from this source (source name ``imdb_<format>``).
+        warnings: What was changed without rejecting a record (values out of range or
+            unparseable, set to null), for the build report.
     """
 
     format: str
@@ -70,6 +72,7 @@ class IMDBSource:
     table: pa.Table
     rows_in: int
     quarantine: Quarantine
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
@@ -86,15 +89,9 @@ class IMDBSource:
             A DataFrame with one row per loaded record.
         """
         from movie_rag.ingest.schemas import spark_schema
+        from movie_rag.spark import arrow_to_spark
 
-        schema = spark_schema(IMDB_RECORD_SCHEMA)
-        if self.table.num_rows == 0:
-            return spark.createDataFrame([], schema)
-        major = int(spark.version.split(".")[0])
-        if major >= 4:
-            return spark.createDataFrame(self.table, schema)
-        # Spark 3 (older Databricks runtimes) cannot take an Arrow table; go through pandas.
-        return spark.createDataFrame(self.table.to_pandas(), schema)
+        return arrow_to_spark(spark, self.table, spark_schema(IMDB_RECORD_SCHEMA))
 
 
 class IMDBLoader:
@@ -153,6 +150,7 @@ class IMDBLoader:
             table=collected.table,
             rows_in=collected.rows_in,
             quarantine=collected.quarantine,
+            warnings=list(collected.warnings),
         )
         logger.info(
             "%s (%s): %d records read, %d loaded, %d quarantined",

@@ -22,7 +22,7 @@ from movie_rag.ingest.movielens import (
 from movie_rag.ingest.report import BuildReport, FieldCoverage, InputSummary, SourceMatches
 from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
 from movie_rag.settings import MovieRagSettings
-from movie_rag.spark import arrow_to_spark
+from movie_rag.spark import arrow_to_spark, spark_to_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -169,7 +169,7 @@ class MovieInfoBuilder:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         joined, attached, matches = self._join(movielens, imdb, spark)
-        rows = joined.orderBy("movie_id").toArrow().to_pylist()
+        rows = spark_to_arrow(joined.orderBy("movie_id")).to_pylist()
         for row in rows:
             row["records"] = attached.get(row["movie_id"], [])
         timings["join"] = round(time.perf_counter() - started, 3)
@@ -193,6 +193,7 @@ class MovieInfoBuilder:
             inputs=_input_summaries(movielens, imdb),
             quarantined=_quarantine_counts(movielens, imdb),
             orphans=dict(movielens.orphans),
+            warnings=[*movielens.warnings, *(w for src in imdb for w in src.warnings)],
             matches=matches,
             coverage=_coverage(table),
             unmapped_genres=_unmapped_genres(imdb),
@@ -237,7 +238,7 @@ class MovieInfoBuilder:
             "record", pa.array(range(records_table.num_rows), pa.int64())
         )
         records = arrow_to_spark(spark, records_table)
-        outcomes = self._match(movies, records).toArrow()
+        outcomes = spark_to_arrow(self._match(movies, records))
         attached, report = _attach(outcomes, records_table)
         joined = movies
         for aggregate in aggregates:
@@ -407,6 +408,7 @@ def _attach(
 
 def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> list[InputSummary]:
     loaded = movielens.rows_loaded()
+    orphaned = movielens.rows_orphaned()
     summaries = [
         InputSummary(
             source=f"movielens_{role}",
@@ -414,6 +416,7 @@ def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> li
             rows_in=movielens.rows_in[role],
             rows_loaded=loaded[role],
             rows_quarantined=movielens.quarantine.count(f"movielens_{role}"),
+            rows_orphaned=orphaned[role],
         )
         for role in movielens.rows_in
     ]

@@ -20,10 +20,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from movie_rag._fault import fault_point
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.genres import parse_movielens_genres
 from movie_rag.ingest.ids import normalize_imdb_id
-from movie_rag.ingest.quality import Quarantine, read_csv_records
+from movie_rag.ingest.quality import Quarantine, check_readable, read_csv_records
 from movie_rag.ingest.titles import parse_movielens_title, title_key
 from movie_rag.settings import MovieRagSettings
 
@@ -72,6 +73,7 @@ GENOME_SCORES_SCHEMA = pa.schema(
 GENOME_TAGS_SCHEMA = pa.schema([("tag_id", pa.int32()), ("tag", pa.string())])
 
 _INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -99,6 +101,9 @@ class MovieLensData:
         orphans: Valid rows that reference a movie (or genome tag) the release does not
             have, per role; they stay in the bronze tables but cannot reach movies_info.
         unknown_genres: Genre names in movies.csv outside the MovieLens vocabulary.
+        genome_orphan_rows: Genome scores whose movie or tag the release lacks.
+        warnings: Problems of the file set as a whole (no movies while other files have
+            rows, rows referencing unknown movies, no links.csv), for the build report.
     """
 
     directory: Path
@@ -112,6 +117,16 @@ class MovieLensData:
     quarantine: Quarantine = field(default_factory=Quarantine)
     orphans: dict[str, int] = field(default_factory=dict)
     unknown_genres: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    genome_orphan_rows: int = 0
+
+    def rows_orphaned(self) -> dict[str, int]:
+        """Loaded rows per role that reference a movie or genome tag the release lacks."""
+        orphaned = {role: self.orphans.get(role, 0) for role in self.rows_in}
+        if "genome_scores" in orphaned:
+            # A score can miss both its movie and its tag; the row counts once.
+            orphaned["genome_scores"] = self.genome_orphan_rows
+        return orphaned
 
     def rows_loaded(self) -> dict[str, int]:
         """Rows kept per role."""
@@ -190,6 +205,9 @@ class MovieLensLoader:
             data.genome_tags = self._load_genome_tags(files["genome_tags"], data)
         if "genome_scores" in files:
             data.genome_scores = self._load_genome_scores(files["genome_scores"], known, data)
+        data.warnings.extend(_file_set_warnings(data))
+        for warning in data.warnings:
+            logger.warning("%s", warning)
         logger.info(
             "MovieLens %s: %s loaded, %d quarantined",
             directory,
@@ -203,8 +221,8 @@ class MovieLensLoader:
     def _load_links(self, path: Path | None, data: MovieLensData) -> dict[int, tuple[Any, Any]]:
         links: dict[int, tuple[Any, Any]] = {}
         if path is None:
-            logger.warning(
-                "%s has no links.csv: no IMDb ids, IMDB joins fall back to titles", data.directory
+            data.warnings.append(
+                f"{data.directory} has no links.csv: no IMDb ids, IMDB joins fall back to titles"
             )
             return links
         source = "movielens_links"
@@ -291,7 +309,7 @@ class MovieLensLoader:
                 _positive_int(v["userId"], "userId"),
                 _positive_int(v["movieId"], "movieId"),
                 rating,
-                _int(v["timestamp"], "timestamp"),
+                _timestamp(v["timestamp"]),
             )
 
         def valid(table: pa.Table) -> bool:
@@ -302,6 +320,7 @@ class MovieLensLoader:
                 and pc.all(pc.equal(halves, pc.round(halves))).as_py()
                 and pc.min(table.column("user_id")).as_py() > 0
                 and pc.min(table.column("movie_id")).as_py() > 0
+                and pc.min(table.column("timestamp")).as_py() >= 0
             )
 
         table = self._read_numeric(
@@ -336,7 +355,7 @@ class MovieLensLoader:
                         _positive_int(v["userId"], "userId"),
                         _positive_int(v["movieId"], "movieId"),
                         tag,
-                        _int(v["timestamp"], "timestamp"),
+                        _timestamp(v["timestamp"]),
                     )
                 )
             except _FieldError as exc:
@@ -410,9 +429,10 @@ class MovieLensLoader:
         )
         data.orphans["genome_scores"] = _count_orphans(table, known)
         tag_ids = data.genome_tags.column("tag_id")
-        data.orphans["genome_scores_unknown_tag"] = int(
-            pc.sum(pc.invert(pc.is_in(table.column("tag_id"), value_set=tag_ids))).as_py() or 0
-        )
+        unknown_tag = pc.invert(pc.is_in(table.column("tag_id"), value_set=tag_ids))
+        data.orphans["genome_scores_unknown_tag"] = int(pc.sum(unknown_tag).as_py() or 0)
+        unknown_movie = pc.invert(pc.is_in(table.column("movie_id"), value_set=known))
+        data.genome_orphan_rows = int(pc.sum(pc.or_(unknown_tag, unknown_movie)).as_py() or 0)
         return table
 
     def _read_numeric(
@@ -476,6 +496,7 @@ class MovieLensLoader:
         ):
             store.write(table, name, layer="bronze")
             written[name] = store.location(name, "bronze")
+            fault_point("bronze")
         return written
 
 
@@ -562,6 +583,46 @@ def user_tag_lists(tags: DataFrame) -> DataFrame:
 
 # -- helpers --------------------------------------------------------------------------------
 
+_ORPHAN_FILES = {
+    "links": "links.csv",
+    "ratings": "ratings.csv",
+    "tags": "tags.csv",
+    "genome_scores": "genome scores",
+}
+
+
+def _file_set_warnings(data: MovieLensData) -> list[str]:
+    """What is wrong with the release as a set of files (not with any one row)."""
+    warnings = []
+    others = {
+        role: n
+        for role, n in data.rows_loaded().items()
+        if role not in ("movies", "genome_tags") and n
+    }
+    if data.movies.num_rows == 0 and others:
+        shown = ", ".join(f"{n} {role}" for role, n in others.items())
+        warnings.append(
+            f"{data.files['movies']}: no movies (header only or every row quarantined) "
+            f"while the release has {shown}: those rows reference no known movie"
+        )
+    for role, label in _ORPHAN_FILES.items():
+        count = data.orphans.get(role, 0)
+        if not count or role not in data.rows_in:
+            continue
+        if role == "links":
+            what = "links of movies not in movies.csv (no movie gets them)"
+        else:
+            what = f"{label} rows of movies not in movies.csv (kept in bronze, not in movies_info)"
+        share = count / max(data.rows_in[role] - data.quarantine.count(f"movielens_{role}"), 1)
+        warnings.append(f"{data.files[role]}: {count} {what}, {share:.0%} of the loaded rows")
+    unknown_tag = data.orphans.get("genome_scores_unknown_tag", 0)
+    if unknown_tag:
+        warnings.append(
+            f"{data.files['genome_scores']}: {unknown_tag} genome scores of tag ids not in "
+            "the genome tags file"
+        )
+    return warnings
+
 
 class _FieldError(ValueError):
     def __init__(self, field_name: str, reason: str) -> None:
@@ -589,6 +650,16 @@ def _positive_int(value: str, name: str) -> int:
     number = _int(value, name)
     if not 0 < number <= _INT32_MAX:
         raise _FieldError(name, f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
+def _timestamp(value: str) -> int:
+    """Seconds since 1970 (MovieLens' timestamps), in the int64 range of the bronze tables."""
+    number = _int(value, "timestamp")
+    if not 0 <= number <= _INT64_MAX:
+        raise _FieldError(
+            "timestamp", f"timestamp must be seconds since 1970 (0 to 2**63-1), got {value!r}"
+        )
     return number
 
 
@@ -669,6 +740,12 @@ def _find_files(directory: Path, genome_dir: Path | None) -> dict[str, Path]:
         if role.startswith("genome") and genome_dir is not None:
             where.insert(0, genome_dir)
         for place in where:
+            for pattern in patterns:
+                if "*" not in pattern:
+                    for name in (pattern, f"{pattern}.gz"):
+                        # A listing skips a symlink that does not resolve: name it instead.
+                        if (place / name).is_symlink():
+                            check_readable(place / name, f"MovieLens {pattern}")
             matches = sorted({p for pattern in patterns for p in place.glob(pattern)})
             matches += sorted({p for pattern in patterns for p in place.glob(pattern + ".gz")})
             if len(matches) > 1:
@@ -678,6 +755,12 @@ def _find_files(directory: Path, genome_dir: Path | None) -> dict[str, Path]:
             if matches:
                 found[role] = matches[0]
                 break
+    if genome_dir is not None and not any(
+        found.get(role, directory).parent == genome_dir for role in ("genome_scores", "genome_tags")
+    ):
+        raise InputFileError(
+            genome_dir, "no genome files here", "genome-scores.csv and genome-tags.csv"
+        )
     if "movies" not in found:
         raise InputFileError(
             directory / "movies.csv", "file not found", "a MovieLens release with movies.csv"

@@ -10,9 +10,12 @@ the file and what was expected.
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import io
 import json
+import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -24,9 +27,13 @@ from movie_rag.errors import InputFileError
 
 __all__ = [
     "MAX_FIELD_CHARS",
+    "MAX_JSON_DEPTH",
     "CsvRecord",
+    "JsonLimitError",
     "Quarantine",
     "QuarantinedRow",
+    "json_depth",
+    "load_json_limited",
     "open_text",
     "read_csv_records",
     "read_json_records",
@@ -34,6 +41,9 @@ __all__ = [
 
 # A single field longer than this is not movie metadata but a broken quote or a dump.
 MAX_FIELD_CHARS = 100_000
+# JSON nested deeper than this is not movie metadata; Python's parser would also overflow its
+# stack on it (a RecursionError) long before running out of memory.
+MAX_JSON_DEPTH = 100
 _RAW_KEEP = 2_000
 _BOMS = {
     b"\xff\xfe\x00\x00": "UTF-32",
@@ -127,7 +137,9 @@ def open_text(path: Path, expected: str = "") -> io.TextIOBase:
     """Open a text file (optionally gzip) as UTF-8, checking it exists and is not UTF-16/32.
 
     Undecodable bytes are kept as surrogates so the reader can quarantine the rows that hold
-    them instead of failing the whole file.
+    them instead of failing the whole file. Only LF ends a line (CRLF included): a carriage
+    return alone is a character of the record it is in, as ``wc -l`` and every spreadsheet
+    count records, so it cannot split one record into two.
 
     Args:
         path: The file; a ``.gz`` name is read compressed.
@@ -137,21 +149,49 @@ def open_text(path: Path, expected: str = "") -> io.TextIOBase:
         A text stream with newlines left as they are (for :mod:`csv`).
 
     Raises:
-        InputFileError: The file is missing, a directory, UTF-16/UTF-32 or, for ``.gz``, not
-            valid gzip (also raised later, by reads, when the compressed data is cut short).
+        InputFileError: The file is missing (or a symlink that does not resolve), a
+            directory, unreadable, UTF-16/UTF-32 or, for ``.gz``, not valid gzip (also raised
+            later, by reads, when the compressed data is cut short).
     """
-    if not path.exists():
-        raise InputFileError(path, "file not found", expected)
-    if path.is_dir():
-        raise InputFileError(path, "is a directory", "a file")
-    with _open_binary(path, expected) as probe:
-        head = probe.read(4)
+    check_readable(path, expected)
+    try:
+        with _open_binary(path, expected) as probe:
+            head = probe.read(4)
+    except OSError as exc:
+        raise InputFileError(path, f"cannot be read ({exc.strerror or exc})", expected) from None
     encoding = _wide_encoding(head)
     if encoding:
         raise InputFileError(path, f"file is {encoding}-encoded", "UTF-8 text; re-save it as UTF-8")
     return io.TextIOWrapper(
-        _open_binary(path, expected), encoding="utf-8-sig", errors="surrogateescape", newline=""
+        _open_binary(path, expected), encoding="utf-8-sig", errors="surrogateescape", newline="\n"
     )
+
+
+def check_readable(path: Path, expected: str = "") -> None:
+    """Raise a one-line error when ``path`` is not a regular file that can be opened.
+
+    A symlink that points nowhere or into a loop is named as such (it would otherwise look
+    like a missing file, or be skipped by a directory listing).
+
+    Raises:
+        InputFileError: Missing, a dangling or looping symlink, or a directory.
+    """
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            raise InputFileError(path, "symlink loop", expected or "a file") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputFileError(path, "symlink loop", expected or "a file") from None
+            target = os.readlink(path)
+            raise InputFileError(
+                path, f"symlink to {target}, which does not exist", expected or "a file"
+            ) from None
+    if not path.exists():
+        raise InputFileError(path, "file not found", expected)
+    if path.is_dir():
+        raise InputFileError(path, "is a directory", "a file")
 
 
 def _open_binary(path: Path, expected: str) -> io.BufferedReader | _CheckedGzip:
@@ -370,6 +410,10 @@ def _read_header(
     except StopIteration:
         raise InputFileError(path, "file is empty", what) from None
     except csv.Error as exc:
+        if "\r" in "".join(feeder.lines).rstrip("\r\n"):
+            raise InputFileError(
+                path, "lines end with a carriage return alone (old Mac line ends)", what
+            ) from None
         raise InputFileError(path, f"header is not readable CSV ({exc})", what) from None
     header = [h.strip() for h in header]
     if _has_undecodable("".join(header)):
@@ -441,25 +485,41 @@ def _json_array(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     if _has_undecodable(text):
         raise InputFileError(path, "not valid UTF-8", expected)
+    deep = _may_be_deep(text) and json_depth(text) > MAX_JSON_DEPTH + 1
+    items: list[tuple[Any, str | None]]
     try:
-        items = json.loads(text)
+        if deep:
+            # Parse item by item so that only the items nested too deep are set aside.
+            items = []
+            for piece in _array_items(text):
+                try:
+                    items.append((load_json_limited(piece), piece))
+                except JsonLimitError as exc:
+                    items.append((exc, piece))
+        else:
+            items = [(item, None) for item in json.loads(text)]
     except json.JSONDecodeError as exc:
         raise InputFileError(
             path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", expected
         ) from None
-    for position, item in enumerate(items, start=1):
-        if isinstance(item, dict):
-            yield position, item
-        else:
-            raw = json.dumps(item, ensure_ascii=False)
-            quarantine.add(
-                source,
-                path,
-                position,
-                None,
-                _not_an_object(item),
-                raw,
-            )
+    check_size = len(text) > MAX_FIELD_CHARS
+    for position, (item, item_text) in enumerate(items, start=1):
+        if isinstance(item, JsonLimitError):
+            quarantine.add(source, path, position, None, str(item), item_text or "")
+            continue
+        if not isinstance(item, dict):
+            raw = item_text if item_text is not None else json.dumps(item, ensure_ascii=False)
+            quarantine.add(source, path, position, None, _not_an_object(item), raw)
+            continue
+        if check_size:
+            oversized = _oversized_field(item)
+            if oversized is not None:
+                name, size = oversized
+                raw = item_text if item_text is not None else json.dumps(item, ensure_ascii=False)
+                reason = f"field is {size:,} characters (limit {MAX_FIELD_CHARS:,})"
+                quarantine.add(source, path, position, name, reason, raw)
+                continue
+        yield position, item
 
 
 def _ndjson(
@@ -478,7 +538,10 @@ def _ndjson(
             quarantine.add(source, path, number, None, "not valid UTF-8", _clean_raw(line))
             continue
         try:
-            item = json.loads(line)
+            item = load_json_limited(line)
+        except JsonLimitError as exc:
+            quarantine.add(source, path, number, None, str(exc), line)
+            continue
         except json.JSONDecodeError as exc:
             if is_first:
                 _refuse_if_not_ndjson(path, text, line, expected)
@@ -487,6 +550,12 @@ def _ndjson(
         if not isinstance(item, dict):
             quarantine.add(source, path, number, None, _not_an_object(item), line)
             continue
+        if len(line) > MAX_FIELD_CHARS:
+            oversized = _oversized_field(item)
+            if oversized is not None:
+                reason = f"field is {oversized[1]:,} characters (limit {MAX_FIELD_CHARS:,})"
+                quarantine.add(source, path, number, oversized[0], reason, line)
+                continue
         saw_object = True
         yield number, item
     if not saw_object:
@@ -498,8 +567,8 @@ def _refuse_if_not_ndjson(path: Path, text: str, first_line: str, expected: str)
     if not first_line.lstrip().startswith("{"):
         raise InputFileError(path, "not JSON", expected)
     try:
-        whole = json.loads(text)
-    except json.JSONDecodeError:
+        whole = load_json_limited(text)
+    except (json.JSONDecodeError, JsonLimitError):
         return  # a broken first record of an NDJSON file
     if isinstance(whole, dict):
         raise InputFileError(
@@ -513,3 +582,95 @@ def _not_an_object(item: Any) -> str:
     kind = type(item).__name__
     article = "an" if kind[0] in "aeiou" else "a"
     return f"record is {article} {kind}, not an object"
+
+
+# -- JSON limits ------------------------------------------------------------------------------
+
+
+class JsonLimitError(ValueError):
+    """JSON text beyond :data:`MAX_JSON_DEPTH`; the message is the quarantine reason."""
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+
+
+def _may_be_deep(text: str) -> bool:
+    # Cheap bound first: text with few brackets cannot be nested deep.
+    return text.count("[") + text.count("{") > MAX_JSON_DEPTH
+
+
+def json_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON (or Python-literal) text, strings ignored.
+
+    Linear in the text and without recursion, so it is safe on hostile input: it decides
+    whether the text may be given to a recursive parser at all.
+
+    Example:
+        >>> json_depth('{"a": [1, {"b": "[[["}]}')
+        3
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if not brackets:
+        return 0
+    import numpy as np
+
+    codes = np.frombuffer(brackets.encode("ascii"), dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def load_json_limited(text: str) -> Any:
+    """``json.loads`` that refuses text nested deeper than :data:`MAX_JSON_DEPTH`.
+
+    Raises:
+        JsonLimitError: The text nests too deep (the reason names the limit).
+        json.JSONDecodeError: The text is not JSON.
+    """
+    if _may_be_deep(text):
+        depth = json_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise JsonLimitError(f"JSON nested {depth:,} levels deep (limit {MAX_JSON_DEPTH})")
+    return json.loads(text)
+
+
+def _array_items(text: str) -> Iterator[str]:
+    """The text of each top-level item of a JSON array, found without parsing it."""
+    depth = 0
+    start = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first in "[{":
+            depth += 1
+            if depth == 1:
+                start = match.end()
+        elif first in "]}":
+            depth -= 1
+            if depth == 0:
+                last = text[start : match.start()]
+                if last.strip():
+                    yield last
+                return
+        elif first == "," and depth == 1:
+            yield text[start : match.start()]
+            start = match.end()
+    raise json.JSONDecodeError("unterminated array", text, len(text))
+
+
+def _oversized_field(value: Any, name: str | None = None) -> tuple[str | None, int] | None:
+    """The first string over :data:`MAX_FIELD_CHARS` in a parsed record, with its field."""
+    if isinstance(value, str):
+        return (name, len(value)) if len(value) > MAX_FIELD_CHARS else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _oversized_field(item, name or str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _oversized_field(item, name)
+            if found is not None:
+                return found
+    return None

@@ -8,13 +8,25 @@ __all__ = ["BuildReport", "FieldCoverage", "InputSummary", "SourceMatches"]
 
 
 class InputSummary(BaseModel):
-    """Row accounting of one input file: ``rows_in == rows_loaded + rows_quarantined``."""
+    """Row accounting of one input file: ``rows_in == rows_loaded + rows_quarantined``.
+
+    ``rows_in`` counts records as a person counts them: the non-blank lines after the header
+    of a CSV file (a quoted field that spans lines makes one record of them), the non-blank
+    lines of NDJSON, the items of a JSON array.
+    """
 
     source: str
     path: str
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
+    rows_orphaned: int = Field(
+        0,
+        description=(
+            "Of rows_loaded, the rows that reference a movie (or genome tag) the release "
+            "lacks: kept in the bronze table, never reach movies_info."
+        ),
+    )
 
 
 class SourceMatches(BaseModel):
@@ -66,6 +78,34 @@ class BuildReport(BaseModel):
     documents_truncated: int = 0
     document_tokens_mean: float = 0.0
     timings: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Inputs that were read but changed nothing (an IMDB file matching no "
+        "movie, genome files covering no movie), and problems of the file set that are not "
+        "row errors (an empty movies.csv with ratings present, rows referencing unknown "
+        "movies, values set to null).",
+    )
+
+    def input_warnings(self) -> list[str]:
+        """Warnings about inputs that were loaded but matched nothing."""
+        found = []
+        for source, m in self.matches.items():
+            if m.records and not (m.by_imdb_id or m.by_tmdb_id or m.by_title):
+                found.append(
+                    f"{source}: none of its {m.records:,} records matched a MovieLens movie "
+                    "(check that the file belongs to this release: imdb_id, tmdb_id or "
+                    "title + year)"
+                )
+        genome_rows = next(
+            (i.rows_loaded for i in self.inputs if i.source.endswith("genome_scores")), 0
+        )
+        genome = self.coverage.get("genome_tags")
+        if genome_rows and genome is not None and genome.count == 0:
+            found.append(
+                f"genome: {genome_rows:,} genome scores loaded but no movie got a genome tag "
+                "(genome_threshold too high, or genome files from another release)"
+            )
+        return found
 
     def rows_accounted(self) -> bool:
         """Whether every input's rows are either loaded or quarantined."""

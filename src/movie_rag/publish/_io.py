@@ -32,7 +32,16 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json")
 ROW_COLUMNS = ("query", "user_id", "filters", "k")
 CHAT_ROLES = ("system", "user", "assistant")
+#: Limits of one request: rows, characters of one question (the UI's own limit), of a
+#: ``filters`` string or a ``user_id``, messages in a conversation and characters in all of
+#: them. A request beyond one is answered 400 at once, before any parsing or retrieval.
 MAX_ROWS = 64
+MAX_QUERY_CHARS = 4000
+MAX_FIELD_CHARS = 2000
+MAX_MESSAGES = 50
+MAX_CONVERSATION_CHARS = 40_000
+#: Longest text kept per value in the inference log (a rejected 10 MB body is not logged whole).
+MAX_LOGGED_CHARS = 4096
 
 
 class RequestError(ValueError):
@@ -158,7 +167,15 @@ def _row_input(row: Mapping[str, Any], number: int) -> dict[str, Any]:
         )
     if not isinstance(query, str):
         raise RequestError(f"{where}: 'query' must be a string, got {type(query).__name__}")
+    _check_length(query, MAX_QUERY_CHARS, f"{where}: 'query'")
     return _common(row, where) | {"query": query}
+
+
+def _check_length(text: str, limit: int, what: str) -> None:
+    if len(text) > limit:
+        raise RequestError(
+            f"{what} is {len(text):,} characters long; at most {limit:,} are accepted"
+        )
 
 
 def _common(source: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -167,6 +184,10 @@ def _common(source: Mapping[str, Any], where: str) -> dict[str, Any]:
     if user_id is not None:
         if isinstance(user_id, bool) or not isinstance(user_id, str | int | float):
             raise RequestError(f"{where}: 'user_id' must be a string or a number")
+        if isinstance(user_id, float) and not math.isfinite(user_id):
+            raise RequestError(f"{where}: 'user_id' must be a string or a whole number")
+        if isinstance(user_id, str):
+            _check_length(user_id, 200, f"{where}: 'user_id'")
         out["user_id"] = str(int(user_id)) if isinstance(user_id, float) else str(user_id)
     filters = _clean(source.get("filters"))
     if filters is not None:
@@ -175,6 +196,10 @@ def _common(source: Mapping[str, Any], where: str) -> dict[str, Any]:
                 f"{where}: 'filters' must be a JSON object (as a string or an object), "
                 f"got {type(filters).__name__}"
             )
+        if isinstance(filters, str):
+            _check_length(filters, MAX_FIELD_CHARS, f"{where}: 'filters'")
+        elif len(json.dumps(filters, default=str)) > MAX_FIELD_CHARS:
+            raise RequestError(f"{where}: 'filters' is longer than {MAX_FIELD_CHARS:,} characters")
         out["filters"] = filters
     k = _k(_clean(source.get("k")), where)
     if k is not None:
@@ -208,6 +233,9 @@ def _chat_input(row: Mapping[str, Any]) -> dict[str, Any]:
     messages = _clean(row.get("messages"))
     if not isinstance(messages, list) or not messages:
         raise RequestError("'messages' must be a non-empty list of {role, content} objects")
+    if len(messages) > MAX_MESSAGES:
+        raise RequestError(f"at most {MAX_MESSAGES} messages per conversation, got {len(messages)}")
+    total = 0
     turns: list[dict[str, Any]] = []
     for number, message in enumerate(messages, start=1):
         where = f"messages[{number - 1}]"
@@ -219,6 +247,12 @@ def _chat_input(row: Mapping[str, Any]) -> dict[str, Any]:
         content = _clean(message.get("content"))
         if content is not None and not isinstance(content, str):
             raise RequestError(f"{where}: 'content' must be a string")
+        total += len(content or "")
+        if total > MAX_CONVERSATION_CHARS:
+            raise RequestError(
+                f"the conversation is longer than {MAX_CONVERSATION_CHARS:,} characters; "
+                "send fewer or shorter messages"
+            )
         if role == "system":
             continue  # The grounded generator has no system prompt to extend.
         turns.append(
@@ -231,6 +265,7 @@ def _chat_input(row: Mapping[str, Any]) -> dict[str, Any]:
     if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
         raise RequestError("the last message must be the user's question (role 'user')")
     question = turns.pop()
+    _check_length(question["content"], MAX_QUERY_CHARS, "the last message")
     chain_input = _common(row, "the chat request") | {"query": question["content"]}
     chain_input["history"] = turns
     return chain_input
@@ -299,36 +334,88 @@ def request_record(
 ) -> str:
     """The request as JSON for the inference log (the body as the model received it).
 
+    Every string is cut to :data:`MAX_LOGGED_CHARS` and at most :data:`MAX_ROWS` rows are
+    kept (a rejected 10 MB body is logged by its head), so a log line stays small.
+
     Args:
         model_input: What ``predict`` received.
         params: The request's params.
         redact: Applied to the free text (``query``, message ``content``) before it is
-            written, e.g. PII redaction.
+            written, e.g. :func:`movie_rag.privacy.redact_pii`. When given, the other
+            values (``filters``, params such as ``client_request_id``, unknown columns) go
+            through :func:`movie_rag.privacy.redact_value` and ``user_id`` through
+            :func:`movie_rag.privacy.redact_user_id`, so nothing personal is written.
     """
+    from movie_rag.privacy import redact_user_id, redact_value
+
     try:
         rows = _rows(model_input)
     except RequestError:
         rows = [{"unreadable": repr(model_input)[:2000]}]
-    clean = redact or (lambda text: text)
+    dropped = max(0, len(rows) - MAX_ROWS)
+    rows = rows[:MAX_ROWS]
+    free = _shortened(redact) if redact else _shortened(lambda text: text)
+    other: Callable[[Any], Any] = (
+        (lambda value: redact_value(_short_value(value))) if redact else _short_value
+    )
+    user: Callable[[str], str] = (lambda value: redact_user_id(_short(value))) if redact else _short
     body: dict[str, Any]
     if len(rows) == 1 and _clean(rows[0].get("messages")) is not None:
-        body = _present(rows[0], clean)
+        body = _present(rows[0], free, other, user)
     else:
-        body = {"dataframe_records": [_present(row, clean) for row in rows]}
+        body = {"dataframe_records": [_present(row, free, other, user) for row in rows]}
+        if dropped:
+            body["rows_not_logged"] = dropped
     if params:
-        body["params"] = {key: _clean(value) for key, value in params.items()}
+        body["params"] = other({key: _clean(value) for key, value in params.items()})
     return json.dumps(body, ensure_ascii=False, default=str)
 
 
-def _present(row: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
-    out = {key: _clean(value) for key, value in row.items() if _clean(value) is not None}
-    if isinstance(out.get("query"), str):
-        out["query"] = redact(out["query"])
-    if isinstance(out.get("messages"), list):
-        out["messages"] = [
-            {**m, "content": redact(m["content"])}
-            if isinstance(m, Mapping) and isinstance(m.get("content"), str)
-            else m
-            for m in out["messages"]
-        ]
+def _short(text: str) -> str:
+    if len(text) <= MAX_LOGGED_CHARS:
+        return text
+    return f"{text[:MAX_LOGGED_CHARS]}…[{len(text) - MAX_LOGGED_CHARS:,} more characters]"
+
+
+def _shortened(redact: Callable[[str], str]) -> Callable[[str], str]:
+    return lambda text: redact(_short(text))
+
+
+def _short_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _short(value)
+    if isinstance(value, Mapping):
+        return {key: _short_value(item) for key, item in list(value.items())[:MAX_ROWS]}
+    if isinstance(value, list | tuple):
+        return [_short_value(item) for item in list(value)[:MAX_ROWS]]
+    return value
+
+
+def _present(
+    row: Mapping[str, Any],
+    redact: Callable[[str], str],
+    other: Callable[[Any], Any],
+    user: Callable[[str], str],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        value = _clean(value)
+        if value is None:
+            continue
+        if key == "query" and isinstance(value, str):
+            out[key] = redact(value)
+        elif key == "messages" and isinstance(value, list):
+            out[key] = [
+                {
+                    **other({k: v for k, v in m.items() if k != "content"}),
+                    "content": redact(m["content"]),
+                }
+                if isinstance(m, Mapping) and isinstance(m.get("content"), str)
+                else other(m)
+                for m in value[:MAX_MESSAGES]
+            ]
+        elif key == "user_id" and isinstance(value, str):
+            out[key] = user(value)
+        else:
+            out[key] = other(value)
     return out

@@ -35,18 +35,23 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelConfig, set_model
-from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import (
+    DEADLINE_EXCEEDED,
+    INTERNAL_ERROR,
+    INVALID_PARAMETER_VALUE,
+)
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
-from movie_rag.chain.guards import redact_pii
 from movie_rag.errors import DataValidationError
 from movie_rag.index.manager import VectorIndexManager
+from movie_rag.privacy import redact_pii, redact_value
 from movie_rag.publish._io import (
     RequestError,
     ServedRequest,
@@ -63,12 +68,20 @@ if TYPE_CHECKING:
     from movie_rag.chain.recommender import RecommenderChain
     from movie_rag.index.base import SearchHit
 
-__all__ = ["SERVED_MODEL_URI_ENV", "MovieRagModel", "build_chain"]
+__all__ = ["REQUEST_TIMEOUT_ENV", "SERVED_MODEL_URI_ENV", "MovieRagModel", "build_chain"]
 
 logger = logging.getLogger("movie_rag")
 
 #: Environment variable through which a server tells the model which URI it serves.
 SERVED_MODEL_URI_ENV = "MOVIE_RAG_SERVED_MODEL_URI"
+
+#: Environment variable with the seconds one request may take in the model; past it the
+#: model stops working on the request (between chain steps and rows) and answers 504.
+REQUEST_TIMEOUT_ENV = "MOVIE_RAG_REQUEST_TIMEOUT"
+
+
+class RequestTimeout(Exception):
+    """A request ran past its deadline; the model stopped working on it."""
 
 
 def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> RecommenderChain:
@@ -92,13 +105,19 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     from movie_rag.tables import read_local_table
 
     settings = MovieRagSettings(**dict(config.get("settings") or {}))
+    from movie_rag.chain.guards import register_settings_secrets
+
+    # The serving environment's keys and tokens never appear in an answer or the log.
+    register_settings_secrets(settings)
     manager_class = _TracedIndexManager if config.get("tracing") else VectorIndexManager
     if config.get("flavour", "local") == "local":
-        from movie_rag.index.embeddings import LocalEmbeddings
+        from movie_rag.index.embeddings import ENCODER_DIR, LocalEmbeddings
         from movie_rag.index.local import LocalVectorIndex
 
         # Serving only reads: no embedding cache to consult or fill.
-        index = LocalVectorIndex(artifacts["index"], LocalEmbeddings(), use_cache=False)
+        # The ONNX export travels in the index artifact: queries are encoded without torch.
+        encoder = LocalEmbeddings(onnx_dir=Path(artifacts["index"]) / ENCODER_DIR)
+        index = LocalVectorIndex(artifacts["index"], encoder, use_cache=False)
         manager = manager_class(settings, index=index)
     else:
         manager = manager_class(settings)
@@ -136,6 +155,7 @@ class MovieRagModel(PythonModel):
     tracing: bool = False
     inference_log: InferenceLog | None = None
     served_uri: str = ""
+    request_timeout: float | None = None
 
     def load_context(self, context: PythonModelContext) -> None:
         """Build the chain from the model config and artifacts, and warm it up."""
@@ -145,6 +165,7 @@ class MovieRagModel(PythonModel):
         self.tracing = bool(config.get("tracing"))
         self.inference_log = InferenceLog.from_env()
         self.served_uri = os.environ.get(SERVED_MODEL_URI_ENV, "")
+        self.request_timeout = _timeout_from_env()
         if config.get("warmup"):
             # Loads the embedding model and the index now, so that the server reports
             # ready only when the first request will be answered at full speed.
@@ -160,34 +181,47 @@ class MovieRagModel(PythonModel):
 
         Raises:
             MlflowException: ``INVALID_PARAMETER_VALUE`` (HTTP 400) for a payload that breaks
-                the contract, with what to send instead; ``INTERNAL_ERROR`` (HTTP 500) when
-                the chain fails.
+                the contract (too long, too many rows, bad fields), with what to send
+                instead; ``DEADLINE_EXCEEDED`` (HTTP 504) when the request ran past
+                ``MOVIE_RAG_REQUEST_TIMEOUT`` (the work stops there); ``INTERNAL_ERROR``
+                (HTTP 500) when the chain fails.
         """
         started = time.perf_counter()
         timestamp_ms = int(time.time() * 1000)
         request_id = uuid.uuid4().hex
         kind, client_request_id = request_kind(model_input), client_request_id_of(params)
+        deadline = started + self.request_timeout if self.request_timeout else None
         status, body = 200, None
         try:
             request = parse_request(model_input, params)
-            body = self._answer(request, request_id)
+            body = self._answer(request, request_id, deadline)
             return body
         except (RequestError, DataValidationError) as exc:
             status = 400
-            error = MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE)
-            body = {"error_code": "INVALID_PARAMETER_VALUE", "message": str(exc)}
+            # Error messages may quote what was sent: no personal data in them either.
+            message = redact_pii(str(exc))
+            error = MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+            body = {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
             raise error from None
+        except RequestTimeout as exc:
+            status = 504
+            message = str(exc)
+            body = {"error_code": "DEADLINE_EXCEEDED", "message": message}
+            logger.warning("request %s: %s", request_id, message)
+            raise MlflowException(message, error_code=DEADLINE_EXCEEDED) from None
         except Exception as exc:
             status = 500
             logger.exception("request %s failed", request_id)
-            message = f"the model failed to answer ({type(exc).__name__}: {exc})"
+            message = redact_pii(f"the model failed to answer ({type(exc).__name__}: {exc})")
             body = {"error_code": "INTERNAL_ERROR", "message": message}
             raise MlflowException(message, error_code=INTERNAL_ERROR) from None
         finally:
             self._record(
                 InferenceRecord(
                     request_id=request_id,
-                    client_request_id=client_request_id,
+                    client_request_id=redact_pii(client_request_id)
+                    if client_request_id is not None
+                    else None,
                     timestamp_ms=timestamp_ms,
                     status_code=status,
                     execution_time_ms=round((time.perf_counter() - started) * 1000),
@@ -206,13 +240,13 @@ class MovieRagModel(PythonModel):
                 )
             )
 
-    def _answer(self, request: ServedRequest, request_id: str) -> Any:
+    def _answer(self, request: ServedRequest, request_id: str, deadline: float | None) -> Any:
         responses = []
         for number, chain_input in enumerate(request.inputs, start=1):
             where = "the chat request" if request.kind == "chat" else f"row {number}"
             try:
                 with self._span(chain_input) as record:
-                    response = self.chain.invoke(chain_input)
+                    response = self._invoke(chain_input, deadline, where)
                     record(response)
             except DataValidationError as exc:
                 raise RequestError(f"{where}: {exc}") from None
@@ -221,14 +255,30 @@ class MovieRagModel(PythonModel):
             return chat_completion(responses[0], request_id=request_id, model=self.model_name)
         return dataframe_predictions(responses, request.format)
 
+    def _invoke(self, chain_input: Mapping[str, Any], deadline: float | None, where: str) -> Any:
+        """The chain's answer, stopping between its steps once the deadline has passed."""
+        if deadline is None:
+            return self.chain.invoke(chain_input)
+        response = None
+        for event in self.chain.stream(chain_input):
+            if time.perf_counter() > deadline:
+                raise RequestTimeout(
+                    f"{where}: answering took longer than {self.request_timeout:g} s; "
+                    "the request was stopped (ask a shorter question or fewer rows)"
+                )
+            if event["event"] == "done":
+                response = event["data"]
+        return response
+
     @contextmanager
     def _span(self, chain_input: Mapping[str, Any]) -> Iterator[Any]:
         if not self.tracing:
             yield lambda response: None
             return
         with mlflow.start_span(name="recommend", span_type="CHAIN") as span:
-            span.set_inputs(dict(chain_input))
-            yield lambda response: span.set_outputs(response.model_dump(mode="json"))
+            # Traces are kept and shown in the MLflow UI: inputs and outputs both redacted.
+            span.set_inputs(redact_value(dict(chain_input)))
+            yield lambda response: span.set_outputs(redact_value(response.model_dump(mode="json")))
 
     def _record(self, record: InferenceRecord) -> None:
         if self.inference_log is None:
@@ -247,7 +297,7 @@ class _TracedIndexManager(VectorIndexManager):
         self, query: str, k: int = 10, filters: Any = None, **kwargs: Any
     ) -> list[SearchHit]:
         with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
-            span.set_inputs({"query": query, "k": k})
+            span.set_inputs({"query": redact_pii(query), "k": k})
             hits = super().search(query, k, filters, **kwargs)
             span.set_outputs(_documents(hits))
         return hits
@@ -258,6 +308,20 @@ class _TracedIndexManager(VectorIndexManager):
             hits = super().similar_to(movie_id, k, filters)
             span.set_outputs(_documents(hits))
         return hits
+
+
+def _timeout_from_env() -> float | None:
+    value = os.environ.get(REQUEST_TIMEOUT_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        logger.warning(
+            "%s=%r is not a number of seconds; no request deadline", REQUEST_TIMEOUT_ENV, value
+        )
+        return None
+    return seconds if seconds > 0 else None
 
 
 def _documents(hits: list[SearchHit]) -> list[dict[str, Any]]:

