@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """Train the collaborative model (co-likes, ALS) from the bronze ratings table."""
-        cli._configure_logging(verbose)
+        cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
             from movie_rag.collab.model import train_collaborative
             from movie_rag.spark import get_spark
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         On Databricks: the Vector Search endpoint and the Delta Sync index over the Unity
         Catalog table (triggered sync), created when missing.
         """
-        cli._configure_logging(verbose)
+        cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
             from movie_rag.index.manager import VectorIndexManager
 
@@ -126,7 +126,7 @@ def register(app: typer.Typer) -> None:
         Sets the task value ``gate`` to ``passed`` or ``failed``; the job's deploy task runs
         only when it is ``passed``.
         """
-        cli._configure_logging(verbose)
+        cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
             from movie_rag.evaluation.build import EvaluationInputs
             from movie_rag.evaluation.protocols import ProtocolParams
@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
         verbose: VerboseOption = False,
     ) -> None:
         """Create or update the serving endpoint for the aliased version (idempotent)."""
-        cli._configure_logging(verbose)
+        cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
             from movie_rag.publish import InferenceTableConfig, ModelPublisher
 
