@@ -89,7 +89,7 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("k text", json.dumps({"dataframe_records": [{"query": "a comedy", "k": "lots"}]}).encode()),
     (
         "filters not json",
-        json.dumps({"dataframe_records": [{"query": "a comedy", "filters": "{year_min:"}]}).encode(),
+        json.dumps({"dataframe_records": [{"query": "a", "filters": "{year_min:"}]}).encode(),
     ),
     (
         "filters unknown field",
@@ -108,7 +108,10 @@ MALFORMED: list[tuple[str, bytes]] = [
         "deeply nested filters",
         json.dumps({"dataframe_records": [{"query": "a", "filters": _nested(400)}]}).encode(),
     ),
-    ("bad format param", json.dumps({"dataframe_records": [{"query": "a"}], "params": {"format": "xml"}}).encode()),
+    (
+        "bad format param",
+        json.dumps({"dataframe_records": [{"query": "a"}], "params": {"format": "x"}}).encode(),
+    ),
 ]  # fmt: skip
 
 
