@@ -10,4 +10,4 @@ mypy
 # The real-data build on the other runtimes (pyspark 3.5, Spark Connect; see docs/runtimes.md),
 # checked against this environment's by tests/test_runtimes.py.
 source scripts/_matrix.sh
-pytest -m "not databricks_live" "$@"
+pytest -m "not databricks_live" --durations=15 "$@"

@@ -57,14 +57,17 @@ def test_a_missing_extra_is_one_line_naming_the_install_command(
     assert "Traceback" not in result.stderr + result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
-        f'error: {hidden.split(",")[0].split(".")[0]} is not installed: '
+        f"error: {hidden.split(',')[0].split('.')[0]} is not installed: "
         f'pip install "movie-rag[{extra}]"'
     ]
 
 
 def test_an_llm_provider_without_its_client_names_the_llm_extra(tmp_path: Path) -> None:
     result = _run(
-        "langchain_openai", ["recommend", "a heist movie"], tmp_path, MOVIE_RAG_LLM_PROVIDER="openai"
+        "langchain_openai",
+        ["recommend", "a heist movie"],
+        tmp_path,
+        MOVIE_RAG_LLM_PROVIDER="openai",
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == (

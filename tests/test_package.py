@@ -40,6 +40,7 @@ PUBLIC_NAMES = [
     "TableStore",
     "VectorIndexManager",
     "Workdir",
+    "WorkdirError",
     "WorkspaceAuthError",
     "build_catalogue",
     "fetch_movielens",

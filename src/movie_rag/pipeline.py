@@ -183,7 +183,7 @@ def _build_catalogue(
         say("indexing movies_info")
         report.index = _sync_index(settings, say)
         lap("index")
-    report.warnings = report.input_warnings()
+    report.warnings = [*report.warnings, *report.input_warnings()]
     report.timings = {**timings, **{f"movies_info.{k}": v for k, v in report.timings.items()}}
     if settings.backend == "local":
         reports = Workdir(settings.workdir).reports

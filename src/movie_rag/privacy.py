@@ -309,7 +309,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = _clean_log_text(record.exc_text)
         if record.stack_info:
             record.stack_info = _clean_log_text(record.stack_info)
-        record._movie_rag_redacted = True  # type: ignore[attr-defined]
+        record._movie_rag_redacted = True
         return True
 
 

@@ -142,7 +142,10 @@ def test_index_and_catalogue_travel_with_the_model(
 ) -> None:
     index = model_dir / "artifacts" / "index"
     live = (index / "CURRENT").read_text().strip()
-    assert sorted(p.name for p in index.iterdir()) == ["CURRENT", live]  # no cache, no lock
+    # No cache, no lock; the ONNX export of the embedding model goes along (queries are
+    # encoded without torch in serving).
+    assert sorted(p.name for p in index.iterdir()) == ["CURRENT", "encoder", live]
+    assert [p.suffix for p in (index / "encoder").iterdir()] == [".onnx"]
     manifest = json.loads((index / live / "manifest.json").read_text())
     assert manifest["model_name"] == "all-MiniLM-L6-v2"
     catalogue = pq.read_table(model_dir / "artifacts" / "movies_info")

@@ -109,7 +109,7 @@ def test_databricks_resources_cover_index_embeddings_and_llm(tmp_path: Path) -> 
     resources = ModelPublisher(settings).resources()
     described = sorted((type(r).__name__, r.name) for r in resources)
     assert described == [
-        ("DatabricksServingEndpoint", "databricks-bge-large-en"),
+        ("DatabricksServingEndpoint", "databricks-gte-large-en"),
         ("DatabricksServingEndpoint", "databricks-meta-llama-3-3-70b-instruct"),
         ("DatabricksVectorSearchIndex", "main.silver.movies_info_index"),
     ]

@@ -13,9 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # The small real-films movies_info table the index tests use.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "index"))
 
-from sample_movies import SECRET_USER_TAG, movies_table  # noqa: E402
+from sample_movies import SECRET_USER_TAG, movies_table
 
-from third_party_warnings import ignore_mlflow_warnings  # noqa: E402
+from third_party_warnings import ignore_mlflow_warnings
 
 if TYPE_CHECKING:
     from movie_rag.chain.recommender import RecommenderChain
@@ -32,10 +32,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def safety_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import pyarrow.parquet as pq
+
     from movie_rag.index import LocalEmbeddings, LocalVectorIndex
     from movie_rag.workdir import Workdir
-
-    import pyarrow.parquet as pq
 
     root = tmp_path_factory.mktemp("safety") / "workdir"
     workdir = Workdir(root)

@@ -112,8 +112,9 @@ class Ranker:
                 parsed = parsed.model_copy(update={"boost_genres": seed_genres})
         filters = _with_exclusions(parsed.filters, excluded)
         pool = max(self.settings.candidate_pool, 3 * k)
-        if parsed.wants_best:
-            # "The best X" ranks the whole kind on rating and popularity, not on wording.
+        if parsed.wants_best or _generic(parsed):
+            # "The best X" (or just "X movies") ranks the whole kind on rating and
+            # popularity, not on wording.
             pool *= 20
         elif parsed.seed is None and parsed.filters.is_empty:
             pool *= 5  # vibes re-rank on rating and popularity too: more to choose from
@@ -158,8 +159,14 @@ class Ranker:
         if parsed.seed is not None:
             if model is not None and s.weight_collab > 0:
                 signals = self._seed_signals(parsed.seed.movie_id, model, pool, excluded)
-        elif model is not None and hits and s.weight_collab_text > 0 and not parsed.wants_best:
-            # "The best X" asks for quality (rating and popularity), not for co-likes.
+        elif (
+            model is not None
+            and hits
+            and s.weight_collab_text > 0
+            and not (parsed.wants_best or _generic(parsed))
+        ):
+            # "The best X" (and a bare "X movies") asks for quality (rating and
+            # popularity), not for the co-likes of whatever matched the wording.
             best = sorted(hits, key=lambda h: (-h.score, h.movie_id))[:_TEXT_SEEDS]
             totals: dict[int, float] = {}
             for rank, hit in enumerate(best):
@@ -235,12 +242,14 @@ class Ranker:
         # "The best horror movie" and "something to cheer me up" are asking for well-liked,
         # well-known films of a kind more than for the closest wording: the text match weighs
         # a quarter (best) or half (vibes), rating and popularity double.
-        broad = parsed.wants_best or vibe_only
+        generic = _generic(parsed)
+        broad = parsed.wants_best or vibe_only or generic
         taste_led = signals.personal_weight > 0 and _topicless(parsed)
         w_sim, w_rating, w_pop, w_boost = (
             0.0
             if taste_led
-            else s.weight_similarity * (0.25 if parsed.wants_best else 0.5 if broad else 1.0),
+            else s.weight_similarity
+            * (0.25 if parsed.wants_best or generic else 0.5 if broad else 1.0),
             s.weight_rating * (2.0 if broad else 1.0),
             s.weight_popularity * (2.0 if broad else 1.0),
             s.weight_boost if (parsed.boost_genres or parsed.boost_terms) else 0.0,
@@ -334,6 +343,18 @@ class _Signals:
 
 def _mix(collab_weight: float, content_weight: float, confidence: float) -> float:
     return confidence * collab_weight + (1.0 - confidence) * content_weight
+
+
+def _generic(parsed: ParsedQuery) -> bool:
+    """A broad ask ("war movies", "a good action movie from the 80s"): kinds, no topic.
+
+    Its words are only genre, mood and filler words, so the closest wording (a title with
+    "War" in it) says nothing: well-liked, well-known films of the kind should lead.
+    """
+    from movie_rag.chain.query import only_vocabulary
+
+    has_kind = bool(parsed.filters.genres_any or parsed.filters.genres_all)
+    return parsed.seed is None and has_kind and only_vocabulary(parsed.text)
 
 
 def _topicless(parsed: ParsedQuery) -> bool:

@@ -223,6 +223,16 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             yield {"event": "done", "data": response}
             return
         candidates = self.ranker.rank(parsed, k, exclude=exclude, profile=profile)
+        relaxed_note = ""
+        if not candidates and filters is None:
+            # Words read from the text are the user's wishes, not a contract: when nothing
+            # meets all of them, the softest ones give way before the answer goes empty.
+            for relaxed, dropped in _relaxations(parsed):
+                candidates = self.ranker.rank(relaxed, k, exclude=exclude, profile=profile)
+                if candidates:
+                    parsed = relaxed
+                    relaxed_note = f"Nothing matched every wish, so I left out {dropped}. "
+                    break
         answer = self._generate(parsed, candidates, k, history)
         mentioned = [parsed.seed.movie_id] if parsed.seed is not None else []
         recommendations, text = self.guard.ground(answer, candidates, k, mentioned=mentioned)
@@ -236,6 +246,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             text = intro_for(parsed, len(recommendations)) + ("\n" + body if body else "")
         if parsed.seed is None and parsed.seed_text:
             text = f"I couldn't find \u201c{parsed.seed_text}\u201d on the platform. " + text
+        if relaxed_note and recommendations:
+            text = relaxed_note + text
         recommendations = [
             r.model_copy(update={"reason": scrub_internal(r.reason)}) for r in recommendations
         ]
@@ -402,6 +414,27 @@ def _combine(parsed: SearchFilters, given: SearchFilters) -> SearchFilters:
     if low is not None and high is not None and low > high:
         merged["year_max"] = low
     return SearchFilters.model_validate(merged)
+
+
+# Which understood constraints give way first when together they match nothing.
+_RELAXED = (
+    (("people",), "the people named"),
+    (("min_rating", "min_votes"), "the rating asked for"),
+    (("year_min", "year_max"), "the years"),
+    (("genres_any", "genres_all"), "the genres"),
+)
+
+
+def _relaxations(parsed: ParsedQuery) -> Iterator[tuple[ParsedQuery, str]]:
+    """``parsed`` with its text constraints dropped one kind at a time, cumulatively."""
+    filters = parsed.filters
+    dropped: list[str] = []
+    for names, label in _RELAXED:
+        if all(getattr(filters, name) is None for name in names):
+            continue
+        filters = filters.model_copy(update=dict.fromkeys(names))
+        dropped.append(label)
+        yield parsed.model_copy(update={"filters": filters}), " and ".join(dropped)
 
 
 def _filters_dict(filters: SearchFilters) -> dict[str, Any]:

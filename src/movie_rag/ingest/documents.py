@@ -26,6 +26,10 @@ MODEL_TOKEN_LIMITS: dict[str, int] = {
     "databricks-bge-large-en": 512,
     "bge-large-en": 512,
     "BAAI/bge-large-en": 512,
+    # gte-large-en-v1.5 (the managed-embedding default on Databricks): 8192 tokens, BERT
+    # WordPiece vocabulary like the others.
+    "databricks-gte-large-en": 8192,
+    "Alibaba-NLP/gte-large-en-v1.5": 8192,
 }
 
 

@@ -58,13 +58,6 @@ class BuildReport(BaseModel):
     inputs: list[InputSummary] = Field(default_factory=list)
     quarantined: dict[str, int] = Field(default_factory=dict)
     quarantine_location: str | None = None
-    warnings: list[str] = Field(
-        default_factory=list,
-        description=(
-            "Problems with the file set that are not row errors: an empty movies.csv with "
-            "ratings present, rows referencing unknown movies, values set to null."
-        ),
-    )
     orphans: dict[str, int] = Field(
         default_factory=dict,
         description="Valid rows referencing a movie the release lacks (kept in bronze only).",
@@ -88,7 +81,9 @@ class BuildReport(BaseModel):
     warnings: list[str] = Field(
         default_factory=list,
         description="Inputs that were read but changed nothing (an IMDB file matching no "
-        "movie, genome files covering no movie).",
+        "movie, genome files covering no movie), and problems of the file set that are not "
+        "row errors (an empty movies.csv with ratings present, rows referencing unknown "
+        "movies, values set to null).",
     )
 
     def input_warnings(self) -> list[str]:
