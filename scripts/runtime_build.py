@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     from movie_rag.tables import read_local_table
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="movie_rag_runtime_"))
-    settings = MovieRagSettings(workdir=workdir, spark_master="local[2]")
+    # The matrix exercises the Spark jobs (co-likes and ALS) on each runtime; the default
+    # environment's single-node training must give the same counts.
+    settings = MovieRagSettings(workdir=workdir, spark_master="local[2]", collab_engine="spark")
     summary: dict[str, object] = {
         "python": platform.python_version(),
         "pyspark": pyspark.__version__,

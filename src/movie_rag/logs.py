@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -135,7 +135,7 @@ def configure_logging(
         _jvm_log = None
         for name in THIRD_PARTY_LOGGERS:
             library = logging.getLogger(name)
-            library.handlers = [terminal] + ([file_handler] if file_handler else [])
+            _set_handlers(library, [terminal] + ([file_handler] if file_handler else []))
             library.propagate = False
             library.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
         return log_file
@@ -143,17 +143,48 @@ def configure_logging(
     for key, value in _QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     _quiet_imported_libraries()
-    errors_only = logging.StreamHandler(sys.stderr)
+    errors_only = _CurrentStderrHandler()
     errors_only.setLevel(logging.ERROR)
+    errors_only._movie_rag = True  # type: ignore[attr-defined]
     for name in THIRD_PARTY_LOGGERS:
         library = logging.getLogger(name)
-        library.handlers = [file_handler] if file_handler else [errors_only]
+        _set_handlers(library, [file_handler] if file_handler else [errors_only])
         library.propagate = False
         library.setLevel(logging.INFO if file_handler else logging.ERROR)
     # py4j logs every JVM call at INFO/DEBUG; keep its file lines to warnings.
     logging.getLogger("py4j").setLevel(logging.WARNING)
     _jvm_log = (log_file.parent / "spark.log") if log_file is not None else Path(os.devnull)
     return log_file
+
+
+class _CurrentStderrHandler(logging.StreamHandler):
+    # Writes to whatever sys.stderr is at the time of the record, not the stream of the
+    # moment it was made: libraries log from atexit hooks after a host (pytest, a notebook)
+    # has swapped and closed its stderr.
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _set_handlers(logger: logging.Logger, handlers: list[logging.Handler]) -> None:
+    # A previous run's file handler must be closed, not dropped: an open log file left to the
+    # garbage collector is a ResourceWarning (and a leaked descriptor in a long-lived host).
+    for old in logger.handlers:
+        if old not in handlers:
+            _close_ours(old)
+    logger.handlers = handlers
+
+
+def _close_ours(handler: logging.Handler) -> None:
+    if getattr(handler, "_movie_rag", False) and isinstance(handler, logging.FileHandler):
+        handler.close()
 
 
 def _quiet_imported_libraries() -> None:

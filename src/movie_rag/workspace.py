@@ -134,14 +134,21 @@ def workspace_config(
         ) from exc
     options = _overrides(settings)
     options["retry_timeout_seconds"] = retry_timeout_seconds or DEFAULT_RETRY_TIMEOUT
+    # Say why a workspace is wanted at all when the backend setting is what asked for it.
+    why = (
+        "MOVIE_RAG_BACKEND=databricks needs a Databricks workspace "
+        "(MOVIE_RAG_BACKEND=local runs offline): "
+        if settings is not None and settings.backend == "databricks"
+        else ""
+    )
     try:
         config = Config(**options)
     except ValueError as exc:
         raise WorkspaceAuthError(
-            f"no usable Databricks workspace credentials ({_first_line(exc)}): {_CHAIN_HELP}"
+            f"{why}no usable Databricks workspace credentials ({_first_line(exc)}): {_CHAIN_HELP}"
         ) from exc
     if not config.host:
-        raise WorkspaceAuthError(f"no Databricks workspace URL was found: {_CHAIN_HELP}")
+        raise WorkspaceAuthError(f"{why}no Databricks workspace URL was found: {_CHAIN_HELP}")
     logger.debug("Databricks workspace %s, auth %s", config.host, config.auth_type)
     return config
 

@@ -15,6 +15,7 @@ PUBLIC = {
     "LocalEmbeddings",
     "LocalVectorIndex",
     "MovieIndexRetriever",
+    "OnnxSentenceEncoder",
     "SearchFilters",
     "SearchHit",
     "SyncReport",
@@ -22,6 +23,7 @@ PUBLIC = {
     "UnknownMovieError",
     "VectorIndex",
     "VectorIndexManager",
+    "export_onnx",
 }
 
 

@@ -58,8 +58,8 @@ def table_rows(
 ) -> list[list[str]]:
     """Header row, then one row per protocol and system, values formatted for a table.
 
-    Systems that do not apply to a protocol (no numbers) are left out; see
-    [`not_applicable`][movie_rag.evaluation.report.not_applicable].
+    Systems that do not apply to a protocol (no numbers) are left out; ``not_applicable``
+    lists them.
 
     Args:
         report: The evaluation.
