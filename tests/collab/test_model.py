@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,11 +57,16 @@ def trained(
 @pytest.mark.spark
 @pytest.mark.slow
 def test_build_trains_stores_and_skips_unchanged_ratings(
-    spark: SparkSession, small_ratings: pa.Table, trained
+    spark: SparkSession, small_ratings: pa.Table, trained, tmp_path: Path
 ) -> None:
     from movie_rag.spark import arrow_to_spark
 
     settings, summary = trained
+    # Retrain in a copy: the module's Spark model must stay the one trained on small_ratings,
+    # which the engine comparison below holds the single-node model to.
+    copy = tmp_path / "collab"
+    shutil.copytree(collab_location(settings), copy, symlinks=True)
+    settings = settings.model_copy(update={"collab_path": str(copy)})
     assert summary["trained"] is True
     model = CollaborativeModel.load(collab_location(settings))
     assert model.manifest["ratings_fingerprint"] == ratings_fingerprint(small_ratings)
@@ -162,6 +168,8 @@ def test_single_node_training_stores_the_same_artefacts_as_spark(
 ) -> None:
     spark_settings, _ = trained
     spark_model = CollaborativeModel.load(collab_location(spark_settings))
+    # Both engines must have seen the same ratings, or the comparison means nothing.
+    assert spark_model.manifest["ratings_fingerprint"] == ratings_fingerprint(small_ratings)
     settings = MovieRagSettings(workdir=tmp_path, als_rank=8, als_max_iter=4)
     assert collab_engine(settings) == "single_node"
     summary = train_collaborative(settings, small_ratings)  # no Spark DataFrame needed
