@@ -70,6 +70,9 @@ _QUIET_ENVIRONMENT = {
 
 # Where the JVM's stdout/stderr goes when Spark starts (None: the terminal).
 _jvm_log: Path | None = None
+# The log file handler of the last run: closed by the next one, whoever else (a library's
+# own logging setup) dropped it from their loggers meanwhile.
+_file_handler: logging.Handler | None = None
 
 
 def configure_logging(
@@ -91,7 +94,10 @@ def configure_logging(
     Returns:
         The log file, or None when there is none.
     """
-    global _jvm_log
+    global _jvm_log, _file_handler
+    if _file_handler is not None:
+        _file_handler.close()
+        _file_handler = None
     from rich.console import Console
     from rich.logging import RichHandler
 
@@ -121,6 +127,8 @@ def configure_logging(
             logs.mkdir(parents=True, exist_ok=True)
             log_file = logs / "movie-rag.log"
             file_handler = logging.FileHandler(log_file, encoding="utf-8", delay=True)
+            file_handler._movie_rag = True  # type: ignore[attr-defined]
+            _file_handler = file_handler
             file_handler.setFormatter(
                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
             )
