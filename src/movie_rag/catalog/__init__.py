@@ -23,20 +23,40 @@ _EXPORTS: dict[str, str] = {
     "display_title": "movie_rag.catalog.titles",
     "parse_movielens_title": "movie_rag.catalog.titles",
     "title_key": "movie_rag.catalog.titles",
+    "COLUMN_VISIBILITY": "movie_rag.catalog.visibility",
+    "INTERNAL_COLUMNS": "movie_rag.catalog.visibility",
+    "PROMPT_COLUMNS": "movie_rag.catalog.visibility",
+    "PUBLIC_COLUMNS": "movie_rag.catalog.visibility",
+    "RETRIEVAL_COLUMNS": "movie_rag.catalog.visibility",
+    "VISIBILITY_LEVELS": "movie_rag.catalog.visibility",
+    "Visibility": "movie_rag.catalog.visibility",
+    "columns_above": "movie_rag.catalog.visibility",
+    "restrict": "movie_rag.catalog.visibility",
+    "VISIBILITY_KEY": "movie_rag.catalog.schemas",
 }
 
 __all__ = [
+    "COLUMN_VISIBILITY",
     "GENOME_TAG",
     "IMDB_RECORD_SCHEMA",
+    "INTERNAL_COLUMNS",
     "MOVIELENS_GENRES",
     "MOVIES_INFO_SCHEMA",
+    "PROMPT_COLUMNS",
+    "PUBLIC_COLUMNS",
     "QUARANTINE_SCHEMA",
+    "RETRIEVAL_COLUMNS",
+    "VISIBILITY_KEY",
+    "VISIBILITY_LEVELS",
     "ParsedTitle",
+    "Visibility",
+    "columns_above",
     "display_title",
     "map_genre",
     "map_genres",
     "parse_movielens_genres",
     "parse_movielens_title",
+    "restrict",
     "spark_schema",
     "title_key",
 ]
@@ -53,6 +73,7 @@ if TYPE_CHECKING:
         IMDB_RECORD_SCHEMA,
         MOVIES_INFO_SCHEMA,
         QUARANTINE_SCHEMA,
+        VISIBILITY_KEY,
         spark_schema,
     )
     from movie_rag.catalog.titles import (
@@ -60,6 +81,17 @@ if TYPE_CHECKING:
         display_title,
         parse_movielens_title,
         title_key,
+    )
+    from movie_rag.catalog.visibility import (
+        COLUMN_VISIBILITY,
+        INTERNAL_COLUMNS,
+        PROMPT_COLUMNS,
+        PUBLIC_COLUMNS,
+        RETRIEVAL_COLUMNS,
+        VISIBILITY_LEVELS,
+        Visibility,
+        columns_above,
+        restrict,
     )
 
 

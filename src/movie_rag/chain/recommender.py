@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
+from movie_rag.catalog.visibility import columns_above
 from movie_rag.chain.catalogue import Catalogue
 from movie_rag.chain.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
@@ -344,7 +345,7 @@ def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa
     from movie_rag.spark import get_spark, spark_to_arrow
 
     table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return spark_to_arrow(table.drop("user_tags", "document"))
+    return spark_to_arrow(table.drop(*sorted(columns_above("prompt"))))
 
 
 def _read_input(

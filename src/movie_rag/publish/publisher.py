@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, SecretStr
 
+from movie_rag.catalog.visibility import restrict
 from movie_rag.errors import ConfigurationError, MovieRagError
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
@@ -1178,7 +1179,7 @@ def _flat_params(config: Mapping[str, Any]) -> dict[str, str]:
 
 def _public_catalogue(table: pa.Table) -> pa.Table:
     # user_tags are what MovieLens users typed: never shown, so never shipped.
-    return table.drop_columns([c for c in ("user_tags",) if c in table.column_names])
+    return restrict(table, "retrieval")
 
 
 def _live_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:
