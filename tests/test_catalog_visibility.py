@@ -103,7 +103,7 @@ def test_restrict_drops_only_the_hidden_schema_columns() -> None:
 
 
 def test_the_consumers_take_their_column_lists_from_the_catalog() -> None:
-    from movie_rag.chain.guards import INTERNAL_FIELDS, scrub_internal
+    from movie_rag.chain.safety import INTERNAL_FIELDS, scrub_internal
     from movie_rag.index.base import HIDDEN_COLUMNS
 
     assert HIDDEN_COLUMNS == INTERNAL_COLUMNS

@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from movie_rag.errors import MovieRagError
+from movie_rag.platform import platform_for
 
 if TYPE_CHECKING:
     from movie_rag.ingest.report import BuildReport
@@ -345,7 +346,8 @@ def build(
         if movielens is None:
             raise _fail("give --movielens DIR (or --sample)", as_json, "UsageError")
         settings = _settings(workdir)
-        _require("spark", "embeddings") if settings.backend == "local" else _require("databricks")
+        local = platform_for(settings).is_local
+        _require("spark", "embeddings") if local else _require("databricks")
         from movie_rag.pipeline import build_catalogue
 
         with _progress(not quiet, summary=not quiet) as progress:
@@ -432,7 +434,7 @@ def search(
             people=tuple(person) if person else None,
         )
         settings = _settings(workdir)
-        _require("embeddings") if settings.backend == "local" else _require("databricks")
+        _require("embeddings") if platform_for(settings).is_local else _require("databricks")
         from movie_rag.index.manager import VectorIndexManager
 
         manager = VectorIndexManager(settings)
@@ -522,8 +524,8 @@ def recommend(
 
 
 def _require_for_chain(settings: MovieRagSettings) -> None:
-    _require("embeddings") if settings.backend == "local" else _require("databricks")
-    if settings.llm_provider != "none":
+    _require("embeddings") if platform_for(settings).is_local else _require("databricks")
+    if settings.llm_enabled:
         _require("llm")
 
 

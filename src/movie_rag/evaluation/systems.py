@@ -354,7 +354,7 @@ def build_llm_chain(context: EvalContext) -> RecommenderSystem:
     from movie_rag.chain.llm import LLMGenerator
     from movie_rag.chain.recommender import RecommenderChain
 
-    if context.settings.llm_provider == "none":
+    if not context.settings.llm_enabled:
         raise SystemUnavailable(
             "no LLM configured (set MOVIE_RAG_LLM_PROVIDER=openai with MOVIE_RAG_LLM_BASE_URL, "
             "or databricks)"

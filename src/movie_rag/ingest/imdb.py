@@ -39,6 +39,7 @@ from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.errors import InputFileError
 from movie_rag.ingest import _imdb_formats
 from movie_rag.ingest.quality import Quarantine
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class IMDBLoader:
         self.settings = settings or MovieRagSettings()
 
     def __repr__(self) -> str:
-        return f"IMDBLoader(backend={self.settings.backend!r})"
+        return f"IMDBLoader(backend={platform_for(self.settings).name!r})"
 
     def load(self, path: str | Path, format: IMDBFormat = "auto") -> IMDBSource:
         """Read one IMDB-like file (or IMDb dataset directory) into the normalised schema.
