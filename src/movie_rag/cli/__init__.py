@@ -164,7 +164,7 @@ def _start(
 
 def _print_version(value: bool) -> None:
     if value:
-        from movie_rag import __version__
+        from movie_rag._version import __version__
 
         print(__version__)
         raise typer.Exit()
