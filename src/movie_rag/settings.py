@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Backend", "LLMProvider", "MovieRagSettings"]
+__all__ = ["Backend", "LLMProvider", "MovieRagSettings", "SettingsGroup"]
 
 #: Where tables, index and models live; :func:`movie_rag.platform.platform_for` maps each value
 #: to its platform. Anything else fails validation (it never falls back to a default).
@@ -18,6 +19,80 @@ Backend = Literal["local", "databricks"]
 LLMProvider = Literal["none", "databricks", "openai"]
 
 _UC_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class SettingsGroup(Mapping[str, Any]):
+    """A read-only view of one group of settings, named without the group's prefix.
+
+    ``settings.collab.top_n`` is ``settings.collab_top_n``; the flat names and their
+    ``MOVIE_RAG_*`` variables stay the one place values are set. The view also reads as a
+    mapping (``dict(settings.llm)``).
+
+    Args:
+        settings: The settings viewed (read live, not copied).
+        fields: Short name → settings field.
+    """
+
+    __slots__ = ("_fields", "_settings")
+
+    def __init__(self, settings: MovieRagSettings, fields: Mapping[str, str]) -> None:
+        object.__setattr__(self, "_settings", settings)
+        object.__setattr__(self, "_fields", dict(fields))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._settings, self._fields[name])
+        except KeyError:
+            raise AttributeError(f"settings group has no setting {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            f"settings groups are read-only; set {self._fields.get(name, name)!r} on the settings"
+        )
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._fields:
+            raise KeyError(name)
+        return getattr(self._settings, self._fields[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        shown = {k: ("**********" if "key" in k or "token" in k else v) for k, v in self.items()}
+        return f"SettingsGroup({shown})"
+
+
+def _group(prefix: str, names: str, *, keep: str = "") -> dict[str, str]:
+    # Short name -> field: the prefix is dropped, `keep` names are taken as they are.
+    fields = {name.removeprefix(prefix): name for name in names.split()}
+    return fields | {name: name for name in keep.split()}
+
+
+#: The grouped views: view name -> (short name -> settings field).
+GROUPS: dict[str, dict[str, str]] = {
+    "vector_search": _group("vs_", "vs_endpoint_name vs_index_name vs_poll_interval vs_timeout"),
+    "ranking": _group(
+        "",
+        "retrieval_mode candidate_pool default_k weight_similarity weight_rating "
+        "weight_popularity weight_boost mmr_lambda allow_outside_catalog",
+    ),
+    "collab": _group(
+        "collab_",
+        "collab_enabled collab_path collab_like_threshold collab_min_co_likes collab_top_n "
+        "collab_alpha collab_engine collab_min_likes",
+        keep="als_rank als_reg als_alpha als_max_iter weight_collab weight_like_similarity "
+        "weight_like_popularity weight_collab_text weight_personal",
+    ),
+    "llm": _group(
+        "llm_",
+        "llm_provider llm_endpoint llm_base_url llm_api_key llm_timeout llm_max_retries "
+        "llm_temperature",
+    ),
+}
 
 
 class MovieRagSettings(BaseSettings):
@@ -235,6 +310,26 @@ class MovieRagSettings(BaseSettings):
         from movie_rag.platform import platform_for
 
         return platform_for(self).table_name(name, layer)
+
+    @property
+    def vector_search(self) -> SettingsGroup:
+        """Databricks Vector Search: ``endpoint_name``, ``index_name``, timing."""
+        return SettingsGroup(self, GROUPS["vector_search"])
+
+    @property
+    def ranking(self) -> SettingsGroup:
+        """Retrieval and ranking: ``retrieval_mode``, ``candidate_pool``, the weights."""
+        return SettingsGroup(self, GROUPS["ranking"])
+
+    @property
+    def collab(self) -> SettingsGroup:
+        """The collaborative signal: ``enabled``, ``top_n``, ``engine``, ALS and its weights."""
+        return SettingsGroup(self, GROUPS["collab"])
+
+    @property
+    def llm(self) -> SettingsGroup:
+        """Generation: ``provider``, ``endpoint``, ``base_url``, ``api_key``, timing."""
+        return SettingsGroup(self, GROUPS["llm"])
 
     @property
     def llm_enabled(self) -> bool:
