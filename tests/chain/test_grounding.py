@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
 from pydantic import SecretStr
 
 from emulators.openai_chat import (
@@ -34,13 +35,12 @@ from emulators.openai_chat import (
     truncated,
     with_prose,
 )
+from movie_rag.catalog.titles import parse_movielens_title, title_key
 from movie_rag.chain.catalogue import Catalogue
 from movie_rag.chain.grounding import NOT_ON_PLATFORM, GroundingGuard
-from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.prompts import PROMPT_MARKERS
 from movie_rag.chain.types import Candidate, GeneratedAnswer, ParsedQuery, Pick
 from movie_rag.datasets import sample_catalogue
-from movie_rag.ingest.titles import parse_movielens_title, title_key
 
 pytest.importorskip("movie_rag.chain.guards")
 

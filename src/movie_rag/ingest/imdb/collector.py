@@ -28,13 +28,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from movie_rag.ingest.genres import map_genres
+from movie_rag.catalog.genres import map_genres
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
+from movie_rag.catalog.titles import title_key
 from movie_rag.ingest.ids import imdb_url
 from movie_rag.ingest.imdb.values import Notes, RowError
 from movie_rag.ingest.quality import Quarantine
 from movie_rag.ingest.readers import read_csv_records, read_json_records
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
-from movie_rag.ingest.titles import title_key
 
 __all__ = ["Collected", "Collector", "Mapper", "NulledValue", "load_csv", "load_json"]
 

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.imdb import registry
 from movie_rag.ingest.imdb.collector import NulledValue
 from movie_rag.ingest.quality import Quarantine
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class IMDBSource:
         Returns:
             A DataFrame with one row per loaded record.
         """
-        from movie_rag.ingest.schemas import spark_schema
+        from movie_rag.catalog.schemas import spark_schema
         from movie_rag.spark import arrow_to_spark
 
         return arrow_to_spark(spark, self.table, spark_schema(IMDB_RECORD_SCHEMA))
