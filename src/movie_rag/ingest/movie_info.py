@@ -12,14 +12,10 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
+from movie_rag.ingest.aggregates import genome_tag_lists, rating_stats, user_tag_lists
 from movie_rag.ingest.documents import DocumentTemplate, content_hash, default_counter, token_limit
 from movie_rag.ingest.ids import imdb_url
-from movie_rag.ingest.movielens import (
-    MovieLensData,
-    genome_tag_lists,
-    rating_stats,
-    user_tag_lists,
-)
+from movie_rag.ingest.movielens import MovieLensData
 from movie_rag.ingest.report import BuildReport, FieldCoverage, InputSummary, SourceMatches
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark, spark_to_arrow

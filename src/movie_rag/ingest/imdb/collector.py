@@ -150,7 +150,7 @@ class Collector:
             value = fields.get(name)
             if value is None or low <= value <= high:
                 return value
-            notes[f"{name}: out of range {low:g}-{high:g}"] += 1
+            notes[f"{name}: out of range {_number(low)}-{_number(high)}"] += 1
             return None
 
         return {
@@ -193,6 +193,10 @@ class Collector:
             warnings=warnings,
             nulled=list(self.nulled),
         )
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if abs(value) >= 10_000 else f"{value:g}"
 
 
 def load_csv(
