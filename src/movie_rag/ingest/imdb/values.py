@@ -3,7 +3,7 @@
 Leniency rules, shared by all formats:
 
 * identifiers that do not parse (IMDb id, TMDB id) and missing titles reject the record
-  (:class:`~movie_rag.ingest.imdb.collector.RowError`);
+  (:class:`RowError`);
 * descriptive values that do not parse (a year of ``"PG"``, a rating of ``"n/a"``) become null
   through :func:`lenient`, the record is kept, and the value is counted per field in the build
   report;
