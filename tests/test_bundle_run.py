@@ -9,7 +9,8 @@ pass). What stands in for the workspace, and why:
   to it, as ``--var catalog=...`` would); a session without Delta Lake writes the session's
   format, parquet (``TableStore`` writes Delta wherever the runtime has it).
 * **Volumes**: ``/Volumes/...`` paths of the job become directories under a temporary root,
-  the raw volume holding the sample MovieLens release.
+  the raw volume holding the sample MovieLens release; the collaborative model's location
+  (``MOVIE_RAG_COLLAB_PATH``) is the emulated ``collab`` volume the bundle declares.
 * **Vector Search, Model Serving**: one loopback workspace answering with the Vector Search
   emulator and the serving emulator (``DATABRICKS_HOST`` / ``DATABRICKS_TOKEN``). The Delta
   Sync index reads the parquet files of ``movies_info``.
@@ -258,6 +259,10 @@ def test_the_job_runs_every_task_and_the_endpoint_answers(
     run = JobRun(bundle, volumes, tmp_path / "task-values.jsonl")
     raw = Path(run.parameter("{{job.parameters.movielens}}"))
     shutil.copytree(sample_catalogue().movielens_dir, raw)
+    # `bundle deploy` created the volumes (resources/schemas.yml); the collaborative model
+    # goes where Databricks would put it, /Volumes/<catalog>/<silver>/collab, emulated.
+    collab = Path(run.local(f"/Volumes/{OVERRIDES['catalog']}/{OVERRIDES['silver_schema']}/collab"))
+    collab.mkdir(parents=True)
 
     for name, value in {
         "DATABRICKS_HOST": workspace.url,
@@ -266,6 +271,7 @@ def test_the_job_runs_every_task_and_the_endpoint_answers(
         "MOVIE_RAG_MLFLOW_REGISTRY_URI": store,
         "MOVIE_RAG_TASK_VALUES_FILE": str(run.values_file),
         "MOVIE_RAG_VS_POLL_INTERVAL": "0.05",
+        "MOVIE_RAG_COLLAB_PATH": str(collab),
     }.items():
         monkeypatch.setenv(name, value)
     for variable in ("DATABRICKS_RUNTIME_VERSION", "MOVIE_RAG_SERVING_INTERFACE"):
