@@ -18,7 +18,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
 from pydantic import SecretStr
 
 from emulators.openai_chat import (
