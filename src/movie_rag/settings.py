@@ -278,6 +278,17 @@ class MovieRagSettings(BaseSettings):
         "Playground, the Review App and agents.deploy).",
     )
 
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        description="MLflow tracking store of the databricks-uc publisher (unset: the "
+        "workspace's, 'databricks'); e.g. sqlite:///mlflow.db runs that path offline.",
+    )
+    mlflow_registry_uri: str | None = Field(
+        None,
+        description="MLflow model registry of the databricks-uc publisher (unset: Unity "
+        "Catalog, 'databricks-uc'); e.g. sqlite:///mlflow.db runs that path offline.",
+    )
+
     # -- feedback ---------------------------------------------------------------------
     sql_warehouse_id: str | None = Field(
         None,

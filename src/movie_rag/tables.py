@@ -121,9 +121,11 @@ class TableStore:
         target = self.location(name, layer)
         catalog, schema, _ = target.split(".")
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
-        writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        # The session's format: Delta on Databricks (always there), parquet on a local
+        # session without Delta Lake (where change data feed does not exist).
+        writer = df.write.format(self.format).mode("overwrite").option("overwriteSchema", "true")
         writer.saveAsTable(target)
-        if change_data_feed:
+        if change_data_feed and self.format == "delta":
             self.spark.sql(
                 f"ALTER TABLE {target} SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"
             )

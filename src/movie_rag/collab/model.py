@@ -434,6 +434,10 @@ def train_collaborative(
             "created_at": datetime.now(UTC).isoformat(),
         },
     )
+    if settings.backend == "databricks":
+        from movie_rag.volumes import ensure_volume
+
+        ensure_volume(settings, location, comment="Collaborative model versions")
     model.save(location)
     seconds = round(time.perf_counter() - started, 3)
     logger.info("trained the collaborative model in %.1f s (%s)", seconds, location)

@@ -347,8 +347,9 @@ class ModelPublisher:
             self.registry_uri = self.tracking_uri
             self.experiment = experiment or "movie_rag"
         else:
-            self.tracking_uri = tracking_uri or "databricks"
-            self.registry_uri = "databricks-uc"
+            # Settings may point both stores elsewhere (an offline run of this path).
+            self.tracking_uri = tracking_uri or self.settings.mlflow_tracking_uri or "databricks"
+            self.registry_uri = self.settings.mlflow_registry_uri or "databricks-uc"
             self.experiment = experiment or "/Shared/movie_rag"
         self.artifact_location = (self.workdir.mlflow / "artifacts").as_uri()
         self._last_logged: LoggedModel | None = None
@@ -1080,6 +1081,13 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
     def _catalogue(self, movies_info: pa.Table | str | os.PathLike[str] | None) -> pa.Table:
         from movie_rag.index._table import read_table
 
+        if movies_info is None and self.settings.backend != "local":
+            # The Unity Catalog table (what the job's publish task serves from).
+            from movie_rag.spark import get_spark, spark_to_arrow
+            from movie_rag.tables import TableStore
+
+            store = TableStore(get_spark(self.settings), self.settings)
+            return spark_to_arrow(store.read(self.settings.movies_info_table))
         if movies_info is None:
             movies_info = self.workdir.table(self.settings.movies_info_table)
         return read_table(movies_info)
