@@ -434,7 +434,7 @@ def train_collaborative(
             "created_at": datetime.now(UTC).isoformat(),
         },
     )
-    if settings.backend == "databricks":
+    if not platform_for(settings).is_local:
         from movie_rag.volumes import ensure_volume
 
         ensure_volume(settings, location, comment="Collaborative model versions")

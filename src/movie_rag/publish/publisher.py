@@ -1081,7 +1081,7 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
     def _catalogue(self, movies_info: pa.Table | str | os.PathLike[str] | None) -> pa.Table:
         from movie_rag.index._table import read_table
 
-        if movies_info is None and self.settings.backend != "local":
+        if movies_info is None and not platform_for(self.settings).is_local:
             # The Unity Catalog table (what the job's publish task serves from).
             from movie_rag.spark import get_spark, spark_to_arrow
             from movie_rag.tables import TableStore
