@@ -42,7 +42,7 @@ from movie_rag.chain.types import Candidate, GeneratedAnswer, ParsedQuery, Pick
 from movie_rag.datasets import sample_catalogue
 from movie_rag.ingest.titles import parse_movielens_title, title_key
 
-pytest.importorskip("movie_rag.chain.guards")
+pytest.importorskip("movie_rag.chain.safety")
 
 SECRET_TAG = "secret-user-tag-zz9"
 # The sample has no title listed twice; real MovieLens does ("Emma (1996)", "War of the

@@ -49,7 +49,7 @@ from movie_rag.index.filters import SearchFilters
 from movie_rag.settings import MovieRagSettings
 
 # The prompt redacts personal data with the guards module.
-pytest.importorskip("movie_rag.chain.guards")
+pytest.importorskip("movie_rag.chain.safety")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

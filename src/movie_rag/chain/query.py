@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from movie_rag.chain.catalogue import Catalogue, MovieRef
-from movie_rag.chain.grounded import STOP_WORDS
-from movie_rag.chain.guards import is_off_topic, mentions_movies, redact_pii
+from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
+from movie_rag.chain.text import STOP_WORDS
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
 from movie_rag.ingest.titles import title_key
