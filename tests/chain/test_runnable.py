@@ -32,7 +32,7 @@ from movie_rag.settings import MovieRagSettings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "index"))
 
-from sample_movies import movies_table  # noqa: E402
+from sample_movies import movies_table
 
 # Building the small index loads the real embedder (~40 s on a loaded 2-core machine).
 pytestmark = pytest.mark.slow
