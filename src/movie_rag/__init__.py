@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ModelPublisher": "movie_rag.publish.publisher",
     "Recommendation": "movie_rag.chain.types",
+    "RecommendationRequest": "movie_rag.chain.types",
     "RecommendationResponse": "movie_rag.chain.types",
     "RecommenderChain": "movie_rag.chain.recommender",
     "SearchFilters": "movie_rag.index.filters",
@@ -64,6 +65,7 @@ __all__ = [
     "MovieRagSettings",
     "Quarantine",
     "Recommendation",
+    "RecommendationRequest",
     "RecommendationResponse",
     "RecommenderChain",
     "SearchFilters",
@@ -83,7 +85,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from movie_rag.chain.recommender import RecommenderChain
-    from movie_rag.chain.types import Recommendation, RecommendationResponse
+    from movie_rag.chain.types import (
+        Recommendation,
+        RecommendationRequest,
+        RecommendationResponse,
+    )
     from movie_rag.datasets import fetch_movielens, sample_catalogue
     from movie_rag.errors import (
         ConfigurationError,
