@@ -34,13 +34,12 @@ from emulators.openai_chat import (
     truncated,
     with_prose,
 )
-from movie_rag.chain.llm import (
-    GenerationError,
-    LLMGenerator,
+from movie_rag.chain.generators.llm import GenerationError, LLMGenerator
+from movie_rag.chain.generators.parsing import parse_answer
+from movie_rag.chain.llm_providers import (
     chat_model_from_settings,
     databricks_chat_model,
     openai_compatible_chat_model,
-    parse_answer,
 )
 from movie_rag.chain.prompts import SYSTEM_PROMPT, build_messages, candidate_context
 from movie_rag.chain.types import Candidate, HistoryTurn, ParsedQuery, SeedMovie
@@ -660,7 +659,7 @@ def test_chat_model_from_settings_needs_what_the_provider_needs(
 
 def test_importing_the_package_does_not_import_the_llm_client() -> None:
     code = (
-        "import sys, movie_rag, movie_rag.chain.llm, movie_rag.chain.prompts, "
+        "import sys, movie_rag, movie_rag.chain.generators.llm, movie_rag.chain.prompts, "
         "movie_rag.chain.grounding\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'langchain_openai', 'openai', 'tiktoken'})\n"

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
 from movie_rag.chain.prompts import CONTEXT_DELIMITERS, PROMPT_MARKERS, SYSTEM_PROMPT
 from movie_rag.chain.types import Candidate, GeneratedAnswer, Pick, Recommendation
-from movie_rag.ingest.titles import title_key
 
 __all__ = ["NOT_ON_PLATFORM", "GroundingGuard"]
 
