@@ -26,6 +26,7 @@ from movie_rag.chain.conversation import apply_history, filters_dict, relaxation
 from movie_rag.chain.generators.base import Generator as Generator
 from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
+from movie_rag.chain.retrieval import RetrievalRuns
 from movie_rag.chain.types import (
     Candidate,
     GeneratedAnswer,
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from movie_rag.collab.model import CollaborativeModel
     from movie_rag.collab.profile import UserProfile
     from movie_rag.feedback.local import LocalFeedbackStore
-    from movie_rag.index.base import SearchHit
     from movie_rag.index.manager import VectorIndexManager
 
 __all__ = ["STEPS", "ChainEvent", "Generator", "ProfileSource", "RecommenderChain"]
@@ -181,7 +181,7 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
         self.profiles = profiles
         self.parser = QueryParser(catalogue)
         # Every index search the ranker makes is a "retrieve" child run.
-        retrieving = cast("VectorIndexManager", _RetrievalRuns(index))
+        retrieving = cast("VectorIndexManager", RetrievalRuns(index))
         self.ranker = Ranker(retrieving, catalogue, self.settings, collab)
         self._collab = collab
         self.fallback = GroundedGenerator()
@@ -547,31 +547,6 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
             self.feedback,
             like_threshold=self.settings.collab_like_threshold,
         )
-
-
-class _RetrievalRuns:
-    """The index manager, with each search and similar_to call as a ``retrieve`` child run."""
-
-    def __init__(self, manager: VectorIndexManager) -> None:
-        self._manager = manager
-        self._step: Runnable[dict[str, Any], list[SearchHit]] = RunnableLambda(
-            self._retrieve, name="retrieve"
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._manager, name)
-
-    def search(self, query: str, k: int = 10, filters: Any = None, **kwargs: Any) -> Any:
-        return self._step.invoke({"query": query, "k": k, "filters": filters, **kwargs})
-
-    def similar_to(self, movie_id: int, k: int = 10, filters: Any = None, **kwargs: Any) -> Any:
-        return self._step.invoke({"movie_id": movie_id, "k": k, "filters": filters, **kwargs})
-
-    def _retrieve(self, request: dict[str, Any]) -> list[SearchHit]:
-        arguments = dict(request)
-        if "movie_id" in arguments:
-            return self._manager.similar_to(arguments.pop("movie_id"), **arguments)
-        return self._manager.search(arguments.pop("query"), **arguments)
 
 
 def _response_of(events: Iterator[_Event]) -> RecommendationResponse:
