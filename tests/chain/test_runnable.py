@@ -167,7 +167,7 @@ def test_package_face_exports_the_chain() -> None:
 def _collaborative_model(catalogue_ids: list[int]) -> Any:
     """Every Toy Story fan also liked Jumanji: co-likes no text similarity explains."""
     from movie_rag.collab.item_knn import fit_item_knn
-    from movie_rag.collab.model import CollaborativeModel
+    from movie_rag.collab.model import FORMAT_VERSION, CollaborativeModel
 
     rows = [(user, movie) for user in range(1, 21) for movie in (SEED, FANS_ALSO_LIKED)]
     rows += [(100 + i, movie) for i, movie in enumerate(catalogue_ids)]
@@ -186,7 +186,11 @@ def _collaborative_model(catalogue_ids: list[int]) -> Any:
         item_ids=np.array([], dtype=np.int64),
         item_factors=np.zeros((0, 2), dtype=np.float32),
         histories=ratings,
-        manifest={"params": {"like_threshold": 4.0}, "counts": {"ratings": len(rows)}},
+        manifest={
+            "format_version": FORMAT_VERSION,
+            "params": {"like_threshold": 4.0},
+            "counts": {"ratings": len(rows)},
+        },
     )
 
 
@@ -244,3 +248,42 @@ def test_assembly_hooks_are_parameters(settings: MovieRagSettings) -> None:
     chain.invoke("a heist thriller")
     assert seen and all("heist" in text for text in seen)  # the wrapper encoded the query
     assert chain.collab is None and chain.feedback is None
+
+
+def test_the_llm_evaluation_chain_keeps_the_collaborative_model_and_feedback(
+    settings: MovieRagSettings,
+) -> None:
+    pytest.importorskip("langchain_openai")
+    from pydantic import SecretStr
+
+    from movie_rag.collab.model import CollaborativeModel, collab_location
+    from movie_rag.evaluation.protocols import ProtocolParams
+    from movie_rag.evaluation.splits import split_users
+    from movie_rag.evaluation.systems import EvalContext, build_llm_chain
+
+    catalogue = movies_table()
+    model = _collaborative_model(catalogue.column("movie_id").to_pylist())
+    llm_settings = settings.model_copy(
+        update={
+            "collab_enabled": True,
+            "llm_provider": "openai",
+            # Never called here: building the chain opens no connection.
+            "llm_base_url": "http://127.0.0.1:9/v1",
+            "llm_api_key": SecretStr("not-a-real-key"),
+        }
+    )
+    model.save(collab_location(llm_settings))
+    ratings = model.histories
+    context = EvalContext(
+        settings=llm_settings,
+        catalogue=catalogue,
+        train_ratings=ratings,
+        split=split_users(ratings, validation_fraction=0.0, test_fraction=0.0),
+        params=ProtocolParams(k=3),
+        ratings=ratings,
+    )
+    chain = build_llm_chain(context).chain  # type: ignore[attr-defined]
+    assert isinstance(chain.collab, CollaborativeModel)
+    assert chain.ranker.collab is chain.collab
+    assert chain.feedback is not None
+    assert type(chain.generator).__name__ == "_RecordingGenerator"
