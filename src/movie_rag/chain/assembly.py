@@ -130,9 +130,9 @@ def generator_from_settings(settings: MovieRagSettings) -> Generator | None:
         settings: ``llm_provider`` and the ``llm_*`` fields (timeout, retries included).
 
     Returns:
-        An :class:`~movie_rag.chain.generators.llm.LLMGenerator`, or None for ``none``.
+        An :class:`~movie_rag.chain.generators.llm.LLMGenerator`, or None without an LLM.
     """
-    if settings.llm_provider == "none":
+    if not settings.llm_enabled:
         return None
     from movie_rag.chain.generators.llm import LLMGenerator
 
@@ -140,10 +140,11 @@ def generator_from_settings(settings: MovieRagSettings) -> Generator | None:
 
 
 def read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.Table:
-    """movies_info as the index serves it, without the columns no answer may show.
+    """movies_info as the index serves it, with only the columns a prompt may show.
 
     Locally that is the table published with the live index version (no Spark); on
-    Databricks the Unity Catalog table, read with the active Spark session.
+    Databricks the Unity Catalog table, read with the active Spark session (see
+    :meth:`movie_rag.platform.Platform.read_catalogue`).
 
     Args:
         settings: Backend and table names.
@@ -152,14 +153,9 @@ def read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.
     Returns:
         The catalogue table.
     """
-    if settings.backend == "local":
-        from movie_rag.tables import read_local_table
+    from movie_rag.platform import platform_for
 
-        return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark, spark_to_arrow
-
-    table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return spark_to_arrow(table.drop("user_tags", "document"))
+    return platform_for(settings).read_catalogue(index=index)
 
 
 def _index_for(

@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from movie_rag.catalog.visibility import restrict
 from movie_rag.errors import MovieRagError
 from movie_rag.evaluation.protocols import EvalQuery, ProtocolParams
 from movie_rag.evaluation.splits import UserSplit
@@ -388,8 +389,7 @@ def build_llm_chain(context: EvalContext) -> RecommenderSystem:
 
 
 def _public(catalogue: pa.Table) -> pa.Table:
-    hidden = [c for c in ("user_tags", "document") if c in catalogue.column_names]
-    return catalogue.drop_columns(hidden)
+    return restrict(catalogue, "prompt")
 
 
 #: System registry: name → factory. Baselines first, our chain last.
