@@ -20,12 +20,12 @@ from enum import Enum
 from typing import TYPE_CHECKING, Final
 
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.recommender import Generator, ProfileSource, RecommenderChain
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from movie_rag.chain.recommender import Generator, ProfileSource, RecommenderChain
     from movie_rag.collab.model import CollaborativeModel
     from movie_rag.feedback.local import LocalFeedbackStore
     from movie_rag.index.embeddings import TextEncoder
@@ -66,7 +66,7 @@ def assemble_chain(
     feedback: LocalFeedbackStore | FromSettings | None = FROM_SETTINGS,
     query_encoder: QueryEncoderWrapper | None = None,
     profiles: ProfileSource | None = None,
-    chain_class: type[RecommenderChain] = RecommenderChain,
+    chain_class: type[RecommenderChain] | None = None,
 ) -> RecommenderChain:
     """A ready chain from the settings, with any part given instead.
 
@@ -87,7 +87,7 @@ def assemble_chain(
             repeated texts with it); ignored when ``index`` is given or the index embeds
             queries on the server.
         profiles: Asked first for a user's taste (an evaluation's held-out histories).
-        chain_class: The chain class to build (a subclass of RecommenderChain).
+        chain_class: The chain class to build (default RecommenderChain, or a subclass).
 
     Returns:
         The chain.
@@ -112,6 +112,12 @@ def assemble_chain(
         from movie_rag.feedback.local import LocalFeedbackStore
 
         feedback = LocalFeedbackStore(settings.workdir)
+    if chain_class is None:
+        # The one way down from the composition root to what it composes (the chain's
+        # from_settings calls this function, so the import is deferred).
+        from movie_rag.chain.recommender import RecommenderChain
+
+        chain_class = RecommenderChain
     return chain_class(
         index,
         catalogue,
