@@ -13,11 +13,7 @@ from movie_rag._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from movie_rag.chain.recommender import RecommenderChain
-    from movie_rag.chain.types import (
-        Recommendation,
-        RecommendationRequest,
-        RecommendationResponse,
-    )
+    from movie_rag.chain.types import Recommendation, RecommendationResponse
     from movie_rag.datasets import fetch_movielens, sample_catalogue
     from movie_rag.errors import (
         ConfigurationError,
@@ -64,7 +60,6 @@ __all__ = [
     "Platform",
     "Quarantine",
     "Recommendation",
-    "RecommendationRequest",
     "RecommendationResponse",
     "RecommenderChain",
     "SearchFilters",
@@ -86,7 +81,6 @@ __all__ = [
 _EXPORTS: dict[str, str] = {
     "RecommenderChain": "movie_rag.chain.recommender",
     "Recommendation": "movie_rag.chain.types",
-    "RecommendationRequest": "movie_rag.chain.types",
     "RecommendationResponse": "movie_rag.chain.types",
     "fetch_movielens": "movie_rag.datasets",
     "sample_catalogue": "movie_rag.datasets",
