@@ -36,8 +36,9 @@ from emulators.openai_chat import (
 )
 from movie_rag.catalog.titles import parse_movielens_title, title_key
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.generators.llm import LLMGenerator, openai_compatible_chat_model
+from movie_rag.chain.generators.llm import LLMGenerator
 from movie_rag.chain.grounding import NOT_ON_PLATFORM, GroundingGuard
+from movie_rag.chain.llm_providers import openai_compatible_chat_model
 from movie_rag.chain.prompts import PROMPT_MARKERS
 from movie_rag.chain.types import Candidate, GeneratedAnswer, ParsedQuery, Pick
 from movie_rag.datasets import sample_catalogue

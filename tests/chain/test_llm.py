@@ -34,13 +34,12 @@ from emulators.openai_chat import (
     truncated,
     with_prose,
 )
-from movie_rag.chain.generators.llm import (
-    GenerationError,
-    LLMGenerator,
+from movie_rag.chain.generators.llm import GenerationError, LLMGenerator
+from movie_rag.chain.generators.parsing import parse_answer
+from movie_rag.chain.llm_providers import (
     chat_model_from_settings,
     databricks_chat_model,
     openai_compatible_chat_model,
-    parse_answer,
 )
 from movie_rag.chain.prompts import SYSTEM_PROMPT, build_messages, candidate_context
 from movie_rag.chain.types import Candidate, HistoryTurn, ParsedQuery, SeedMovie

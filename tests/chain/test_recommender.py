@@ -171,7 +171,7 @@ def test_pii_never_reaches_the_response(chain: RecommenderChain) -> None:
 
 
 def test_stream_events_and_batch(chain: RecommenderChain) -> None:
-    events = list(chain.stream({"query": "a heist thriller", "k": 3}))
+    events = list(chain.stream_progress({"query": "a heist thriller", "k": 3}))
     names = [e["event"] for e in events]
     assert names == ["parsed", "recommendation", "recommendation", "recommendation", "answer",
                      "done"]  # fmt: skip

@@ -64,8 +64,8 @@ from typing import Literal
 
 from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
-from movie_rag.chain.generators.grounded import STOP_WORDS
 from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
+from movie_rag.chain.text import STOP_WORDS
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
 

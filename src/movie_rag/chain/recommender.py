@@ -1,74 +1,132 @@
-"""RecommenderChain: a question in, grounded movie recommendations out (a LangChain Runnable)."""
+"""RecommenderChain: a question in, grounded movie recommendations out (a LangChain Runnable).
+
+Orchestration only. The chain runs five steps, each a child run that callbacks and tracers
+passed in ``config`` see, with the caller's tags: ``parse`` (redact PII, understand the query
+and the conversation), ``rank`` (the user's taste, then retrieval and re-ranking; every
+index search inside it is a ``retrieve`` run), ``generate`` (grounded or an LLM) and
+``ground`` (every title checked against the catalogue, internal fields scrubbed). Chains are
+built in :mod:`movie_rag.chain.assembly`.
+"""
 
 from __future__ import annotations
 
-import json
+import collections.abc
 import logging
 import time
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
-from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables.config import ensure_config, patch_config
+from pydantic import BaseModel
 
 from movie_rag.chain.catalogue import Catalogue
+from movie_rag.chain.conversation import apply_history, filters_dict, relaxations, tighten
+from movie_rag.chain.generators.base import Generator as Generator
 from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
+from movie_rag.chain.retrieval import RetrievalRuns
 from movie_rag.chain.types import (
     Candidate,
     GeneratedAnswer,
-    HistoryTurn,
     ParsedQuery,
     Recommendation,
+    RecommendationInput,
+    RecommendationRequest,
     RecommendationResponse,
-    SeedMovie,
+    RecommendationResponseChunk,
 )
-from movie_rag.errors import DataValidationError, MovieRagError
-from movie_rag.index.filters import SearchFilters
-from movie_rag.platform import platform_for
+from movie_rag.errors import MovieRagError
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from langchain_core.callbacks import (
+        AsyncCallbackManagerForChainRun,
+        CallbackManagerForChainRun,
+    )
 
     from movie_rag.collab.model import CollaborativeModel
     from movie_rag.collab.profile import UserProfile
     from movie_rag.feedback.local import LocalFeedbackStore
     from movie_rag.index.manager import VectorIndexManager
 
-__all__ = ["ChainEvent", "Generator", "RecommenderChain"]
+__all__ = ["STEPS", "ChainEvent", "Generator", "ProfileSource", "RecommenderChain"]
 
 logger = logging.getLogger("movie_rag")
 
-# Mood shifts for follow-ups ("something lighter"): soft boosts, never filters.
-_LIGHTER = ["Comedy", "Animation", "Children", "Musical", "Romance"]
-_DARKER = ["Thriller", "Horror", "Crime", "Film-Noir", "Mystery"]
-
-
-class Generator(Protocol):
-    """Anything that turns ranked candidates into an answer and picks."""
-
-    def generate(
-        self,
-        parsed: ParsedQuery,
-        candidates: list[Candidate],
-        k: int,
-        history: list[HistoryTurn] | None = None,
-    ) -> GeneratedAnswer:
-        """Choose up to ``k`` movies among ``candidates`` and say why."""
-        ...
-
-
 ChainEvent = dict[str, Any]
 
+#: A hook that knows some users' taste better than the logs (an evaluation's held-out
+#: histories): the profile of ``user_id``, or None to build it from the logs as usual.
+ProfileSource = Callable[[str], "UserProfile | None"]
 
-class RecommenderChain(Runnable[Any, RecommendationResponse]):
+#: The child runs of one answer, in order (``retrieve`` runs inside ``rank``).
+STEPS = ("parse", "rank", "retrieve", "generate", "ground")
+
+
+@dataclass(frozen=True)
+class _Understood:
+    """The parse step's output: the query to rank, and what not to repeat."""
+
+    request: RecommendationRequest
+    parsed: ParsedQuery
+    exclude: frozenset[int]
+    k: int
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """The rank step's output: candidates, best first, and the query they answer."""
+
+    understood: _Understood
+    parsed: ParsedQuery
+    candidates: list[Candidate]
+    profile: UserProfile | None = None
+    relaxed_note: str = ""
+
+
+@dataclass(frozen=True)
+class _Generated:
+    """The generate step's output, beside what it answered."""
+
+    ranked: _Ranked
+    answer: GeneratedAnswer
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The plan asks its driver to run ``step`` on ``value`` as a child run."""
+
+    step: Runnable[Any, Any]
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A progress event; ``chunk`` is the part of the response it carries, if any."""
+
+    name: str
+    data: Any
+    chunk: RecommendationResponseChunk | None = field(default=None)
+
+
+_Plan = collections.abc.Generator["_Call | _Event", Any, None]
+
+
+class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
     """Grounded movie recommendations as a LangChain Runnable.
 
-    ``invoke`` takes a question (a string) or a mapping with ``query`` and optionally
-    ``history`` (earlier turns: ``{"role", "content", "recommendations": [movie ids]}``),
-    ``user_id``, ``filters`` (SearchFilters fields, or the same as a JSON string) and ``k``;
-    it returns a :class:`~movie_rag.chain.types.RecommendationResponse`. ``batch`` runs several
-    questions; ``stream`` yields events (see :meth:`stream`).
+    Input: a :class:`~movie_rag.chain.types.RecommendationRequest` (``query``, ``history``,
+    ``user_id``, ``filters``, ``k``), or the same as a mapping, or just the question.
+    Output: a :class:`~movie_rag.chain.types.RecommendationResponse`. ``invoke``,
+    ``ainvoke``, ``batch``, ``stream``, ``astream`` and ``astream_events`` honour ``config``:
+    callbacks, tags and metadata reach every step (:data:`STEPS`). ``stream``/``astream``
+    yield :class:`~movie_rag.chain.types.RecommendationResponseChunk` pieces (one per
+    recommendation, then the answer text) that add up to the response;
+    :meth:`stream_progress` yields the step events (``parsed``, ``recommendation``,
+    ``answer``, ``done``) the UI shows. The chain composes with ``|``.
 
     The steps: redact PII → understand the query (filters, "like X", vibes, follow-ups) →
     retrieve from the index and re-rank (content, co-likes, the user's taste, rating,
@@ -80,6 +138,9 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
     the user rated or voted on, or thumbed down, are never recommended, and liked ones shape
     the order (see :mod:`movie_rag.collab.profile`).
 
+    Build one with :meth:`from_settings` (or :func:`movie_rag.chain.assembly.assemble_chain`,
+    which takes every part as a parameter); the constructor takes the parts themselves.
+
     Args:
         index: The vector index manager.
         catalogue: Title and people lookups over movies_info.
@@ -88,12 +149,14 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             falls back to the grounded generator.
         collab: The collaborative model (co-likes, ALS); None ranks on content alone.
         feedback: Where UI thumbs are read from for personalisation (None: none).
+        profiles: Asked first for a user's taste (see :data:`ProfileSource`).
 
     Example:
         >>> settings = MovieRagSettings(workdir=".movie_rag")
         >>> chain = RecommenderChain.from_settings(settings)  # doctest: +SKIP
         >>> response = chain.invoke("I liked 'Jurassic Park'. Anything similar?")  # doctest: +SKIP
         >>> [r.title for r in response.recommendations]  # doctest: +SKIP
+        >>> titles = chain | (lambda r: [x.title for x in r.recommendations])  # doctest: +SKIP
     """
 
     def __init__(
@@ -105,24 +168,33 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         generator: Generator | None = None,
         collab: CollaborativeModel | None = None,
         feedback: LocalFeedbackStore | None = None,
+        profiles: ProfileSource | None = None,
     ) -> None:
         from movie_rag.chain.grounding import GroundingGuard
         from movie_rag.chain.query import QueryParser
+        from movie_rag.chain.safety import register_settings_secrets
 
         self.settings = settings or index.settings
         self.index = index
         self.catalogue = catalogue
-        self.collab = collab
         self.feedback = feedback
+        self.profiles = profiles
         self.parser = QueryParser(catalogue)
-        self.ranker = Ranker(index, catalogue, self.settings, collab)
+        # Every index search the ranker makes is a "retrieve" child run.
+        retrieving = cast("VectorIndexManager", RetrievalRuns(index))
+        self.ranker = Ranker(retrieving, catalogue, self.settings, collab)
+        self._collab = collab
         self.fallback = GroundedGenerator()
         self.generator: Generator = generator or self.fallback
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
-        from movie_rag.chain.safety import register_settings_secrets
-
+        self._steps: dict[str, Runnable[Any, Any]] = {
+            "parse": RunnableLambda(self._parse, name="parse"),
+            "rank": RunnableLambda(self._rank, name="rank"),
+            "generate": RunnableLambda(self._generate, name="generate"),
+            "ground": RunnableLambda(self._ground, name="ground"),
+        }
         # Keys and tokens in the settings are never shown, whatever an LLM echoes.
         register_settings_secrets(self.settings)
 
@@ -131,6 +203,17 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             f"RecommenderChain(generator={type(self.generator).__name__}, "
             f"movies={len(self.catalogue)}, k={self.settings.default_k})"
         )
+
+    @property
+    def collab(self) -> CollaborativeModel | None:
+        """The collaborative model ranking and personalisation use (None: content only)."""
+        return self._collab
+
+    @collab.setter
+    def collab(self, model: CollaborativeModel | None) -> None:
+        # The ranker reads the same model: one assignment changes both, never just one.
+        self._collab = model
+        self.ranker.collab = model
 
     @classmethod
     def from_settings(
@@ -146,7 +229,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         Search index and the catalogue is read from the Unity Catalog table with the active
         Spark session, unless ``movies_info`` is given. The collaborative model (when the
         build trained one and ``collab_enabled``) is plain files, read without Spark, and UI
-        feedback is read from the workdir's feedback log.
+        feedback is read from the workdir's feedback log. See
+        :func:`movie_rag.chain.assembly.assemble_chain` for every other part.
 
         Args:
             settings: Settings; the workdir (or workspace) must hold a built index.
@@ -156,45 +240,79 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         Returns:
             A ready chain.
         """
-        from movie_rag.index.manager import VectorIndexManager
+        from movie_rag.chain.assembly import assemble_chain
 
-        settings = settings or MovieRagSettings()
-        index = VectorIndexManager(settings)
-        if movies_info is None:
-            movies_info = _read_catalogue(settings, index)
-        if generator is None and settings.llm_enabled:
-            from movie_rag.chain.generators.llm import LLMGenerator
-
-            generator = LLMGenerator.from_settings(settings)
-        from movie_rag.collab.model import CollaborativeModel
-        from movie_rag.feedback.local import LocalFeedbackStore
-
-        return cls(
-            index,
-            Catalogue(movies_info),
-            settings=settings,
-            generator=generator,
-            collab=CollaborativeModel.open(settings),
-            feedback=LocalFeedbackStore(settings.workdir),
+        return assemble_chain(
+            settings, generator=generator, movies_info=movies_info, chain_class=cls
         )
 
-    # -- Runnable -----------------------------------------------------------------------
+    # -- the Runnable contract -------------------------------------------------------------
+
+    @property
+    def InputType(self) -> Any:
+        """The request model."""
+        return RecommendationRequest
+
+    @property
+    def OutputType(self) -> Any:
+        """The response model."""
+        return RecommendationResponse
+
+    def get_input_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """:class:`~movie_rag.chain.types.RecommendationRequest`."""
+        return RecommendationRequest
+
+    def get_output_schema(self, config: RunnableConfig | None = None) -> type[BaseModel]:
+        """:class:`~movie_rag.chain.types.RecommendationResponse`."""
+        return RecommendationResponse
 
     def invoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+        self,
+        input: RecommendationInput,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
     ) -> RecommendationResponse:
-        """Answer one question (see the class docstring for the input forms)."""
-        response: RecommendationResponse | None = None
-        for event in self._run(input):
-            if event["event"] == "done":
-                response = event["data"]
-        assert response is not None
-        return response
+        """Answer one question (a request, a mapping of its fields, or the question)."""
+        return self._call_with_config(self._invoke, input, ensure_config(config))
 
-    def stream(  # type: ignore[override]
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    async def ainvoke(
+        self,
+        input: RecommendationInput,
+        config: RunnableConfig | None = None,
+        **kwargs: Any,
+    ) -> RecommendationResponse:
+        """Answer one question without blocking the event loop (steps run in threads)."""
+        return await self._acall_with_config(self._ainvoke, input, ensure_config(config))
+
+    def stream(
+        self,
+        input: RecommendationInput,
+        config: RunnableConfig | None = None,
+        **kwargs: Any | None,
+    ) -> Iterator[RecommendationResponseChunk]:
+        """Answer one question as response chunks that add up to :meth:`invoke`'s answer."""
+        chunks = self._transform_stream_with_config(iter([input]), self._chunks, config)
+        yield from cast("Iterator[RecommendationResponseChunk]", chunks)
+
+    async def astream(
+        self,
+        input: RecommendationInput,
+        config: RunnableConfig | None = None,
+        **kwargs: Any | None,
+    ) -> AsyncIterator[RecommendationResponseChunk]:
+        """:meth:`stream` for asyncio (also what ``astream_events`` runs)."""
+
+        async def inputs() -> AsyncIterator[RecommendationInput]:
+            yield input
+
+        chunks = self._atransform_stream_with_config(inputs(), self._achunks, config)
+        async for chunk in chunks:
+            yield cast("RecommendationResponseChunk", chunk)
+
+    def stream_progress(
+        self, input: RecommendationInput, config: RunnableConfig | None = None
     ) -> Iterator[ChainEvent]:
-        """Answer one question as a stream of events.
+        """Answer one question as a stream of step events (what the UI and the server use).
 
         Events are dicts ``{"event": name, "data": ...}``, in this order:
 
@@ -202,41 +320,190 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         - ``recommendation``: one :class:`Recommendation` at a time, best first;
         - ``answer``: the answer text;
         - ``done``: the complete :class:`RecommendationResponse`.
+
+        A consumer may stop between events (a deadline): no further step runs.
         """
-        yield from self._run(input)
+        from langchain_core.runnables.config import get_callback_manager_for_config
 
-    # -- the steps -----------------------------------------------------------------------
+        config = ensure_config(config)
+        run_manager = get_callback_manager_for_config(config).on_chain_start(
+            None,
+            _traced_input(input),
+            name=config.get("run_name") or self.get_name(),
+            run_id=config.pop("run_id", None),
+        )
+        child = patch_config(config, callbacks=run_manager.get_child())
+        response = None
+        try:
+            for event in self._drive(input, child):
+                if event.name == "done":
+                    response = event.data
+                yield {"event": event.name, "data": event.data}
+        except BaseException as exc:
+            run_manager.on_chain_error(exc)
+            raise
+        run_manager.on_chain_end(response)
 
-    def _run(self, raw: Any) -> Iterator[ChainEvent]:
-        from movie_rag.chain.safety import POLITE_REFUSAL, scrub_internal
+    # -- drivers: one plan, run synchronously or with asyncio -------------------------------
+
+    def _invoke(
+        self,
+        raw: RecommendationInput,
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> RecommendationResponse:
+        child = patch_config(config, callbacks=run_manager.get_child())
+        return _response_of(self._drive(raw, child))
+
+    async def _ainvoke(
+        self,
+        raw: RecommendationInput,
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> RecommendationResponse:
+        child = patch_config(config, callbacks=run_manager.get_child())
+        response = None
+        async for event in self._adrive(raw, child):
+            if event.name == "done":
+                response = event.data
+        assert response is not None
+        return cast("RecommendationResponse", response)
+
+    def _chunks(
+        self,
+        inputs: Iterator[RecommendationInput],
+        run_manager: CallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> Iterator[RecommendationResponse]:
+        raw = _merged(list(inputs))
+        for event in self._drive(raw, config):
+            if event.chunk is not None:
+                yield event.chunk
+
+    async def _achunks(
+        self,
+        inputs: AsyncIterator[RecommendationInput],
+        run_manager: AsyncCallbackManagerForChainRun,
+        config: RunnableConfig,
+    ) -> AsyncIterator[RecommendationResponse]:
+        raw = _merged([value async for value in inputs])
+        async for event in self._adrive(raw, config):
+            if event.chunk is not None:
+                yield event.chunk
+
+    def _drive(self, raw: RecommendationInput, config: RunnableConfig) -> Iterator[_Event]:
+        plan = self._plan(raw)
+        value: Any = None
+        while True:
+            try:
+                item = plan.send(value)
+            except StopIteration:
+                return
+            if isinstance(item, _Call):
+                value = item.step.invoke(item.value, config)
+            else:
+                value = None
+                yield item
+
+    async def _adrive(
+        self, raw: RecommendationInput, config: RunnableConfig
+    ) -> AsyncIterator[_Event]:
+        plan = self._plan(raw)
+        value: Any = None
+        while True:
+            try:
+                item = plan.send(value)
+            except StopIteration:
+                return
+            if isinstance(item, _Call):
+                value = await item.step.ainvoke(item.value, config)
+            else:
+                value = None
+                yield item
+
+    # -- the plan and its steps ------------------------------------------------------------
+
+    def _plan(self, raw: RecommendationInput) -> _Plan:
+        from movie_rag.chain.safety import POLITE_REFUSAL
 
         started = time.perf_counter()
-        query, history, filters, k, user_id = _read_input(raw, self.settings.default_k)
-        parsed = self.parser.parse(query, history)
-        parsed, exclude = self._apply_history(parsed, history)
-        profile = self.profile(user_id) if user_id else None
-        if filters is not None:
-            parsed = parsed.model_copy(update={"filters": _combine(parsed.filters, filters)})
-        yield {"event": "parsed", "data": _public_parse(parsed)}
+        understood: _Understood = yield _Call(self._steps["parse"], raw)
+        parsed = understood.parsed
+        yield _Event("parsed", _public_parse(parsed))
         if parsed.off_topic:
             response = RecommendationResponse(query=parsed.text, answer=POLITE_REFUSAL)
-            yield {"event": "answer", "data": response.answer}
-            yield {"event": "done", "data": response}
+            chunk = RecommendationResponseChunk(query=response.query, answer=response.answer)
+            yield _Event("answer", response.answer, chunk)
+            yield _Event("done", response)
             return
+        ranked: _Ranked = yield _Call(self._steps["rank"], understood)
+        generated: _Generated = yield _Call(self._steps["generate"], ranked)
+        response = yield _Call(self._steps["ground"], generated)
+        for recommendation in response.recommendations:
+            chunk = RecommendationResponseChunk(
+                query=response.query, filters=response.filters, recommendations=[recommendation]
+            )
+            yield _Event("recommendation", recommendation, chunk)
+        chunk = RecommendationResponseChunk(
+            query=response.query, filters=response.filters, answer=response.answer
+        )
+        yield _Event("answer", response.answer, chunk)
+        logger.debug("recommend %.1f ms", (time.perf_counter() - started) * 1000)
+        yield _Event("done", response)
+
+    def _parse(self, raw: RecommendationInput) -> _Understood:
+        request = RecommendationRequest.from_input(raw)
+        parsed = self.parser.parse(request.query, request.history)
+        parsed, exclude = apply_history(parsed, request.history, self.parser, self.catalogue)
+        if request.filters is not None:
+            parsed = parsed.model_copy(update={"filters": tighten(parsed.filters, request.filters)})
+        return _Understood(
+            request=request,
+            parsed=parsed,
+            exclude=frozenset(exclude),
+            k=request.resolved_k(self.settings.default_k),
+        )
+
+    def _rank(self, understood: _Understood) -> _Ranked:
+        request, parsed, k = understood.request, understood.parsed, understood.k
+        profile = self.profile(request.user_id) if request.user_id else None
+        exclude = understood.exclude
         candidates = self.ranker.rank(parsed, k, exclude=exclude, profile=profile)
-        relaxed_note = ""
-        if not candidates and filters is None:
+        if not candidates and request.filters is None:
             # Words read from the text are the user's wishes, not a contract: when nothing
             # meets all of them, the softest ones give way before the answer goes empty.
-            for relaxed, dropped in _relaxations(parsed):
+            for relaxed, dropped in relaxations(parsed):
                 candidates = self.ranker.rank(relaxed, k, exclude=exclude, profile=profile)
                 if candidates:
-                    parsed = relaxed
-                    relaxed_note = f"Nothing matched every wish, so I left out {dropped}. "
-                    break
-        answer = self._generate(parsed, candidates, k, history)
+                    note = f"Nothing matched every wish, so I left out {dropped}. "
+                    return _Ranked(understood, relaxed, candidates, profile, note)
+        return _Ranked(understood, parsed, candidates, profile)
+
+    def _generate(self, ranked: _Ranked) -> _Generated:
+        parsed, candidates = ranked.parsed, ranked.candidates
+        k, history = ranked.understood.k, ranked.understood.request.history
+        seed_record = (
+            dict(self.catalogue.movie(parsed.seed.movie_id)) if parsed.seed is not None else None
+        )
+        if self.generator is self.fallback:
+            answer = self.fallback.generate(parsed, candidates, k, history, seed_record)
+            return _Generated(ranked, answer)
+        try:
+            answer = self.generator.generate(parsed, candidates[: 2 * k], k, history)
+        except MovieRagError as exc:
+            logger.warning("LLM generation failed (%s); answering with the grounded generator", exc)
+            answer = self.fallback.generate(parsed, candidates, k, history, seed_record)
+        return _Generated(ranked, answer)
+
+    def _ground(self, generated: _Generated) -> RecommendationResponse:
+        from movie_rag.chain.safety import scrub_internal
+
+        ranked = generated.ranked
+        parsed, profile, k = ranked.parsed, ranked.profile, ranked.understood.k
         mentioned = [parsed.seed.movie_id] if parsed.seed is not None else []
-        recommendations, text = self.guard.ground(answer, candidates, k, mentioned=mentioned)
+        recommendations, text = self.guard.ground(
+            generated.answer, ranked.candidates, k, mentioned=mentioned
+        )
         if profile is not None:
             # An LLM may name a movie the user has seen from memory: it never gets through.
             recommendations = [r for r in recommendations if r.movie_id not in profile.excluded]
@@ -247,35 +514,33 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             text = intro_for(parsed, len(recommendations)) + ("\n" + body if body else "")
         if parsed.seed is None and parsed.seed_text:
             text = f"I couldn't find \u201c{parsed.seed_text}\u201d on the platform. " + text
-        if relaxed_note and recommendations:
-            text = relaxed_note + text
+        if ranked.relaxed_note and recommendations:
+            text = ranked.relaxed_note + text
         recommendations = [
             r.model_copy(update={"reason": scrub_internal(r.reason)}) for r in recommendations
         ]
-        for recommendation in recommendations:
-            yield {"event": "recommendation", "data": recommendation}
-        text = scrub_internal(text)
-        yield {"event": "answer", "data": text}
-        response = RecommendationResponse(
+        return RecommendationResponse(
             query=parsed.text,
-            answer=text,
-            filters=_filters_dict(parsed.filters),
+            answer=scrub_internal(text),
+            filters=filters_dict(parsed.filters),
             recommendations=recommendations,
         )
-        logger.debug("recommend %.1f ms", (time.perf_counter() - started) * 1000)
-        yield {"event": "done", "data": response}
 
     def profile(self, user_id: str) -> UserProfile:
-        """The taste of ``user_id``: MovieLens ratings (numeric ids) and UI thumbs, read now.
+        """The taste of ``user_id``: the ``profiles`` hook, else MovieLens ratings and thumbs.
 
         Args:
             user_id: Who is asking.
 
         Returns:
-            The profile personalised answers use.
+            The profile personalised answers use (read now).
         """
         from movie_rag.collab.profile import build_profile
 
+        if self.profiles is not None:
+            given = self.profiles(user_id)
+            if given is not None:
+                return given
         return build_profile(
             user_id,
             self.collab,
@@ -283,168 +548,40 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
             like_threshold=self.settings.collab_like_threshold,
         )
 
-    def _generate(
-        self,
-        parsed: ParsedQuery,
-        candidates: list[Candidate],
-        k: int,
-        history: list[HistoryTurn],
-    ) -> GeneratedAnswer:
-        seed_record = (
-            dict(self.catalogue.movie(parsed.seed.movie_id)) if parsed.seed is not None else None
-        )
-        if self.generator is self.fallback:
-            return self.fallback.generate(parsed, candidates, k, history, seed_record)
-        try:
-            return self.generator.generate(parsed, candidates[: 2 * k], k, history)
-        except MovieRagError as exc:
-            logger.warning("LLM generation failed (%s); answering with the grounded generator", exc)
-            return self.fallback.generate(parsed, candidates, k, history, seed_record)
 
-    def _apply_history(
-        self, parsed: ParsedQuery, history: list[HistoryTurn]
-    ) -> tuple[ParsedQuery, set[int]]:
-        follow_up = parsed.follow_up
-        shown = [movie_id for turn in history for movie_id in turn.recommendations]
-        if follow_up is None or not history:
-            return parsed, set()
-        last_shown = next((t.recommendations for t in reversed(history) if t.recommendations), [])
-        previous_query = next((t.content for t in reversed(history) if t.role == "user"), "")
-        base = self.parser.parse(previous_query) if previous_query else parsed
-        if base.seed is not None:
-            # The movie the conversation started from is not a new suggestion either.
-            shown.append(base.seed.movie_id)
-        base = base.model_copy(update={"text": parsed.text, "follow_up": follow_up})
-        if follow_up.kind == "more_like" and follow_up.position is not None:
-            # "More like the second one" is about that movie, not the earlier constraints.
-            base = parsed.model_copy(update={"follow_up": follow_up})
-            position = follow_up.position
-            if position < 0:  # "that last one"
-                position += len(last_shown)
-            if 0 <= position < len(last_shown):
-                movie_id = last_shown[position]
-                if movie_id in self.catalogue:
-                    movie = self.catalogue.movie(movie_id)
-                    seed = SeedMovie(
-                        movie_id=movie_id, title=movie["title"], year=movie.get("year")
-                    )
-                    return base.model_copy(update={"seed": seed}), set(shown)
-            return parsed, set(shown)
-        if follow_up.kind == "lighter":
-            return base.model_copy(update={"boost_genres": _LIGHTER, "seed": None}), set(shown)
-        if follow_up.kind == "darker":
-            return base.model_copy(update={"boost_genres": _DARKER, "seed": None}), set(shown)
-        return base, set(shown)
+def _response_of(events: Iterator[_Event]) -> RecommendationResponse:
+    response = None
+    for event in events:
+        if event.name == "done":
+            response = event.data
+    assert response is not None
+    return cast("RecommendationResponse", response)
 
 
-def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.Table:
-    return platform_for(settings).read_catalogue(index=index)
-
-
-def _read_input(
-    raw: Any, default_k: int
-) -> tuple[str, list[HistoryTurn], SearchFilters | None, int, str | None]:
-    if isinstance(raw, str):
-        raw = {"query": raw}
-    if not isinstance(raw, Mapping):
-        raise DataValidationError(
-            f"expected a question or a mapping with 'query', got {type(raw).__name__}",
-            field="query",
-        )
-    query = raw.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise DataValidationError("the question is empty", field="query")
-    history = [
-        turn if isinstance(turn, HistoryTurn) else HistoryTurn.model_validate(turn)
-        for turn in raw.get("history") or []
-    ]
-    filters = raw.get("filters")
-    if isinstance(filters, str):
-        try:
-            filters = json.loads(filters) if filters.strip() else None
-        except json.JSONDecodeError as exc:
-            raise DataValidationError(f"not JSON: {exc.msg}", field="filters") from None
-    if filters is not None and not isinstance(filters, SearchFilters):
-        try:
-            filters = SearchFilters.model_validate(filters)
-        except ValueError as exc:
-            raise DataValidationError(str(exc), field="filters") from None
-    k = raw.get("k")
-    k = default_k if k in (None, "") else int(k)
-    if not 1 <= k <= 50:
-        raise DataValidationError(f"k must be between 1 and 50, got {k}", field="k")
-    user_id = raw.get("user_id")
-    if (user_id is not None and not isinstance(user_id, str | int)) or isinstance(user_id, bool):
-        raise DataValidationError(
-            f"user_id must be a string or an integer, got {type(user_id).__name__}",
-            field="user_id",
-        )
-    user_id = str(user_id).strip() if user_id is not None else None
-    return query, history, filters, k, user_id or None
-
-
-def _combine(parsed: SearchFilters, given: SearchFilters) -> SearchFilters:
-    # Explicit filters (UI sidebar, API) tighten what the question said; they never loosen it.
-    merged = parsed.model_dump()
-    for name, value in given.model_dump().items():
-        if value is None:
+def _merged(values: list[Any]) -> Any:
+    # Input chunks from an upstream step add up (LangChain's transform contract); values
+    # that do not add (dicts, strings of different requests) are replaced by the latest.
+    merged: Any = None
+    for number, value in enumerate(values):
+        if number == 0:
+            merged = value
             continue
-        current = merged.get(name)
-        if current is None:
-            merged[name] = value
-        elif name in ("year_min", "min_rating", "min_votes"):
-            merged[name] = max(current, value)
-        elif name == "year_max":
-            merged[name] = min(current, value)
-        elif name == "include_ids":
-            merged[name] = frozenset(current) & frozenset(value)
-        elif name == "exclude_ids":
-            merged[name] = frozenset(current) | frozenset(value)
-        elif name == "genres_any":
-            merged[name] = value
-        else:
-            merged[name] = tuple(dict.fromkeys([*current, *value]))
-    low, high = merged.get("year_min"), merged.get("year_max")
-    if low is not None and high is not None and low > high:
-        merged["year_max"] = low
-    return SearchFilters.model_validate(merged)
+        try:
+            merged = merged + value
+        except TypeError:
+            merged = value
+    return merged
 
 
-# Which understood constraints give way first when together they match nothing.
-_RELAXED = (
-    (("people",), "the people named"),
-    (("min_rating", "min_votes"), "the rating asked for"),
-    (("year_min", "year_max"), "the years"),
-    (("genres_any", "genres_all"), "the genres"),
-)
-
-
-def _relaxations(parsed: ParsedQuery) -> Iterator[tuple[ParsedQuery, str]]:
-    """``parsed`` with its text constraints dropped one kind at a time, cumulatively."""
-    filters = parsed.filters
-    dropped: list[str] = []
-    for names, label in _RELAXED:
-        if all(getattr(filters, name) is None for name in names):
-            continue
-        filters = filters.model_copy(update=dict.fromkeys(names))
-        dropped.append(label)
-        yield parsed.model_copy(update={"filters": filters}), " and ".join(dropped)
-
-
-def _filters_dict(filters: SearchFilters) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in filters.model_dump(exclude_none=True).items():
-        if isinstance(value, frozenset | set):
-            value = sorted(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[name] = value
-    return out
+def _traced_input(raw: Any) -> Any:
+    if isinstance(raw, BaseModel):
+        return raw.model_dump(mode="json")
+    return dict(raw) if isinstance(raw, Mapping) else raw
 
 
 def _public_parse(parsed: ParsedQuery) -> dict[str, Any]:
     return {
-        "filters": _filters_dict(parsed.filters),
+        "filters": filters_dict(parsed.filters),
         "seed": parsed.seed.model_dump() if parsed.seed else None,
         "boost_genres": list(parsed.boost_genres),
         "boost_terms": list(parsed.boost_terms),

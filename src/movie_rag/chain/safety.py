@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from movie_rag.catalog.visibility import columns_above
+from movie_rag.chain.text import squash as _squash
 from movie_rag.privacy import redact_pii
 
 __all__ = [
@@ -373,10 +374,6 @@ def markers_from_prompt(prompt: str, *, min_words: int = 5) -> list[str]:
     """
     sentences = _SENTENCE_END.split(" ".join(prompt.split()))
     return [s.strip() for s in sentences if len(_WORDS.findall(s)) >= min_words]
-
-
-def _squash(text: str) -> str:
-    return " ".join(_WORDS.findall(text.casefold()))
 
 
 def _balanced_end(text: str, start: int) -> int | None:

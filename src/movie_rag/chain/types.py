@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from movie_rag.errors import DataValidationError
 from movie_rag.index.filters import SearchFilters
 
 __all__ = [
@@ -16,9 +19,15 @@ __all__ = [
     "ParsedQuery",
     "Pick",
     "Recommendation",
+    "RecommendationInput",
+    "RecommendationRequest",
     "RecommendationResponse",
+    "RecommendationResponseChunk",
     "SeedMovie",
 ]
+
+#: The most recommendations one request may ask for.
+MAX_K = 50
 
 
 class Recommendation(BaseModel):
@@ -61,6 +70,37 @@ class RecommendationResponse(BaseModel):
     answer: str
     filters: dict[str, Any] = Field(default_factory=dict)
     recommendations: list[Recommendation] = Field(default_factory=list)
+
+
+class RecommendationResponseChunk(RecommendationResponse):
+    """A piece of a streamed :class:`RecommendationResponse`; pieces add up to the response.
+
+    ``RecommenderChain.stream`` yields one chunk per recommendation (best first), then one
+    with the answer text. ``+`` concatenates ``recommendations`` and ``answer`` and keeps
+    the first ``query`` and the latest ``filters``, so summing the chunks gives what
+    ``invoke`` returns (as LangChain's message chunks do).
+
+    Example:
+        >>> a = RecommendationResponseChunk(query="q", answer="Here ")
+        >>> (a + RecommendationResponseChunk(query="q", answer="you go.")).answer
+        'Here you go.'
+    """
+
+    answer: str = ""
+
+    def __add__(self, other: object) -> RecommendationResponseChunk:
+        if not isinstance(other, RecommendationResponse):
+            return NotImplemented
+        return RecommendationResponseChunk(
+            query=self.query or other.query,
+            answer=self.answer + other.answer,
+            filters=other.filters or self.filters,
+            recommendations=[*self.recommendations, *other.recommendations],
+        )
+
+    def to_response(self) -> RecommendationResponse:
+        """The plain response these chunks add up to."""
+        return RecommendationResponse.model_validate(self.model_dump())
 
 
 class SeedMovie(BaseModel):
@@ -171,3 +211,147 @@ class GeneratedAnswer(BaseModel):
     intro: str = ""
     picks: list[Pick] = Field(default_factory=list)
     refusal: str | None = None
+
+
+class RecommendationRequest(BaseModel):
+    """One question to the recommender: the request model every caller builds.
+
+    The chain (``RecommenderChain.invoke``), the served model, the UI backends, the endpoint
+    client and ``movie-rag recommend`` all build this; :meth:`from_input` also reads the
+    plain forms (a question string, or a mapping with these keys, ``filters`` possibly a
+    JSON string) and reports a bad value as one :class:`~movie_rag.errors.DataValidationError`
+    naming the field.
+
+    Attributes:
+        query: The question (not blank).
+        history: Earlier turns of the conversation, oldest first.
+        user_id: Who is asking (a MovieLens user id or any UI user name); personalises.
+        filters: Hard constraints that tighten what the question says (UI sidebar, API).
+        k: How many recommendations (1-50); None takes ``settings.default_k``.
+
+    Example:
+        >>> request = RecommendationRequest.from_input({"query": "space opera", "k": "3"})
+        >>> request.k, request.filters
+        (3, None)
+        >>> RecommendationRequest(query="heist movies", user_id=42).user_id
+        '42'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    query: str
+    history: list[HistoryTurn] = Field(default_factory=list)
+    user_id: str | None = None
+    filters: SearchFilters | None = None
+    k: int | None = None
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _query(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("the question is empty")
+        return value
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _history(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("user_id", mode="before")
+    @classmethod
+    def _user_id(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError(f"user_id must be a string or an integer, got {type(value).__name__}")
+        return str(value).strip() or None
+
+    @field_validator("filters", mode="before")
+    @classmethod
+    def _filters(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else None
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc.msg}") from None
+        if value is not None and not isinstance(value, SearchFilters | Mapping):
+            raise ValueError(f"expected SearchFilters fields, got {type(value).__name__}")
+        return value
+
+    @field_validator("k", mode="before")
+    @classmethod
+    def _k(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            raise ValueError(f"k must be a whole number, got {value!r}")
+        try:
+            k = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"k must be a whole number, got {value!r}") from None
+        if not 1 <= k <= MAX_K:
+            raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+        return k
+
+    @classmethod
+    def from_input(cls, raw: RecommendationInput) -> RecommendationRequest:
+        """The request ``raw`` describes: a request, a question, or a mapping of its fields.
+
+        Args:
+            raw: A :class:`RecommendationRequest`, a question string, or a mapping with
+                ``query`` and optionally ``history``, ``user_id``, ``filters``, ``k``
+                (other keys are ignored, as the served model's extra columns are).
+
+        Returns:
+            The validated request.
+
+        Raises:
+            DataValidationError: A field has a bad value (the message names it).
+        """
+        if isinstance(raw, RecommendationRequest):
+            return raw
+        if isinstance(raw, str):
+            raw = {"query": raw}
+        if not isinstance(raw, Mapping):
+            raise DataValidationError(
+                f"expected a question or a mapping with 'query', got {type(raw).__name__}",
+                field="query",
+            )
+        fields = {name: raw[name] for name in cls.model_fields if name in raw}
+        fields.setdefault("query", None)
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as exc:
+            raise _data_error(exc) from None
+
+    def resolved_k(self, default: int) -> int:
+        """``k``, or ``default`` when the request leaves it open."""
+        return self.k if self.k is not None else default
+
+    def to_payload(self) -> dict[str, Any]:
+        """The request as JSON-ready fields, unset ones left out (what an endpoint expects)."""
+        payload: dict[str, Any] = {"query": self.query}
+        if self.history:
+            payload["history"] = [turn.model_dump(mode="json") for turn in self.history]
+        if self.filters is not None:
+            payload["filters"] = self.filters.model_dump(mode="json", exclude_none=True)
+        if self.user_id is not None:
+            payload["user_id"] = self.user_id
+        if self.k is not None:
+            payload["k"] = self.k
+        return payload
+
+
+#: What ``RecommenderChain`` accepts as input.
+RecommendationInput = RecommendationRequest | str | Mapping[str, Any]
+
+
+def _data_error(exc: ValidationError) -> DataValidationError:
+    error = exc.errors()[0]
+    location = [str(part) for part in error.get("loc", ())]
+    field = location[0] if location else "query"
+    cause = (error.get("ctx") or {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else str(error.get("msg", exc))
+    if field == "filters" and len(location) > 1:
+        message = f"{'.'.join(location[1:])}: {message}"
+    return DataValidationError(message, field=field)

@@ -69,7 +69,10 @@ def recommend(
             _recommend_batch(chain, queries, k, user_id, as_json)
             return
         assert query is not None
-        response = chain.invoke({"query": query, "k": k, "user_id": user_id})
+        from movie_rag.chain.types import RecommendationRequest
+
+        request = {"query": query, "k": k, "user_id": user_id}
+        response = chain.invoke(RecommendationRequest.from_input(request))
     if as_json:
         print(response.model_dump_json())
     else:
@@ -77,6 +80,7 @@ def recommend(
 
 
 def _recommend_batch(chain: Any, queries: Path, k: int, user_id: str | None, as_json: bool) -> None:
+    from movie_rag.chain.types import RecommendationRequest
     from movie_rag.errors import InputFileError
 
     if not queries.is_file():
@@ -84,7 +88,8 @@ def _recommend_batch(chain: Any, queries: Path, k: int, user_id: str | None, as_
     lines = queries.read_text(encoding="utf-8").splitlines()
     for line in lines:
         try:
-            response = chain.invoke({"query": line, "k": k, "user_id": user_id})
+            request = {"query": line, "k": k, "user_id": user_id}
+            response = chain.invoke(RecommendationRequest.from_input(request))
         except MovieRagError as exc:
             print(json.dumps({"query": line, "error": str(exc)}, ensure_ascii=False), flush=True)
             continue

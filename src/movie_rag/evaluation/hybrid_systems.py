@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from movie_rag.chain.assembly import FROM_SETTINGS, FromSettings
 from movie_rag.chain.recommender import RecommenderChain
 from movie_rag.evaluation.per_user import PerUserProtocol, UserHistory
 from movie_rag.evaluation.protocols import PROTOCOLS, EvalQuery
@@ -37,43 +38,65 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ALSSystem",
+    "GivenHistories",
     "HybridSystem",
     "UserItemKNNSystem",
     "build_als",
     "build_content",
     "build_hybrid",
     "build_user_item_knn",
+    "chain_for",
     "register",
 ]
 
 
-class _HistoryChain(RecommenderChain):
-    """The chain, with the taste of held-out users given by the protocol (not by a log)."""
+class GivenHistories:
+    """The taste of held-out users as the protocol gives it (not as a log has it).
 
-    histories: dict[str, UserHistory]
+    The chain asks it first for a user's profile (the ``profiles`` hook of
+    :func:`~movie_rag.chain.assembly.assemble_chain`); anyone it does not know is profiled
+    from the logs as usual.
 
-    def profile(self, user_id: str) -> UserProfile:
-        """A held-out user's profile from their given history; anyone else as usual."""
+    Args:
+        collab: The chain's collaborative model, which folds a history into a taste factor.
+    """
+
+    def __init__(self, collab: CollaborativeModel | None) -> None:
+        self.collab = collab
+        self.current: dict[str, UserHistory] = {}
+
+    def profile(self, user_id: str) -> UserProfile | None:
+        """The profile of a held-out user of the current query, or None."""
         from movie_rag.collab.profile import UserProfile
 
-        history = getattr(self, "histories", {}).get(user_id)
+        history = self.current.get(user_id)
         if history is None:
-            return super().profile(user_id)
+            return None
         factor = self.collab.fold_in(history.liked) if self.collab is not None else None
         return UserProfile(user_id=user_id, seen=history.seen, liked=history.liked, factor=factor)
 
 
 class HybridSystem(ChainSystem):
-    """The chain; per-user queries carry the user's history as a profile."""
+    """The chain; per-user queries carry the user's history as a profile.
 
-    chain: _HistoryChain
+    Args:
+        chain: The chain, assembled with ``profiles=histories.profile``.
+        histories: The held-out histories the chain asks first.
+        name: The system's name.
+    """
+
+    def __init__(
+        self, chain: RecommenderChain, histories: GivenHistories, name: str = "hybrid"
+    ) -> None:
+        super().__init__(chain, name=name)
+        self.histories = histories
 
     def recommend(self, query: EvalQuery, k: int) -> list[int]:
         """The chain's recommendations for ``query``."""
-        self.chain.histories = {}
+        self.histories.current = {}
         if query.label.startswith("user:") and query.user_id is not None:
             history = UserHistory(liked=tuple(query.seed_movie_ids), seen=query.exclude)
-            self.chain.histories = {query.user_id: history}
+            self.histories.current = {query.user_id: history}
         return super().recommend(query, k)
 
 
@@ -119,37 +142,60 @@ class UserItemKNNSystem:
 
 
 def chain_for(
-    context: EvalContext, settings: MovieRagSettings | None = None, **overrides: Any
-) -> _HistoryChain:
-    """A chain over the evaluation build with ``overrides`` applied to its settings."""
+    context: EvalContext,
+    settings: MovieRagSettings | None = None,
+    *,
+    collab: CollaborativeModel | FromSettings | None = FROM_SETTINGS,
+    **overrides: Any,
+) -> tuple[RecommenderChain, GivenHistories]:
+    """A chain over the evaluation build with ``overrides`` applied to its settings.
+
+    Args:
+        context: The evaluation context.
+        settings: Settings to start from (default the context's).
+        collab: The collaborative model to rank with (default the build's, when
+            ``collab_enabled``); the ranking and the held-out profiles both use it.
+        **overrides: Settings fields to change.
+
+    Returns:
+        The chain and the held-out histories it asks for profiles.
+    """
+    from movie_rag.chain.assembly import assemble_chain
     from movie_rag.collab.model import CollaborativeModel
-    from movie_rag.evaluation.systems import _public
+    from movie_rag.evaluation.systems import MemoisedQueries, _public
 
     settings = (settings or context.settings).model_copy(update=overrides)
-    chain = _HistoryChain.from_settings(settings, movies_info=_public(context.catalogue))
-    # Feedback of the evaluation workdir (if any) must not leak into the measurement.
-    chain.feedback = None
-    if chain.collab is None and settings.collab_enabled:
-        chain.collab = CollaborativeModel.open(settings)
-    return chain  # type: ignore[return-value]
+    model = CollaborativeModel.open(settings) if collab is FROM_SETTINGS else collab
+    histories = GivenHistories(model)
+    chain = assemble_chain(
+        settings,
+        movies_info=_public(context.catalogue),
+        collab=model,
+        # Feedback of the evaluation workdir (if any) must not leak into the measurement.
+        feedback=None,
+        profiles=histories.profile,
+        query_encoder=MemoisedQueries,
+    )
+    return chain, histories
 
 
 def build_content(context: EvalContext) -> RecommenderSystem:
     """The chain on content alone (collaborative model off)."""
-    return HybridSystem(chain_for(context, collab_enabled=False), name="content")
+    chain, histories = chain_for(context, collab_enabled=False)
+    return HybridSystem(chain, histories, name="content")
 
 
 def build_hybrid(context: EvalContext) -> RecommenderSystem:
     """The chain with the collaborative signal (the default build)."""
     from movie_rag.errors import ConfigurationError
 
-    chain = chain_for(context)
+    chain, histories = chain_for(context)
     if chain.collab is None:
         raise ConfigurationError(
             "the evaluation build has no collaborative model; build with ratings and "
             "collab_enabled=true"
         )
-    return HybridSystem(chain, name="hybrid")
+    return HybridSystem(chain, histories, name="hybrid")
 
 
 def build_als(context: EvalContext) -> RecommenderSystem:

@@ -30,14 +30,15 @@ Baselines:
     ``grounding`` protocol; unavailable when no LLM is configured.
 ``chain``
     :class:`~movie_rag.chain.recommender.RecommenderChain` over the evaluation build, with the
-    grounded generator (or the LLM the settings configure).
+    grounded generator (or the LLM the settings configure), assembled by
+    :func:`~movie_rag.chain.assembly.assemble_chain` like every other chain.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,7 +53,8 @@ from movie_rag.evaluation.splits import UserSplit
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
-    from movie_rag.chain.recommender import Generator
+    from movie_rag.chain.generators.base import Generator
+    from movie_rag.index.embeddings import TextEncoder
 
 __all__ = [
     "SYSTEMS",
@@ -242,7 +244,6 @@ class ChainSystem:
     def __init__(self, chain: Any, name: str = "chain") -> None:
         self.chain = chain
         self.name = name
-        _memoise_query_embeddings(chain)
 
     def recommend(self, query: EvalQuery, k: int) -> list[int]:
         """The chain's recommendations; titles outside the catalogue come back as id 0."""
@@ -253,31 +254,46 @@ class ChainSystem:
         return [r.movie_id if r.in_catalog else 0 for r in response.recommendations]
 
 
-def _memoise_query_embeddings(chain: Any, size: int = 1024) -> None:
-    """Embed each distinct query text once per evaluation run.
+class MemoisedQueries:
+    """A query encoder that embeds each distinct query text once per evaluation run.
 
     Every per-user query asks the same "Recommend me some movies" (the user's history, not
     the text, differs), so without this the chain re-encodes one sentence hundreds of times:
     most of the per-user protocol's time. The vectors are the same either way, so are the
-    rankings; only the measured latency of a repeated text leaves out its encoding. Chains
-    without a local embedder are left as they are.
+    rankings; only the measured latency of a repeated text leaves out its encoding. Given to
+    :func:`~movie_rag.chain.assembly.assemble_chain` as its ``query_encoder``.
+
+    Args:
+        inner: The index's encoder.
+        size: Distinct texts kept (the memo starts over when full).
     """
-    index = getattr(getattr(getattr(chain, "ranker", None), "index", None), "index", None)
-    embeddings = getattr(index, "embeddings", None)
-    encode = getattr(embeddings, "encode_query", None)
-    if encode is None or getattr(encode, "_memoised", False):
-        return
-    vectors: dict[str, np.ndarray] = {}
 
-    def encode_query(text: str) -> np.ndarray:
-        if text not in vectors:
-            if len(vectors) >= size:
-                vectors.clear()
-            vectors[text] = encode(text)
-        return vectors[text].copy()
+    def __init__(self, inner: TextEncoder, size: int = 1024) -> None:
+        self.inner = inner
+        self.size = size
+        self._vectors: dict[str, np.ndarray] = {}
 
-    encode_query._memoised = True  # type: ignore[attr-defined]
-    embeddings.encode_query = encode_query  # type: ignore[union-attr]
+    @property
+    def model_name(self) -> str:
+        """The inner encoder's name (manifests and caches match it)."""
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        """The inner encoder's dimension."""
+        return self.inner.dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Documents are encoded as the inner encoder does (never memoised)."""
+        return self.inner.encode(texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The vector of ``text``, encoded once."""
+        if text not in self._vectors:
+            if len(self._vectors) >= self.size:
+                self._vectors.clear()
+            self._vectors[text] = self.inner.encode_query(text)
+        return self._vectors[text].copy()
 
 
 def build_random(context: EvalContext) -> RecommenderSystem:
@@ -305,10 +321,13 @@ def build_item_knn(context: EvalContext) -> RecommenderSystem:
 
 def build_chain(context: EvalContext, generator: Generator | None = None) -> RecommenderSystem:
     """Our chain over the evaluation build (no Spark; reads the workdir)."""
-    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.chain.assembly import assemble_chain
 
-    chain = RecommenderChain.from_settings(
-        context.settings, generator=generator, movies_info=_public(context.catalogue)
+    chain = assemble_chain(
+        context.settings,
+        generator=generator,
+        movies_info=_public(context.catalogue),
+        query_encoder=MemoisedQueries,
     )
     return ChainSystem(chain)
 
@@ -351,21 +370,20 @@ class LLMChainSystem(ChainSystem):
 
 def build_llm_chain(context: EvalContext) -> RecommenderSystem:
     """Our chain with the configured LLM writing the answers (``llm_provider``)."""
-    from movie_rag.chain.generators.llm import LLMGenerator
-    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.chain.assembly import assemble_chain, generator_from_settings
+    from movie_rag.chain.catalogue import Catalogue
 
-    if not context.settings.llm_enabled:
+    llm = generator_from_settings(context.settings)
+    if llm is None:
         raise SystemUnavailable(
             "no LLM configured (set MOVIE_RAG_LLM_PROVIDER=openai with MOVIE_RAG_LLM_BASE_URL, "
             "or databricks)"
         )
-    base = RecommenderChain.from_settings(
-        context.settings.model_copy(update={"llm_provider": "none"}),
-        movies_info=_public(context.catalogue),
-    )
-    recorder = _RecordingGenerator(LLMGenerator.from_settings(context.settings), base.catalogue)
-    chain = RecommenderChain(
-        base.index, base.catalogue, settings=context.settings, generator=recorder
+    catalogue = Catalogue(_public(context.catalogue))
+    recorder = _RecordingGenerator(llm, catalogue)
+    # The same parts as the grounded chain (collaborative model, feedback), another writer.
+    chain = assemble_chain(
+        context.settings, catalogue=catalogue, generator=recorder, query_encoder=MemoisedQueries
     )
     return LLMChainSystem(chain, recorder)
 

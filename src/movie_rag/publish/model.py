@@ -49,6 +49,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 from mlflow.pyfunc import PythonModel, PythonModelContext
 
+from movie_rag.chain.types import RecommendationRequest
 from movie_rag.errors import DataValidationError
 from movie_rag.index.manager import VectorIndexManager
 from movie_rag.privacy import redact_pii, redact_value
@@ -99,14 +100,13 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
         feedback is read from the workdir's feedback log only when the environment sets
         one (``MOVIE_RAG_WORKDIR``): the logged config never carries the publisher's workdir.
     """
+    from movie_rag.chain.assembly import assemble_chain
     from movie_rag.chain.catalogue import Catalogue
-    from movie_rag.chain.recommender import RecommenderChain
+    from movie_rag.chain.safety import register_settings_secrets
     from movie_rag.settings import MovieRagSettings
     from movie_rag.tables import read_local_table
 
     settings = MovieRagSettings(**dict(config.get("settings") or {}))
-    from movie_rag.chain.safety import register_settings_secrets
-
     # The serving environment's keys and tokens never appear in an answer or the log.
     register_settings_secrets(settings)
     manager_class = _TracedIndexManager if config.get("tracing") else VectorIndexManager
@@ -121,12 +121,6 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
         manager = manager_class(settings, index=index)
     else:
         manager = manager_class(settings)
-    catalogue = Catalogue(read_local_table(artifacts["movies_info"]))
-    generator = None
-    if settings.llm_enabled:
-        from movie_rag.chain.generators.llm import LLMGenerator, chat_model_from_settings
-
-        generator = LLMGenerator(chat_model_from_settings(settings))
     collab = None
     if "collab" in artifacts and settings.collab_enabled:
         from movie_rag.collab.model import CollaborativeModel
@@ -137,11 +131,10 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
         from movie_rag.feedback.local import LocalFeedbackStore
 
         feedback = LocalFeedbackStore(settings.workdir)
-    return RecommenderChain(
-        manager,
-        catalogue,
-        settings=settings,
-        generator=generator,
+    return assemble_chain(
+        settings,
+        index=manager,
+        catalogue=Catalogue(read_local_table(artifacts["movies_info"])),
         collab=collab,
         feedback=feedback,
     )
@@ -257,10 +250,11 @@ class MovieRagModel(PythonModel):
 
     def _invoke(self, chain_input: Mapping[str, Any], deadline: float | None, where: str) -> Any:
         """The chain's answer, stopping between its steps once the deadline has passed."""
+        request = RecommendationRequest.from_input(chain_input)
         if deadline is None:
-            return self.chain.invoke(chain_input)
+            return self.chain.invoke(request)
         response = None
-        for event in self.chain.stream(chain_input):
+        for event in self.chain.stream_progress(request):
             if time.perf_counter() > deadline:
                 raise RequestTimeout(
                     f"{where}: answering took longer than {self.request_timeout:g} s; "

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from movie_rag.chain.types import Recommendation, RecommendationResponse
+from movie_rag.chain.types import Recommendation, RecommendationRequest, RecommendationResponse
 from movie_rag.errors import DataValidationError, MovieRagError
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Backend(Protocol):
 class LocalBackend:
     """Answers from a :class:`~movie_rag.chain.recommender.RecommenderChain` in this process.
 
-    Cards stream as the chain ranks and grounds them (``chain.stream`` events).
+    Cards stream as the chain ranks and grounds them (``chain.stream_progress`` events).
 
     Args:
         chain: A ready chain (e.g. ``RecommenderChain.from_settings(settings)``).
@@ -95,15 +95,17 @@ class LocalBackend:
         k: int | None = None,
     ) -> Iterator[AnswerEvent]:
         """Answer with the chain; see :meth:`Backend.answer`."""
-        chain_input: dict[str, Any] = {"query": query, "history": list(history)}
-        if filters:
-            chain_input["filters"] = dict(filters)
-        if user_id:
-            chain_input["user_id"] = user_id
-        if k is not None:
-            chain_input["k"] = k
         try:
-            for event in self.chain.stream(chain_input):
+            request = RecommendationRequest.from_input(
+                {
+                    "query": query,
+                    "history": list(history),
+                    "filters": dict(filters) if filters else None,
+                    "user_id": user_id or None,
+                    "k": k,
+                }
+            )
+            for event in self.chain.stream_progress(request):
                 if event["event"] in ("recommendation", "answer", "done"):
                     yield event["event"], event["data"]
         except DataValidationError as exc:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from movie_rag.chain.types import RecommendationResponse
+from movie_rag.chain.types import RecommendationRequest, RecommendationResponse
 from movie_rag.errors import ConfigurationError, MovieRagError
 
 __all__ = ["EndpointClient", "EndpointError"]
@@ -96,7 +96,7 @@ class EndpointClient:
 
     def ask(
         self,
-        query: str,
+        query: str | RecommendationRequest,
         *,
         history: Sequence[Mapping[str, Any]] = (),
         filters: Mapping[str, Any] | None = None,
@@ -106,7 +106,7 @@ class EndpointClient:
         """Ask one question.
 
         Args:
-            query: The question.
+            query: The question, or a whole request (whose fields win over the keywords).
             history: Earlier turns (``role``, ``content``, ``recommendations`` movie ids).
             filters: SearchFilters fields to apply on top of the question.
             user_id: Who is asking (personalisation on the server).
@@ -119,6 +119,12 @@ class EndpointClient:
             EndpointError: The endpoint is down, slow, refused the request or answered
                 something unreadable; the message says so in a sentence.
         """
+        if isinstance(query, RecommendationRequest):
+            # The request model's own JSON form; the server validates plain keywords.
+            payload = query.to_payload()
+            history = payload.get("history", [])
+            filters, user_id, k = payload.get("filters"), payload.get("user_id"), payload.get("k")
+            query = query.query
         extras: dict[str, Any] = {}
         if user_id:
             extras["user_id"] = user_id

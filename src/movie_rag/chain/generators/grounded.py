@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from movie_rag.chain.text import STOP_WORDS
+from movie_rag.chain.text import stem as _stem
 from movie_rag.chain.types import Candidate, GeneratedAnswer, HistoryTurn, ParsedQuery, Pick
 from movie_rag.index.filters import normalise_name
 
@@ -21,19 +23,6 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # A co-like or taste score (scaled by the pool's best) this high counts as a reason to pick.
 _STRONG_TASTE = 0.5
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-# Words that say nothing about which movie fits.
-_STOP_WORDS = """
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its
-itself just like liked loved me more most movie movies film films my myself no nor not now of
-off on once only or other our ours out over own same she should so some something such
-suggest than that the their theirs them then there these they this those through to too under
-until up very was watch we were what when where which while who whom why will with would you
-your yours please recommend recommendation show give want looking good great best top one ones
-similar enjoyed kind sort feel feeling tonight
-"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
 
 
 class Evidence(dict[str, list[str]]):
@@ -241,14 +230,6 @@ def _themes_ordered(meta: dict[str, Any]) -> list[str]:
 
 def _themes(record: dict[str, Any]) -> set[str]:
     return {t.lower() for t in _themes_ordered(record)}
-
-
-def _stem(word: str) -> str:
-    # Enough to match "dinosaurs"/"dinosaur", "scary"/"scare", "robots"/"robot".
-    for suffix in ("ing", "ies", "es", "s", "y", "e"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
 
 
 def intro_for(parsed: ParsedQuery, count: int) -> str:

@@ -1,38 +1,29 @@
 """Generate recommendations with an LLM: any LangChain chat model, Databricks or local.
 
 :class:`LLMGenerator` sends the prompt of :mod:`movie_rag.chain.prompts`, retries transient
-failures (429, 5xx, dropped connections) with backoff, enforces a timeout and parses whatever
-the model wrote into a :class:`~movie_rag.chain.types.GeneratedAnswer` — structured JSON,
-fenced or embedded JSON, JSON with trailing commas or cut short, or a numbered list as a last
-resort. Malformed output never raises; a model that keeps failing raises
-:class:`GenerationError` so the chain can fall back to the grounded generator. Titles are
-*not* verified here: :class:`~movie_rag.chain.grounding.GroundingGuard` does that.
-
-Databricks chat endpoints are reached through their OpenAI-compatible API
-(``{host}/serving-endpoints``) with langchain-openai, never databricks-langchain, which
-pulls databricks-connect and breaks a pyspark install. langchain-openai is imported only
-when a preset is called (``pip install "movie-rag[llm]"``).
+failures (429, 5xx, dropped connections) with backoff, enforces a timeout and reads whatever
+the model wrote with :mod:`movie_rag.chain.generators.parsing`. Malformed output never
+raises; a model that keeps failing raises :class:`GenerationError` so the chain can fall back
+to the grounded generator. Titles are *not* verified here:
+:class:`~movie_rag.chain.grounding.GroundingGuard` does that. The chat models themselves
+come from :mod:`movie_rag.chain.llm_providers`.
 """
 
 from __future__ import annotations
 
-import ast
 import concurrent.futures
 import contextvars
-import json
 import logging
 import random
-import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
-
+from movie_rag.chain.generators.parsing import parse_with_method
 from movie_rag.chain.prompts import build_messages
-from movie_rag.chain.types import Candidate, GeneratedAnswer, HistoryTurn, ParsedQuery, Pick
-from movie_rag.errors import ConfigurationError, MovieRagError
+from movie_rag.chain.types import Candidate, GeneratedAnswer, HistoryTurn, ParsedQuery
+from movie_rag.errors import MovieRagError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -40,19 +31,9 @@ if TYPE_CHECKING:
 
     from movie_rag.settings import MovieRagSettings
 
-__all__ = [
-    "DEFAULT_DATABRICKS_ENDPOINT",
-    "GenerationError",
-    "LLMGenerator",
-    "chat_model_from_settings",
-    "databricks_chat_model",
-    "openai_compatible_chat_model",
-    "parse_answer",
-]
+__all__ = ["GenerationError", "LLMGenerator"]
 
 logger = logging.getLogger("movie_rag")
-
-DEFAULT_DATABRICKS_ENDPOINT = "databricks-meta-llama-3-3-70b-instruct"
 
 _TRANSIENT_STATUS = {408, 409, 425, 429}
 _MAX_WORKERS = 8
@@ -80,10 +61,9 @@ class LLMGenerator:
     """Pick movies from the candidates with a chat model.
 
     Args:
-        chat_model: Any LangChain chat model (see :func:`databricks_chat_model` and
-            :func:`openai_compatible_chat_model`). Give it no retries of its own
-            (``max_retries=0`` on ChatOpenAI, as the presets do) so that ``max_retries``
-            here is the real bound.
+        chat_model: Any LangChain chat model (see :mod:`movie_rag.chain.llm_providers`).
+            Give it no retries of its own (``max_retries=0`` on ChatOpenAI, as the presets
+            do) so that ``max_retries`` here is the real bound.
         max_retries: Extra attempts after a transient failure (429, 5xx, connection lost).
         timeout: Seconds one attempt may take; a timed-out call is not retried (a slow model
             is rarely fast the second time, and the grounded fallback is waiting). None
@@ -134,8 +114,8 @@ class LLMGenerator:
         """A generator with the chat model, timeout and retries the settings ask for.
 
         Args:
-            settings: See :func:`chat_model_from_settings`; ``llm_max_retries`` and
-                ``llm_timeout`` bound the calls.
+            settings: See :func:`~movie_rag.chain.llm_providers.chat_model_from_settings`;
+                ``llm_max_retries`` and ``llm_timeout`` bound the calls.
 
         Returns:
             The generator.
@@ -144,6 +124,8 @@ class LLMGenerator:
             ConfigurationError: No LLM is configured (``llm_provider`` is ``none``) or a
                 setting the provider needs is missing.
         """
+        from movie_rag.chain.llm_providers import chat_model_from_settings
+
         return cls(
             chat_model_from_settings(settings),
             max_retries=settings.llm_max_retries,
@@ -190,7 +172,7 @@ class LLMGenerator:
         )
         message = self._call(messages)
         text = _message_text(message)
-        answer, how = _parse(text)
+        answer, how = parse_with_method(text)
         finish = _finish_reason(message)
         if finish == "length":
             logger.warning("LLM answer was cut short by its token limit (finish_reason=length)")
@@ -269,158 +251,6 @@ class LLMGenerator:
         return min(wait, self.max_backoff)
 
 
-# -- presets ---------------------------------------------------------------------------------
-
-
-def databricks_chat_model(
-    host: str,
-    token: SecretStr,
-    endpoint: str = DEFAULT_DATABRICKS_ENDPOINT,
-    *,
-    temperature: float = 0.0,
-    timeout: float = 30.0,
-    max_tokens: int = 1024,
-) -> BaseChatModel:
-    """A chat model for a Databricks serving endpoint (Foundation Model API or external).
-
-    Uses the endpoint's OpenAI-compatible API, ``{host}/serving-endpoints``, with the
-    endpoint name as the model.
-
-    Args:
-        host: Workspace URL (``https://adb-123.azuredatabricks.net``; a bare host name gets
-            ``https://``).
-        token: A personal access or service-principal token.
-        endpoint: The serving endpoint's name.
-        temperature: Sampling temperature (0 keeps answers repeatable).
-        timeout: Seconds per request.
-        max_tokens: Longest answer in tokens.
-
-    Returns:
-        A ``ChatOpenAI`` pointed at the workspace, without retries of its own.
-
-    Raises:
-        ConfigurationError: langchain-openai is not installed, or the host is empty.
-    """
-    if not host.strip():
-        raise ConfigurationError(
-            "databricks host is empty; set MOVIE_RAG_DATABRICKS_HOST to the workspace URL"
-        )
-    base = host.strip().rstrip("/")
-    if "://" not in base:
-        base = f"https://{base}"
-    base_url = f"{base}/serving-endpoints"
-    return _chat_openai(base_url, token, endpoint, temperature, timeout, max_tokens)
-
-
-def openai_compatible_chat_model(
-    base_url: str,
-    api_key: SecretStr | None,
-    model: str,
-    *,
-    temperature: float = 0.0,
-    timeout: float = 30.0,
-    max_tokens: int = 1024,
-) -> BaseChatModel:
-    """A chat model for any OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenAI).
-
-    Args:
-        base_url: The API base, e.g. ``http://localhost:11434/v1`` (Ollama),
-            ``http://localhost:8000/v1`` (vLLM).
-        api_key: The server's key; local servers that need none may get None.
-        model: The model name the server knows.
-        temperature: Sampling temperature.
-        timeout: Seconds per request.
-        max_tokens: Longest answer in tokens.
-
-    Returns:
-        A ``ChatOpenAI`` pointed at the server, without retries of its own.
-
-    Raises:
-        ConfigurationError: langchain-openai is not installed.
-    """
-    # The OpenAI client refuses to start without a key; keyless local servers ignore it.
-    key = api_key if api_key is not None else SecretStr("not-needed")
-    return _chat_openai(base_url.rstrip("/"), key, model, temperature, timeout, max_tokens)
-
-
-def chat_model_from_settings(settings: MovieRagSettings) -> BaseChatModel:
-    """The chat model the settings ask for (``llm_provider`` and the ``llm_*`` fields).
-
-    Args:
-        settings: ``llm_provider`` ``databricks`` (``llm_endpoint`` on the workspace of
-            :func:`movie_rag.workspace.workspace_config`: the SDK's unified auth chain,
-            ``databricks_*`` settings as overrides) or ``openai`` (``llm_base_url``,
-            ``llm_api_key``, ``llm_endpoint`` as the model name); ``llm_timeout`` and
-            ``llm_temperature`` apply to both.
-
-    Returns:
-        The chat model.
-
-    Raises:
-        ConfigurationError: ``llm_provider`` is ``none``, or a setting the provider needs is
-            missing.
-    """
-    provider = settings.llm_provider
-    if provider == "databricks":
-        from movie_rag.workspace import chat_model, workspace_config
-
-        # The workspace's unified auth chain (notebook, Model Serving, Apps, OAuth M2M,
-        # profiles, PAT); the bearer is asked for per request, so tokens refresh.
-        config = workspace_config(settings, retry_timeout_seconds=int(settings.llm_timeout))
-        return chat_model(
-            settings.llm_endpoint,
-            config=config,
-            temperature=settings.llm_temperature,
-            timeout=settings.llm_timeout,
-        )
-    if provider == "openai":
-        if not settings.llm_base_url:
-            raise ConfigurationError(
-                "llm_provider 'openai' needs the server's base URL: set MOVIE_RAG_LLM_BASE_URL "
-                "(e.g. http://localhost:11434/v1 for Ollama)"
-            )
-        return openai_compatible_chat_model(
-            settings.llm_base_url,
-            settings.llm_api_key,
-            settings.llm_endpoint,
-            temperature=settings.llm_temperature,
-            timeout=settings.llm_timeout,
-        )
-    raise ConfigurationError(
-        f"llm_provider is {provider!r}, so there is no chat model to build; set "
-        "MOVIE_RAG_LLM_PROVIDER to 'databricks' or 'openai' (or use the grounded generator)"
-    )
-
-
-def _chat_openai(
-    base_url: str,
-    api_key: SecretStr,
-    model: str,
-    temperature: float,
-    timeout: float,
-    max_tokens: int,
-) -> BaseChatModel:
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError as exc:
-        raise ConfigurationError(
-            "an LLM needs langchain-openai: pip install 'movie-rag[llm]' "
-            "(or 'movie-rag[databricks]')"
-        ) from exc
-    return ChatOpenAI(
-        base_url=base_url,
-        api_key=api_key,
-        model=model,
-        temperature=temperature,
-        timeout=timeout,
-        # LLMGenerator retries with its own bound and backoff.
-        max_retries=0,
-        # ChatOpenAI renames max_tokens to max_completion_tokens, which Databricks, Ollama
-        # and older vLLM do not read; the body field they all accept is max_tokens.
-        extra_body={"max_tokens": max_tokens},
-    )
-
-
 # -- errors ----------------------------------------------------------------------------------
 
 
@@ -490,290 +320,3 @@ def _finish_reason(message: Any) -> str | None:
     metadata = getattr(message, "response_metadata", None) or {}
     reason = metadata.get("finish_reason")
     return reason if isinstance(reason, str) else None
-
-
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON|javascript|js)?[ \t]*\n?(.*?)(?:```|$)", re.DOTALL)
-_PICK_LISTS = ("picks", "recommendations", "movies", "results", "items", "films")
-_INTRO_KEYS = ("intro", "introduction", "answer", "message", "summary", "response", "text")
-_TITLE_KEYS = ("title", "name", "movie", "movie_title", "film")
-_REASON_KEYS = ("reason", "why", "explanation", "because", "justification", "description")
-_YEAR = re.compile(r"\b(18[89]\d|19\d{2}|20\d{2})\b")
-_TITLE_YEAR = re.compile(r"^(?P<title>.+?)\s*[(\[]\s*(?P<year>(?:18|19|20)\d{2})\s*[)\]]\s*")
-_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}\s*[.):]|[-*•+])\s+(?P<body>\S.*)$")
-# Strongest first: "Star Wars: Episode IV - A New Hope — reason" splits at the dash.
-_REASON_SEPARATORS = (" — ", " – ", "—", " -- ", " - ", ": ")
-_MAX_JSON_STARTS = 20
-_MAX_TITLE_CHARS = 200
-
-
-def parse_answer(text: str) -> GeneratedAnswer:
-    """Read a model's answer into intro and picks, whatever shape it came in.
-
-    Tries, in order: JSON (whole, fenced in markdown, or embedded in prose; trailing commas
-    and single quotes tolerated; an answer cut short keeps its complete picks), then a
-    numbered or bulleted ``Title (Year) — reason`` list, then the text as a plain intro.
-    ``movie_id`` fields a model writes are ignored: it was never shown any.
-
-    Args:
-        text: The model's message content.
-
-    Returns:
-        What could be read; never raises.
-
-    Example:
-        >>> answer = parse_answer('Sure: {"picks": [{"title": "Heat", "year": 1995,}]} Enjoy!')
-        >>> answer.picks[0].title, answer.picks[0].year
-        ('Heat', 1995)
-    """
-    return _parse(text)[0]
-
-
-def _parse(text: str) -> tuple[GeneratedAnswer, str]:
-    text = (text or "").strip()
-    if not text:
-        return GeneratedAnswer(), "an empty answer"
-    try:
-        strict: Any = json.loads(text)
-    except ValueError:
-        strict = None
-    answer = _from_json(strict) if strict is not None else None
-    if answer is not None:
-        return answer, "json"
-    for match in _FENCE.finditer(text):
-        # Chat models often fence otherwise valid JSON in markdown: not worth a warning.
-        try:
-            fenced = _from_json(json.loads(match.group(1)))
-        except ValueError:
-            continue
-        if fenced is not None:
-            return fenced, "json"
-    for candidate in _json_candidates(text):
-        value = _loads_lenient(candidate)
-        if value is None:
-            continue
-        answer = _from_json(value)
-        if answer is not None:
-            return answer, "repaired JSON"
-    listed = _from_list(text)
-    if listed.picks:
-        return listed, "a list"
-    return GeneratedAnswer(intro=text), "prose without picks"
-
-
-def _json_candidates(text: str) -> Iterator[str]:
-    """Strings that may hold the JSON answer, most likely first."""
-    yield text
-    for match in _FENCE.finditer(text):
-        inner = match.group(1).strip()
-        if inner:
-            yield inner
-    starts = [i for i, ch in enumerate(text) if ch in "{["][:_MAX_JSON_STARTS]
-    for start in starts:
-        yield text[start:]
-
-
-def _loads_lenient(text: str) -> Any:
-    if not text or text[0] not in "{[":
-        return None
-    decoder = json.JSONDecoder()
-    without_commas = _drop_trailing_commas(text)
-    for attempt in (text, without_commas):
-        try:
-            return decoder.raw_decode(attempt)[0]
-        except ValueError:
-            pass
-    closed = _close_truncated(without_commas)
-    if closed is not None:
-        return closed
-    return _python_literal(without_commas)
-
-
-def _drop_trailing_commas(text: str) -> str:
-    """Remove commas that directly precede a closing bracket, outside strings."""
-    out: list[str] = []
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            out.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch == ",":
-            rest = text[i + 1 :].lstrip()
-            if rest[:1] in {"}", "]"}:
-                continue
-        out.append(ch)
-    return "".join(out)
-
-
-def _close_truncated(text: str) -> Any:
-    """Decode the longest prefix that ends a complete value, closing what is still open.
-
-    A model stopped by its token limit writes ``{"picks": [{...}, {"title": "He``; this
-    keeps the complete picks and drops the one cut in half.
-    """
-    stack: list[str] = []
-    ends: list[tuple[int, str]] = []
-    in_string = escaped = False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-        elif ch in "}]":
-            if not stack or stack[-1] != ch:
-                break
-            stack.pop()
-            if not stack:
-                break  # complete: raw_decode already had its chance
-            ends.append((i + 1, "".join(reversed(stack))))
-    decoder = json.JSONDecoder()
-    for end, closers in reversed(ends[-50:]):
-        try:
-            return decoder.raw_decode(text[:end] + closers)[0]
-        except ValueError:
-            continue
-    return None
-
-
-def _python_literal(text: str) -> Any:
-    """Single-quoted, Python-style dicts (``{'title': 'Heat'}``), which some models write."""
-    depth = 0
-    for i, ch in enumerate(text):
-        depth += ch in "{["
-        depth -= ch in "}]"
-        if depth == 0:
-            try:
-                return ast.literal_eval(text[: i + 1])
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                return None
-    return None
-
-
-def _from_json(value: Any, depth: int = 0) -> GeneratedAnswer | None:
-    if isinstance(value, list):
-        picks = [pick for item in value if (pick := _pick_from(item)) is not None]
-        return GeneratedAnswer(picks=picks) if picks or not value else None
-    if not isinstance(value, dict):
-        return None
-    keys = {str(key).lower(): key for key in value}
-    intro = next(
-        (value[keys[k]] for k in _INTRO_KEYS if k in keys and isinstance(value[keys[k]], str)),
-        "",
-    )
-    for name in _PICK_LISTS:
-        if name in keys and isinstance(value[keys[name]], list):
-            items = value[keys[name]]
-            picks = [pick for item in items if (pick := _pick_from(item)) is not None]
-            return GeneratedAnswer(intro=intro.strip(), picks=picks)
-    single = _pick_from(value)
-    if single is not None:
-        return GeneratedAnswer(picks=[single])
-    if depth == 0:
-        for nested in value.values():
-            if isinstance(nested, dict | list):
-                found = _from_json(nested, depth + 1)
-                if found is not None and found.picks:
-                    return found.model_copy(update={"intro": found.intro or intro.strip()})
-    return GeneratedAnswer(intro=intro.strip()) if intro else None
-
-
-def _pick_from(item: Any) -> Pick | None:
-    if isinstance(item, str):
-        return _pick_from_line(item)
-    if not isinstance(item, dict):
-        return None
-    keys = {str(key).lower(): key for key in item}
-    title: Any = next((item[keys[k]] for k in _TITLE_KEYS if k in keys), None)
-    if isinstance(title, dict):
-        return _pick_from({**title, **{k: v for k, v in item.items() if k not in title}})
-    if not isinstance(title, str):
-        return None
-    reason = next(
-        (item[keys[k]] for k in _REASON_KEYS if k in keys and isinstance(item[keys[k]], str)),
-        "",
-    )
-    year_key = next((k for k in ("year", "release_year", "released") if k in keys), None)
-    year = _year_of(item[keys[year_key]]) if year_key else None
-    title = _clean_title(title)
-    match = _TITLE_YEAR.match(title + " ")
-    if match and match.end() >= len(title):
-        title, year = match.group("title").strip(), year or int(match.group("year"))
-    if not title or len(title) > _MAX_TITLE_CHARS:
-        return None
-    return Pick(title=title, year=year, reason=" ".join(reason.split()))
-
-
-def _pick_from_line(body: str) -> Pick | None:
-    body = _strip_markdown(body.strip())
-    if not body:
-        return None
-    match = _TITLE_YEAR.match(body)
-    if match:
-        title, year = match.group("title"), int(match.group("year"))
-        reason = body[match.end() :].lstrip(" —–-:.,")
-    else:
-        title, reason = _split_reason(body)
-        year = None
-    title = _clean_title(title)
-    if not title or len(title) > 120:
-        return None
-    return Pick(title=title, year=year, reason=" ".join(reason.split()))
-
-
-def _from_list(text: str) -> GeneratedAnswer:
-    intro: list[str] = []
-    picks: list[Pick] = []
-    for line in text.splitlines():
-        match = _LIST_ITEM.match(line)
-        if match:
-            pick = _pick_from_line(match.group("body"))
-            if pick is not None:
-                picks.append(pick)
-        elif not picks and line.strip():
-            intro.append(line.strip())
-    return GeneratedAnswer(intro=" ".join(intro), picks=picks)
-
-
-def _year_of(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float) and 1870 <= value <= 2100:
-        return int(value)
-    if isinstance(value, str):
-        match = _YEAR.search(value)
-        return int(match.group(1)) if match else None
-    return None
-
-
-def _split_reason(body: str) -> tuple[str, str]:
-    for separator in _REASON_SEPARATORS:
-        title, found, reason = body.partition(separator)
-        if found and title.strip():
-            return title, reason
-    return body, ""
-
-
-def _strip_markdown(text: str) -> str:
-    text = re.sub(r"\*\*|__|`", "", text)
-    # *Emphasis* and _italics_ around words, not the marks inside them ("Bat*21").
-    return re.sub(r"(?<!\w)[*_]|[*_](?!\w)", "", text)
-
-
-def _clean_title(title: str) -> str:
-    title = _strip_markdown(" ".join(title.split()))
-    return title.strip(" \"'“”‘’«».,;:")
