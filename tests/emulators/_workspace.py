@@ -176,7 +176,7 @@ class WorkspaceEmulator:
         self.token = token
         self.identities: dict[str, Identity] = {token: Identity(principal, "pat")}
         self.service_principals: dict[str, str] = {}
-        self.caller: Identity | None = None
+        self._local = threading.local()
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.RLock()
@@ -300,21 +300,15 @@ class WorkspaceEmulator:
                     return fault
         return None
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        body: Any,
-        caller: Identity | None = None,
-    ) -> Any:
+    @property
+    def caller(self) -> Identity | None:
+        """Who sent the request being answered (each request has its own thread)."""
+        return getattr(self._local, "identity", None)
+
+    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         """Answer one authorised request (raises :class:`ApiError` for error answers)."""
         with self._lock:
-            self.caller = caller
-            try:
-                return self._route(method, path, query, body)
-            finally:
-                self.caller = None
+            return self._route(method, path, query, body)
 
     def _issue_token(self, header: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """The OAuth client-credentials grant (``POST /oidc/v1/token``)."""
@@ -424,8 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._fault(record, fault)
                 return
         try:
-            caller = emulator.identity(record.credential_token)
-            answer = emulator.handle(method, record.path, record.query, record.body, caller)
+            emulator._local.identity = emulator.identity(record.credential_token)
+            answer = emulator.handle(method, record.path, record.query, record.body)
         except ApiError as exc:
             self._error(record, exc)
             return

