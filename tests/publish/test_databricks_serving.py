@@ -257,7 +257,7 @@ def test_without_ai_gateway_an_inference_table_is_a_clear_error_and_never_legacy
 def test_asking_for_legacy_inference_tables_is_refused_before_any_request(
     workspace: ServingEmulator, serving: DatabricksServing
 ) -> None:
-    with pytest.raises(ServingConfigError, match="legacy inference tables.*AI Gateway"):
+    with pytest.raises(ServingConfigError, match=r"legacy inference tables.*AI Gateway"):
         serving.deploy(ENDPOINT, MODEL, "1", auto_capture_config={"catalog_name": "main"})
     assert workspace.requests == []
 
