@@ -25,7 +25,7 @@ from movie_rag.publish import ModelPublisher
 from movie_rag.settings import MovieRagSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "index"))
-from sample_movies import movie_rows, to_table  # noqa: E402
+from sample_movies import movie_rows, to_table
 
 MARKERS = {
     "MOVIE_RAG_DATABRICKS_TOKEN": "dapi" + "ab12" * 8,
