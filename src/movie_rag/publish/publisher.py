@@ -550,7 +550,11 @@ class ModelPublisher:
         access = self.access()
         if access is not None:
             serving.grant(grant_to or serving.current_principal(), access)
-        env = {**self.serving_environment_vars(), **dict(environment_vars or {})}
+        env = dict(environment_vars or {})
+        if "MLFLOW_EXPERIMENT_ID" in env:  # the caller named the experiment (the job does)
+            env.setdefault("ENABLE_MLFLOW_TRACING", "true")
+        else:
+            env = {**self.serving_environment_vars(), **env}
         secrets = dict(secrets) if secrets is not None else self.secrets_to_publish()
         if secrets:
             if not secret_scope:
