@@ -18,7 +18,24 @@
 
 # COMMAND ----------
 
-# MAGIC %pip install movie-rag[llm]
+# MAGIC %md
+# MAGIC ## Install
+# MAGIC
+# MAGIC The project's wheel (`movie-rag` is not on PyPI): `pip wheel . --no-deps -w dist` (or
+# MAGIC `databricks bundle deploy`, which builds it) and copy `dist/movie_rag-*.whl` to a
+# MAGIC Unity Catalog volume, or point **wheel** at the bundle's artifact path. The `databricks`
+# MAGIC extra brings the Vector Search and workspace clients and the OpenAI-compatible LLM client; MLflow 3 is installed whole,
+# MAGIC so that the Vector Search client's mlflow-skinny 3 never lands over an ML runtime's
+# MAGIC MLflow 2.
+
+# COMMAND ----------
+
+dbutils.widgets.text("wheel", "/Volumes/movie_rag/bronze/raw/wheels/movie_rag-0.1.0-py3-none-any.whl", "movie_rag wheel (UC volume or bundle artifact path)")
+wheel = dbutils.widgets.get("wheel")
+
+# COMMAND ----------
+
+# MAGIC %pip install "{wheel}[databricks]" "mlflow>=3.17,<4"
 
 # COMMAND ----------
 

@@ -9,6 +9,13 @@ server. Routes, following the REST reference
 * ``POST /api/2.0/sql/statements`` — statementexecution/executestatement
 * ``GET /api/2.0/sql/statements/{statement_id}`` — statementexecution/getstatement
 * ``POST /api/2.0/sql/statements/{statement_id}/cancel`` — statementexecution/cancelexecution
+* ``POST /api/2.1/unity-catalog/volumes`` — volumes/create; ``GET
+  /api/2.1/unity-catalog/volumes/{full_name}`` — volumes/read. A created volume is a
+  directory ``<volumes_root>/<catalog>/<schema>/<volume>`` (what ``/Volumes/...`` shows on
+  a driver); creating one needs its schema to exist (404), a new name (409
+  RESOURCE_ALREADY_EXISTS), ``volume_type`` MANAGED or EXTERNAL (EXTERNAL with a
+  ``storage_location``), and CREATE VOLUME on the schema (403 PERMISSION_DENIED "User does
+  not have CREATE VOLUME on Schema '<c.s>'." when ``can_create_volumes`` is False).
 
 Statements really run: tables live in an in-memory sqlite database, so a test reads back what
 an ``INSERT`` stored (:meth:`SqlStatementsEmulator.rows`, or a ``SELECT`` through the API).
@@ -57,9 +64,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
-from emulators._workspace import ApiError, WorkspaceEmulator, bad
+from emulators._workspace import ApiError, WorkspaceEmulator, bad, missing
 
 __all__ = ["DEFAULT_TOKEN", "DEFAULT_WAREHOUSE", "SqlStatementsEmulator"]
 
@@ -123,6 +131,8 @@ class SqlStatementsEmulator(WorkspaceEmulator):
         schemas: ``catalog.schema`` names that exist (tables can be created in them).
         slow_polls: GETs a statement stays RUNNING after a synchronous wait ran out (0: every
             statement finishes within the wait).
+        volumes_root: The directory standing for ``/Volumes`` (volumes are made in it).
+        can_create_volumes: Whether the token's user holds CREATE VOLUME on the schemas.
 
     Example:
         >>> with SqlStatementsEmulator(schemas=["main.movie_rag"]) as sql:  # doctest: +SKIP
@@ -139,11 +149,16 @@ class SqlStatementsEmulator(WorkspaceEmulator):
         warehouses: tuple[str, ...] = (DEFAULT_WAREHOUSE,),
         schemas: tuple[str, ...] | list[str] = ("movie_rag.silver",),
         slow_polls: int = 0,
+        volumes_root: str | Path | None = None,
+        can_create_volumes: bool = True,
     ) -> None:
         super().__init__(token=token)
         self.warehouses = set(warehouses)
         self.schemas = {name.lower() for name in schemas}
         self.slow_polls = slow_polls
+        self.volumes_root = Path(volumes_root) if volumes_root is not None else None
+        self.can_create_volumes = can_create_volumes
+        self.volumes: dict[str, dict[str, Any]] = {}
         self.statements: dict[str, _Statement] = {}
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._types: dict[str, dict[str, str]] = {}
@@ -178,7 +193,50 @@ class SqlStatementsEmulator(WorkspaceEmulator):
                 return self._get(rest[0])
             if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
                 return self._cancel(rest[0])
+        if parts[:4] == ["api", "2.1", "unity-catalog", "volumes"]:
+            if method == "POST" and len(parts) == 4:
+                return self._create_volume(_object(body))
+            if method == "GET" and len(parts) == 5:
+                volume = self.volumes.get(parts[4].lower())
+                if volume is None:
+                    raise missing(f"Volume '{parts[4]}' does not exist.")
+                return volume
         return super()._route(method, path, query, body)
+
+    def _create_volume(self, body: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.databricks.com/api/workspace/volumes/create
+        names = [body.get(k) for k in ("catalog_name", "schema_name", "name")]
+        if not all(isinstance(n, str) and n for n in names):
+            raise bad("catalog_name, schema_name and name are required")
+        catalog, schema, name = (str(n) for n in names)
+        volume_type = body.get("volume_type")
+        if volume_type not in ("MANAGED", "EXTERNAL"):
+            raise bad(f"Invalid volume_type '{volume_type}'. Supported: MANAGED, EXTERNAL.")
+        if volume_type == "EXTERNAL" and not body.get("storage_location"):
+            raise bad("storage_location is required for an EXTERNAL volume")
+        if f"{catalog}.{schema}".lower() not in self.schemas:
+            raise missing(f"Schema '{catalog}.{schema}' does not exist.")
+        if not self.can_create_volumes:
+            raise ApiError(
+                403,
+                f"User does not have CREATE VOLUME on Schema '{catalog}.{schema}'.",
+                "PERMISSION_DENIED",
+            )
+        full_name = f"{catalog}.{schema}.{name}"
+        if full_name.lower() in self.volumes:
+            raise ApiError(409, f"Volume '{full_name}' already exists", "RESOURCE_ALREADY_EXISTS")
+        if self.volumes_root is not None:
+            (self.volumes_root / catalog / schema / name).mkdir(parents=True)
+        info = {
+            "catalog_name": catalog,
+            "schema_name": schema,
+            "name": name,
+            "full_name": full_name,
+            "volume_type": volume_type,
+            "comment": body.get("comment"),
+        }
+        self.volumes[full_name.lower()] = info
+        return info
 
     def _execute(self, body: dict[str, Any]) -> dict[str, Any]:
         sql = body.get("statement")

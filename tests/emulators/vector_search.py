@@ -45,13 +45,25 @@ What it rejects, with the real error shape ``{"error_code": ..., "message": ...}
 
 Behaviour it models: endpoints go PROVISIONING → ONLINE and indexes PROVISIONING_* →
 ONLINE_NO_PENDING_UPDATE / ONLINE_DIRECT_ACCESS after configurable delays (instant by
-default); a triggered sync shows ONLINE_TRIGGERED_UPDATE until it lands. ANN search is exact
+default); a triggered sync shows ONLINE_TRIGGERED_UPDATE until it lands, after
+``sync_delay`` seconds or ``sync_polls`` reads of the index (a real sync takes minutes, so a
+client that does not poll sees the old rows).
+
+Callers and Unity Catalog privileges: the emulator's ``token`` belongs to the workspace
+user who owns everything (``owner``); further tokens (``principals``: token → principal)
+are other identities — the served model's service principal, an app's — that hold only what
+:meth:`VectorSearchEmulator.grant` gives them. Reading an index (get, query, next page,
+scan) needs USE CATALOG on its catalog, USE SCHEMA on its schema and SELECT on the index
+(the privileges the Databricks Apps and query pages list); writing to it (sync, upsert,
+delete) needs MODIFY on the index, creating one CREATE TABLE on the schema. A missing
+privilege is 403 PERMISSION_DENIED "User does not have <PRIVILEGE> on <Type> '<name>'.",
+the shape of Unity Catalog's permission errors. ANN search is exact
 over the L2 distance with score ``1 / (1 + distance²)`` (Vector Search ranks by L2; the
 normalised score is what LangChain's Databricks store documents); hybrid search fuses the ANN
 ranking with BM25 over every string column by reciprocal rank and returns at most 200 rows,
 as documented. A Delta Sync index reads the parquet table registered for its source table
 name and embeds the source column with :func:`stand_in_embedding`, a deterministic hashed
-bag of words of the endpoint's dimension (1024 for databricks-bge-large-en); a sync
+bag of words of the endpoint's dimension (1024 for databricks-gte-large-en); a sync
 re-embeds only rows whose synced values changed, like the change-data-feed pipeline.
 
 Faults are injected per test with :meth:`VectorSearchEmulator.inject`: an HTTP error
@@ -65,6 +77,7 @@ import itertools
 import json
 import math
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -78,6 +91,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from emulators import _workspace
 from emulators._workspace import (
     ApiError,
     Fault,
@@ -175,6 +189,7 @@ class _Index:
     rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
     vectors: dict[Any, np.ndarray] = field(default_factory=dict)
     sync_due: float | None = None
+    sync_polls_left: int = 0
     initial_snapshot_done: bool = False
     embedded: list[Any] = field(default_factory=list)
     failure: str | None = None
@@ -214,6 +229,11 @@ class VectorSearchEmulator(WorkspaceEmulator):
         endpoint_delay: Seconds an endpoint stays PROVISIONING.
         index_delay: Seconds a new index stays PROVISIONING.
         sync_delay: Seconds a triggered sync takes to land.
+        sync_polls: Reads of the index (GET) a triggered sync takes to land; when set, it
+            replaces ``sync_delay``.
+        principals: Tokens of other identities than the owner, mapped to their principal
+            name; they hold only the privileges :meth:`grant` gives them.
+        owner: The principal the ``token`` belongs to (owns every securable).
         embedding_endpoints: Serving endpoints that exist, with their output dimension.
         return_vectors: Whether a query may request a Direct Access index's vector column;
             False answers such queries 400, for clients that must not rely on getting
@@ -236,6 +256,9 @@ class VectorSearchEmulator(WorkspaceEmulator):
         endpoint_delay: float = 0.0,
         index_delay: float = 0.0,
         sync_delay: float = 0.0,
+        sync_polls: int = 0,
+        principals: Mapping[str, str] | None = None,
+        owner: str = "emulator@example.com",
         embedding_endpoints: Mapping[str, int] | None = None,
         return_vectors: bool = True,
     ) -> None:
@@ -246,6 +269,10 @@ class VectorSearchEmulator(WorkspaceEmulator):
         self.endpoint_delay = endpoint_delay
         self.index_delay = index_delay
         self.sync_delay = sync_delay
+        self.sync_polls = sync_polls
+        self.principals = dict(principals or {})
+        self.owner = owner
+        self.grants: dict[tuple[str, str], dict[str, set[str]]] = {}
         self.embedding_endpoints = dict(
             EMBEDDING_ENDPOINTS if embedding_endpoints is None else embedding_endpoints
         )
@@ -255,6 +282,53 @@ class VectorSearchEmulator(WorkspaceEmulator):
         self._pages: dict[str, tuple[list[str], list[list[Any]]]] = {}
 
     # -- test controls -----------------------------------------------------------------------
+
+    def grant(self, principal: str, securable_type: str, full_name: str, *privileges: str) -> None:
+        """Grant privileges (``USE CATALOG``, ``USE SCHEMA``, ``SELECT``, ``MODIFY``, ...)."""
+        key = (securable_type.upper(), full_name.lower())
+        with self._lock:
+            held = self.grants.setdefault(key, {}).setdefault(principal, set())
+            held.update(p.upper().replace("_", " ") for p in privileges)
+
+    def start(self) -> None:
+        """Serve on loopback, telling callers apart by their bearer token."""
+        self._server = _workspace._Server(("127.0.0.1", 0), _CallerHandler)
+        self._server.emulator = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=self.thread_name,
+            daemon=True,
+        )
+        self._thread.start()
+
+    @property
+    def caller(self) -> str:
+        """The principal of the request being handled (the owner outside requests)."""
+        return getattr(_caller, "name", self.owner)
+
+    def _require(self, privilege: str, securable_type: str, full_name: str) -> None:
+        principal = self.caller
+        if principal == self.owner:
+            return
+        held = self.grants.get((securable_type.upper(), full_name.lower()), {}).get(
+            principal, set()
+        )
+        if privilege not in held and "ALL PRIVILEGES" not in held:
+            raise ApiError(
+                403,
+                f"User does not have {privilege} on {securable_type.title()} '{full_name}'.",
+                "PERMISSION_DENIED",
+            )
+
+    def _require_index(self, name: str, privilege: str, securable_type: str = "Index") -> None:
+        catalog, schema, _ = name.split(".")
+        self._require("USE CATALOG", "Catalog", catalog)
+        self._require("USE SCHEMA", "Schema", f"{catalog}.{schema}")
+        if securable_type == "Schema":
+            self._require(privilege, "Schema", f"{catalog}.{schema}")
+        else:
+            self._require(privilege, "Index", name)
 
     def register_table(self, name: str, path: str | Path, *, change_data_feed: bool = True) -> None:
         """Map a Unity Catalog table name onto a local parquet table (file or directory)."""
@@ -435,6 +509,7 @@ class VectorSearchEmulator(WorkspaceEmulator):
                 "Invalid index name. Must specify the full index name "
                 "<catalog>.<schema>.<table>. Only alphanumerics and underscores are allowed."
             )
+        self._require_index(name, "CREATE TABLE", "Schema")
         now = time.monotonic()
         if endpoint.state(now) != "ONLINE":
             raise ApiError(
@@ -620,9 +695,16 @@ class VectorSearchEmulator(WorkspaceEmulator):
         if index is None or (endpoint_name is not None and index.endpoint != endpoint_name):
             raise missing(f"Vector index {name} does not exist.")
         now = time.monotonic()
+        reads = not action or action[0] in ("query", "query-next-page", "scan")
+        self._require_index(name, "SELECT" if reads and method != "DELETE" else "MODIFY")
         if not action:
             if method == "GET":
                 # https://docs.databricks.com/api/workspace/vectorsearchindexes/getindex
+                if index.sync_polls_left > 0:
+                    index.sync_polls_left -= 1
+                    if index.sync_polls_left == 0:
+                        index.sync_due = now
+                        self._advance(now)
                 return self._index_info(index, now)
             if method == "DELETE":
                 # https://docs.databricks.com/api/workspace/vectorsearchindexes/deleteindex
@@ -695,6 +777,10 @@ class VectorSearchEmulator(WorkspaceEmulator):
                 "only TRIGGERED pipelines can be synced manually."
             )
         self._require_online(index, now)
+        if self.sync_polls > 0:
+            index.sync_due = math.inf  # lands after that many reads of the index
+            index.sync_polls_left = self.sync_polls
+            return {}
         index.sync_due = now + self.sync_delay
         self._advance(now)
         return {}
@@ -978,6 +1064,26 @@ class VectorSearchEmulator(WorkspaceEmulator):
             raise bad("Invalid or expired page_token.")
         names, rows = self._pages.pop(token)
         return self._page(names[:-1], rows)
+
+
+# -- callers -------------------------------------------------------------------------------------
+
+_caller = threading.local()
+
+
+class _CallerHandler(_workspace._Handler):
+    """The shared handler, also accepting the tokens of other principals (and noting whose)."""
+
+    def _authorised(self, record: RecordedRequest) -> bool:
+        emulator = self.server.emulator
+        assert isinstance(emulator, VectorSearchEmulator)
+        header = self.headers.get("Authorization") or ""
+        token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else None
+        if token is not None and token in emulator.principals:
+            _caller.name = emulator.principals[token]
+            return True
+        _caller.name = emulator.owner
+        return super()._authorised(record)
 
 
 # -- filters (standard-endpoint dictionary syntax) ------------------------------------------------

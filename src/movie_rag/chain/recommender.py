@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.grounded import GroundedGenerator, intro_for
+from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
 from movie_rag.chain.types import (
     Candidate,
@@ -24,6 +24,7 @@ from movie_rag.chain.types import (
 )
 from movie_rag.errors import DataValidationError, MovieRagError
 from movie_rag.index.filters import SearchFilters
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
-        from movie_rag.chain.guards import register_settings_secrets
+        from movie_rag.chain.safety import register_settings_secrets
 
         # Keys and tokens in the settings are never shown, whatever an LLM echoes.
         register_settings_secrets(self.settings)
@@ -161,8 +162,8 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         index = VectorIndexManager(settings)
         if movies_info is None:
             movies_info = _read_catalogue(settings, index)
-        if generator is None and settings.llm_provider != "none":
-            from movie_rag.chain.llm import LLMGenerator
+        if generator is None and settings.llm_enabled:
+            from movie_rag.chain.generators.llm import LLMGenerator
 
             generator = LLMGenerator.from_settings(settings)
         from movie_rag.collab.model import CollaborativeModel
@@ -207,7 +208,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
     # -- the steps -----------------------------------------------------------------------
 
     def _run(self, raw: Any) -> Iterator[ChainEvent]:
-        from movie_rag.chain.guards import POLITE_REFUSAL, scrub_internal
+        from movie_rag.chain.safety import POLITE_REFUSAL, scrub_internal
 
         started = time.perf_counter()
         query, history, filters, k, user_id = _read_input(raw, self.settings.default_k)
@@ -337,14 +338,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
 
 
 def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.Table:
-    if settings.backend == "local":
-        from movie_rag.tables import read_local_table
-
-        return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark, spark_to_arrow
-
-    table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return spark_to_arrow(table.drop("user_tags", "document"))
+    return platform_for(settings).read_catalogue(index=index)
 
 
 def _read_input(

@@ -14,8 +14,9 @@ Names are imported lazily: ``import movie_rag.publish`` does not import MLflow.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from movie_rag._exports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "DEFAULT_ALIAS": "movie_rag.publish.registry",
@@ -89,14 +90,4 @@ if TYPE_CHECKING:
     from movie_rag.publish.serving import EndpointStatus, Serving
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'movie_rag.publish' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

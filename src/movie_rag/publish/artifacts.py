@@ -46,8 +46,10 @@ def copy_package(target: Path) -> Path:
 
 def public_catalogue(table: pa.Table) -> pa.Table:
     """The catalogue without internal columns (what ships inside the model)."""
-    # user_tags are what MovieLens users typed: never shown, so never shipped.
-    return table.drop_columns([c for c in ("user_tags",) if c in table.column_names])
+    from movie_rag.catalog.visibility import restrict
+
+    # Internal columns (user_tags: what MovieLens users typed) never ship.
+    return restrict(table, "retrieval")
 
 
 def live_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:

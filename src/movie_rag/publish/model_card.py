@@ -51,7 +51,7 @@ def render_model_card(
     )
     generator = (
         "the grounded generator (no LLM)"
-        if settings.llm_provider == "none"
+        if not settings.llm_enabled
         else f"an LLM ({settings.llm_provider}: {settings.llm_endpoint}), grounded in the catalogue"
     )
     return f"""\

@@ -83,7 +83,7 @@ def model_config(settings: MovieRagSettings, flavour: str) -> dict[str, Any]:
         # The local flavour warms up at load time, so "ready" means fast; the Databricks
         # flavour records traces (retrieval and answer spans) where serving collects them.
         "warmup": flavour == "local",
-        "tracing": flavour == "databricks",
+        "tracing": flavour != "local",
         "interface": settings.serving_interface,
     }
 
@@ -99,7 +99,7 @@ def pip_requirements(settings: MovieRagSettings, flavour: str) -> list[str]:
     """
     names = list(_COMMON_REQUIREMENTS)
     names += _LOCAL_REQUIREMENTS if flavour == "local" else _DATABRICKS_REQUIREMENTS
-    if settings.llm_provider != "none":
+    if settings.llm_enabled:
         names += _LLM_REQUIREMENTS
     requirements = []
     for name in names:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from pydantic import SecretStr
 
 from movie_rag.errors import ConfigurationError
+from movie_rag.platform import platform_for
 from movie_rag.publish import artifacts as _artifacts
 from movie_rag.publish.access import ServedModelAccess
 from movie_rag.publish.errors import LocalServerError, ModelNotFoundError, PublishError
@@ -132,7 +133,10 @@ class ModelPublisher:
         )
         self.workdir = Workdir(self.settings.workdir)
         self.registry: Registry = registry
-        self.flavour: Flavour = flavour or self.settings.backend
+        # The flavour is the platform the served model runs on (settings.backend by default).
+        target = {} if flavour is None else {"backend": flavour}
+        self.platform = platform_for(self.settings.model_copy(update=target))
+        self.flavour: Flavour = self.platform.name
         self.tracking_uri = self.models.tracking_uri
         self.registry_uri = self.models.registry_uri
         self.experiment = self.models.experiment
@@ -162,7 +166,7 @@ class ModelPublisher:
 
     def access(self) -> ServedModelAccess | None:
         """What the served Databricks-flavour model reaches; None for the local flavour."""
-        if self.flavour != "databricks":
+        if self.platform.is_local:
             return None
         return ServedModelAccess.from_settings(self.settings)
 
@@ -218,7 +222,7 @@ class ModelPublisher:
             (staging / "movies_info").mkdir()
             pq.write_table(table, staging / "movies_info" / "movies_info.parquet")
             manifest: dict[str, Any] = {}
-            if self.flavour == "local":
+            if self.platform.is_local:
                 manifest = _artifacts.copy_live_index(
                     Path(index_dir) if index_dir is not None else self.workdir.index,
                     staging / "index",
@@ -302,7 +306,7 @@ class ModelPublisher:
         """The fingerprint :meth:`log` would record for the current config and data."""
         table = _artifacts.public_catalogue(self._catalogue(movies_info))
         manifest: dict[str, Any] = {}
-        if self.flavour == "local":
+        if self.platform.is_local:
             source = Path(index_dir) if index_dir is not None else self.workdir.index
             manifest = _artifacts.live_manifest(source)[1]
         collab_manifest: dict[str, Any] | None = None
@@ -625,6 +629,13 @@ class ModelPublisher:
     def _catalogue(self, movies_info: pa.Table | str | os.PathLike[str] | None) -> pa.Table:
         from movie_rag.index._table import read_table
 
+        if movies_info is None and self.settings.backend != "local":
+            # The Unity Catalog table (what the job's publish task serves from).
+            from movie_rag.spark import get_spark, spark_to_arrow
+            from movie_rag.tables import TableStore
+
+            store = TableStore(get_spark(self.settings), self.settings)
+            return spark_to_arrow(store.read(self.settings.movies_info_table))
         if movies_info is None:
             movies_info = self.workdir.table(self.settings.movies_info_table)
         return read_table(movies_info)

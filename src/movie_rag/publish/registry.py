@@ -134,8 +134,9 @@ class ModelRegistry:
             self.registry_uri = self.tracking_uri
             self.experiment = experiment or "movie_rag"
         else:
-            self.tracking_uri = tracking_uri or "databricks"
-            self.registry_uri = "databricks-uc"
+            # Settings may point both stores elsewhere (an offline run of this path).
+            self.tracking_uri = tracking_uri or settings.mlflow_tracking_uri or "databricks"
+            self.registry_uri = settings.mlflow_registry_uri or "databricks-uc"
             self.experiment = experiment or "/Shared/movie_rag"
         self.artifact_location = (self.workdir.mlflow / "artifacts").as_uri()
 

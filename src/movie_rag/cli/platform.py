@@ -1,8 +1,10 @@
-"""The ``movie-rag`` commands of the deployment job: collab, index, gate, deploy.
+"""The ``movie-rag`` commands of the deployment job: ingest, collab, index, gate, deploy.
 
 Each is one task of the bundle's ``movie_rag`` job (``python_wheel_task`` on the
-``movie-rag`` entry point) and the same command a user runs by hand. ``build`` (ingest) and
-``publish --registry databricks-uc`` live in :mod:`movie_rag.cli`.
+``movie-rag`` entry point) and the same command a user runs by hand. ``publish --registry
+databricks-uc`` lives in :mod:`movie_rag.cli`; ``build`` there does ingest, collab and index
+in one go, where the job runs them as separate tasks (the collaborative model on its own
+compute).
 """
 
 import json
@@ -57,6 +59,52 @@ def register(app: typer.Typer) -> None:
     from movie_rag import cli
 
     @app.command()
+    def ingest(
+        movielens: Annotated[
+            Path,
+            typer.Option("--movielens", metavar="DIR", help="MovieLens release directory."),
+        ],
+        imdb: Annotated[
+            list[Path] | None,
+            typer.Option("--imdb", metavar="FILE", help="IMDB-like file (repeatable)."),
+        ] = None,
+        genome: Annotated[
+            Path | None,
+            typer.Option("--genome", metavar="DIR", help="Directory with the genome files."),
+        ] = None,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Replace movies_info instead of merging.")
+        ] = False,
+        workdir: WorkdirOption = None,
+        as_json: JsonOption = False,
+        verbose: VerboseOption = False,
+    ) -> None:
+        """Write the bronze tables and movies_info only (the job's collab and index tasks follow).
+
+        ``build`` without the collaborative model and the index.
+        """
+        cli._start(workdir, verbose=int(verbose))
+        with cli._reported_errors(as_json):
+            from movie_rag.pipeline import build_catalogue
+
+            settings = cli._settings(workdir).model_copy(update={"collab_enabled": False})
+            report = build_catalogue(
+                settings,
+                movielens,
+                list(imdb or []),
+                genome_dir=genome,
+                mode="overwrite" if overwrite else "merge",
+                index=False,
+            )
+        summary = {
+            "table": report.table,
+            "rows": report.rows,
+            "changes": report.changes,
+            "quarantined": sum(report.quarantined.values()),
+        }
+        _emit(as_json, summary, f"movies_info: {report.rows} rows -> {report.table}")
+
+    @app.command()
     def collab(
         force: Annotated[bool, typer.Option("--force", help="Retrain even if unchanged.")] = False,
         workdir: WorkdirOption = None,
@@ -67,14 +115,14 @@ def register(app: typer.Typer) -> None:
         cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
             from movie_rag.collab.model import train_collaborative
-            from movie_rag.spark import get_spark
+            from movie_rag.spark import get_spark, spark_to_arrow
             from movie_rag.tables import TableStore
 
             settings = cli._settings(workdir)
             store = TableStore(get_spark(settings), settings)
             frame = store.read("movielens_ratings", "bronze")
             summary = train_collaborative(
-                settings, frame.toArrow(), ratings_frame=frame, force=force
+                settings, spark_to_arrow(frame), ratings_frame=frame, force=force
             )
         _emit(as_json, summary, f"collaborative model: {summary}")
 
@@ -105,8 +153,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def gate(
         metric: Annotated[
-            str, typer.Option("--metric", help="protocol/system/metric, e.g. tags/chain/ndcg@10.")
-        ] = "tags/chain/ndcg@10",
+            str, typer.Option("--metric", help="protocol/system/metric, e.g. tags/chain/ndcg.")
+        ] = "tags/chain/ndcg",
         minimum: Annotated[
             float, typer.Option("--min", help="The gate passes at or above this value.")
         ] = 0.0,
@@ -117,6 +165,12 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--experiment", help="MLflow experiment for the metrics (workspace)."),
         ] = None,
+        movielens: Annotated[
+            Path | None,
+            typer.Option(
+                "--movielens", metavar="DIR", help="MovieLens release (default: the last build's)."
+            ),
+        ] = None,
         workdir: WorkdirOption = None,
         as_json: JsonOption = False,
         verbose: VerboseOption = False,
@@ -124,7 +178,9 @@ def register(app: typer.Typer) -> None:
         """Evaluate, log the metrics to MLflow, and publish the quality gate as a task value.
 
         Sets the task value ``gate`` to ``passed`` or ``failed``; the job's deploy task runs
-        only when it is ``passed``.
+        only when it is ``passed``. The protocols hold users and tags out of a build of their
+        own, so the evaluation always builds embedded (local tables and index under
+        ``<workdir>/evaluation``), on any backend: it gates the ranking, not Vector Search.
         """
         cli._start(workdir, verbose=int(verbose))
         with cli._reported_errors(as_json):
@@ -136,13 +192,18 @@ def register(app: typer.Typer) -> None:
             parts = metric.split("/")
             if len(parts) != 3:
                 raise ConfigurationError(
-                    f"--metric {metric!r}: write protocol/system/metric (tags/chain/ndcg@10)"
+                    f"--metric {metric!r}: write protocol/system/metric (tags/chain/ndcg)"
                 )
             protocol, system, name = parts
             settings = cli._settings(workdir)
+            inputs = (
+                EvaluationInputs(movielens_dir=movielens)
+                if movielens is not None
+                else EvaluationInputs.from_build_report(settings.workdir)
+            )
             report, _ = run_evaluation(
-                settings,
-                EvaluationInputs.from_build_report(settings.workdir),
+                _embedded(settings),
+                inputs,
                 ProtocolParams.reduced() if reduced else ProtocolParams(),
                 protocols=[protocol],
                 systems=[system],
@@ -229,6 +290,14 @@ def register(app: typer.Typer) -> None:
         )
 
 
+def _embedded(settings: Any) -> Any:
+    """The settings of the gate's held-out build: the embedded stack, same names otherwise."""
+    from movie_rag.settings import MovieRagSettings
+
+    default = MovieRagSettings.model_fields["embedding_model"].default
+    return settings.model_copy(update={"backend": "local", "embedding_model": default})
+
+
 def _log_gate(
     report: Any,
     files: dict[str, Path],
@@ -244,6 +313,8 @@ def _log_gate(
         return log_to_mlflow(report, files, settings.workdir)
     import mlflow
 
+    if settings.mlflow_tracking_uri:
+        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name="quality-gate") as run:
         for protocol in report.protocols:

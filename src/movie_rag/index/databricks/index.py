@@ -73,6 +73,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import pyarrow as pa
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
+from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 from movie_rag.errors import ConfigurationError, MovieRagError
 from movie_rag.index._table import prepare, read_table
 from movie_rag.index.base import (
@@ -89,8 +91,6 @@ from movie_rag.index.base import (
     VectorIndex,
 )
 from movie_rag.index.filters import SearchFilters, normalise_name
-from movie_rag.ingest.genres import MOVIELENS_GENRES
-from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
 
 if TYPE_CHECKING:
     import numpy as np
