@@ -60,6 +60,7 @@ __all__ = [
     "WorkspaceAuthError",
     "bearer_token",
     "chat_model",
+    "check_credentials",
     "describe_auth",
     "in_model_serving",
     "is_transient",
@@ -201,6 +202,29 @@ def workspace_client(
 def describe_auth(config: Config) -> str:
     """``host (auth type)`` for messages; never a credential."""
     return f"{config.host} ({config.auth_type or 'unknown'} auth)"
+
+
+def check_credentials(config: Config) -> Config:
+    """Get a first ``Authorization`` header now, so refused credentials fail here, in one line.
+
+    OAuth credentials (a service principal's client id and secret, a notebook token
+    exchange) are only tried on the first request; a caller that wants the error before it
+    starts writing calls this.
+
+    Raises:
+        WorkspaceAuthError: The workspace refused the credentials (the reason, never the
+            credential).
+    """
+    try:
+        config.authenticate()
+    except WorkspaceAuthError:
+        raise
+    except Exception as exc:
+        raise WorkspaceAuthError(
+            f"the Databricks workspace {describe_auth(config)} refused the credentials: "
+            f"{_first_line(exc)}"
+        ) from None
+    return config
 
 
 def bearer_token(config: Config) -> str:

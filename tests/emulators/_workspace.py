@@ -9,7 +9,17 @@ https://docs.databricks.com/api/workspace/ and databricks-sdk ``errors/platform.
 * a request without a bearer token is 401 UNAUTHENTICATED, a wrong token 403
   PERMISSION_DENIED; a body that is not JSON is 400 MALFORMED_REQUEST;
 * ``GET /.well-known/databricks-config`` (databricks-sdk's unauthenticated host-metadata
-  probe, ``Config._resolve_host_metadata``) answers as a workspace on AWS.
+  probe, ``Config._resolve_host_metadata``) answers as a workspace on AWS;
+* OAuth machine-to-machine (https://docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m):
+  ``GET /oidc/.well-known/oauth-authorization-server`` names the token endpoint, and
+  ``POST /oidc/v1/token`` (form-encoded ``grant_type=client_credentials``, the service
+  principal's client id and secret as HTTP basic auth or form fields) answers
+  ``{"access_token", "token_type": "Bearer", "expires_in"}``; an unknown client or a wrong
+  secret is 401 ``invalid_client``, another grant type 400 ``unsupported_grant_type``.
+
+Every bearer belongs to an :class:`Identity` (which principal, which kind of credential:
+``pat``, ``oauth-m2m``, ``model-serving``, ``notebook``); each recorded request says who sent
+it, and subclasses read the caller of the request they answer from ``self.caller``.
 
 Tests inject faults (an error status, a dropped connection, a delay, or a write that takes
 effect but whose answer is lost) and read back every request the emulator received.
@@ -17,15 +27,17 @@ effect but whose answer is lost) and read back every request the emulator receiv
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Self
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 ERROR_CODES = {
     400: "INVALID_PARAMETER_VALUE",
@@ -73,6 +85,8 @@ class RecordedRequest:
         raw: The request body as sent (text), for checks that a value never travelled.
         body: The parsed JSON body, or None.
         status: The status the emulator answered with (-1: connection dropped).
+        principal: Who sent it (None: no valid credential).
+        credential: The kind of credential (``pat``, ``oauth-m2m``, ...).
     """
 
     method: str
@@ -81,6 +95,9 @@ class RecordedRequest:
     raw: str = ""
     body: Any = None
     status: int = 0
+    principal: str | None = None
+    credential: str | None = None
+    credential_token: str = field(default="", repr=False)
 
     @property
     def text(self) -> str:
@@ -122,6 +139,19 @@ class Fault:
         return re.search(self.path, path) is not None
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a bearer token belongs to.
+
+    Attributes:
+        principal: A user's e-mail or a service principal's application id.
+        credential: ``pat``, ``oauth-m2m``, ``model-serving`` or ``notebook``.
+    """
+
+    principal: str
+    credential: str = "pat"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -134,13 +164,19 @@ class WorkspaceEmulator:
     Use it as a context manager; ``url`` and ``token`` are what clients are given.
 
     Args:
-        token: The personal access token every request must carry.
+        token: A personal access token the workspace accepts (of ``principal``).
+        principal: Whose token it is.
     """
 
     thread_name: ClassVar[str] = "workspace-emulator"
+    #: Lifetime of an issued OAuth token, as Databricks gives them (one hour).
+    oauth_lifetime: ClassVar[int] = 3600
 
-    def __init__(self, *, token: str) -> None:
+    def __init__(self, *, token: str, principal: str = "deployer@example.com") -> None:
         self.token = token
+        self.identities: dict[str, Identity] = {token: Identity(principal, "pat")}
+        self.service_principals: dict[str, str] = {}
+        self._local = threading.local()
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.RLock()
@@ -228,6 +264,23 @@ class WorkspaceEmulator:
             self.faults.append(fault)
         return fault
 
+    def add_identity(self, token: str, principal: str, credential: str = "pat") -> None:
+        """Accept ``token`` as ``principal``'s credential of kind ``credential``."""
+        with self._lock:
+            self.identities[token] = Identity(principal, credential)
+
+    def add_service_principal(self, client_id: str, secret: str) -> None:
+        """A service principal (application id ``client_id``) with an OAuth secret."""
+        with self._lock:
+            self.service_principals[client_id] = secret
+
+    def identity(self, token: str) -> Identity | None:
+        """The identity of a bearer token (None: the workspace does not know it)."""
+        with self._lock:
+            if token == self.token and token not in self.identities:
+                return Identity("deployer@example.com", "pat")
+            return self.identities.get(token)
+
     def calls(self, method: str | None = None, path_pattern: str = "") -> list[RecordedRequest]:
         """Recorded requests with this method (any when None) whose path matches."""
         with self._lock:
@@ -247,10 +300,45 @@ class WorkspaceEmulator:
                     return fault
         return None
 
+    @property
+    def caller(self) -> Identity | None:
+        """Who sent the request being answered (each request has its own thread)."""
+        return getattr(self._local, "identity", None)
+
     def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         """Answer one authorised request (raises :class:`ApiError` for error answers)."""
         with self._lock:
             return self._route(method, path, query, body)
+
+    def _issue_token(self, header: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The OAuth client-credentials grant (``POST /oidc/v1/token``)."""
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+        if form.get("grant_type") != "client_credentials":
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Only client_credentials is supported here.",
+            }
+        with self._lock:
+            known = self.service_principals.get(client_id)
+            if known is None or known != secret:
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed",
+                }
+            token = f"oauth-{uuid.uuid4().hex}"
+            self.identities[token] = Identity(client_id, "oauth-m2m")
+        return 200, {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.oauth_lifetime,
+            "scope": form.get("scope") or "all-apis",
+        }
 
     def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> Any:
         raise ApiError(404, f"No API found for '{method} {path}'", "ENDPOINT_NOT_FOUND")
@@ -289,6 +377,25 @@ class _Handler(BaseHTTPRequestHandler):
         record = RecordedRequest(method, unquote(split.path), parse_qs(split.query), raw)
         with emulator._lock:
             emulator.requests.append(record)
+        if record.path == "/oidc/.well-known/oauth-authorization-server" and method == "GET":
+            self._send(
+                record,
+                200,
+                {
+                    "issuer": f"{emulator.url}/oidc",
+                    "authorization_endpoint": f"{emulator.url}/oidc/v1/authorize",
+                    "token_endpoint": f"{emulator.url}/oidc/v1/token",
+                },
+            )
+            return
+        if record.path == "/oidc/v1/token" and method == "POST":
+            form = {
+                unquote_plus(k): unquote_plus(v)
+                for k, _, v in (pair.partition("=") for pair in raw.split("&") if pair)
+            }
+            status, answer = emulator._issue_token(self.headers.get("Authorization") or "", form)
+            self._send(record, status, answer)
+            return
         try:
             record.body = json.loads(raw) if raw else None
         except ValueError:
@@ -311,6 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._fault(record, fault)
                 return
         try:
+            emulator._local.identity = emulator.identity(record.credential_token)
             answer = emulator.handle(method, record.path, record.query, record.body)
         except ApiError as exc:
             self._error(record, exc)
@@ -337,9 +445,12 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
             return False
-        if header.removeprefix("Bearer ") != self.server.emulator.token:
+        identity = self.server.emulator.identity(header.removeprefix("Bearer "))
+        if identity is None:
             self._error(record, ApiError(403, "Invalid access token.", "PERMISSION_DENIED"))
             return False
+        record.principal, record.credential = identity.principal, identity.credential
+        record.credential_token = header.removeprefix("Bearer ")
         return True
 
     def _error(

@@ -7,7 +7,11 @@ Starting a real ``mlflow models serve`` takes 30-50 s; this server answers throu
 * ``POST /serving-endpoints/{name}/invocations`` — Databricks Model Serving scoring
   (https://docs.databricks.com/machine-learning/model-serving/score-custom-model-endpoints.html):
   needs ``Authorization: Bearer <token>``; 401 without a token, 403 with a wrong one, 404
-  ``RESOURCE_DOES_NOT_EXIST`` for an endpoint name that is not served;
+  ``RESOURCE_DOES_NOT_EXIST`` for an endpoint name that is not served; once
+  :meth:`ModelInvocationsEmulator.restrict_query` is called, a caller (each token is one
+  principal, :meth:`ModelInvocationsEmulator.add_identity`) without the endpoint's CAN QUERY
+  permission is 403 ``PERMISSION_DENIED`` (serving endpoint ACLs: CAN QUERY is what querying
+  needs);
 * ``POST /invocations`` — MLflow's scoring server (no authentication).
 
 Bodies as the scoring server reads them: ``dataframe_split`` (``columns`` + ``data``),
@@ -82,6 +86,9 @@ class ModelInvocationsEmulator:
         self.model.chain = chain
         self.endpoint_name = endpoint_name
         self.token = token
+        self.identities: dict[str, str] = {token: "deployer@example.com"}
+        #: Principals with CAN QUERY; None: every valid token may query.
+        self.can_query: set[str] | None = None
         self.text_only = text_only
         self.query_column_only = query_column_only
         self.requests: list[dict[str, Any]] = []
@@ -135,6 +142,14 @@ class ModelInvocationsEmulator:
     def mlflow_url(self) -> str:
         """The ``mlflow models serve``-style invocations URL."""
         return f"{self.base_url}/invocations"
+
+    def add_identity(self, token: str, principal: str) -> None:
+        """Accept ``token`` as ``principal``'s credential."""
+        self.identities[token] = principal
+
+    def restrict_query(self, *principals: str) -> None:
+        """Only these principals hold CAN QUERY on the endpoint from now on."""
+        self.can_query = set(principals)
 
     def fail(self, status: int, times: int = 1, *, delay: float = 0.0) -> None:
         """Answer the next ``times`` requests with ``status`` (0: answer normally after
@@ -237,8 +252,16 @@ class _Handler(BaseHTTPRequestHandler):
             header = self.headers.get("Authorization") or ""
             if not header.startswith("Bearer "):
                 return _error(401, "UNAUTHENTICATED", "Credential was not sent.")
-            if header.removeprefix("Bearer ") != emulator.token:
+            principal = emulator.identities.get(header.removeprefix("Bearer "))
+            if principal is None:
                 return _error(403, "PERMISSION_DENIED", "Invalid access token.")
+            if emulator.can_query is not None and principal not in emulator.can_query:
+                return _error(
+                    403,
+                    "PERMISSION_DENIED",
+                    f"User {principal} does not have permission CAN_QUERY on serving "
+                    f"endpoint {parts[1]}.",
+                )
             if parts[1] != emulator.endpoint_name:
                 return _error(
                     404, "RESOURCE_DOES_NOT_EXIST", f"Endpoint '{parts[1]}' does not exist."

@@ -20,6 +20,17 @@ databricks-sdk ``service/serving.py``, ``service/workspace.py``, ``service/catal
 * ``GET|PATCH /api/2.1/unity-catalog/permissions/{securable_type}/{full_name}`` — grants/get,
   grants/update (the type is matched case-insensitively: the CLI reference writes
   ``catalog``, the SDK's ``SecurableType`` enum ``CATALOG``)
+* ``GET|PATCH /api/2.0/permissions/serving-endpoints/{id}`` — servingendpoints/getpermissions,
+  …/updatepermissions (levels CAN_MANAGE, CAN_QUERY, CAN_VIEW)
+* ``/oidc/...`` — the OAuth M2M token route of every workspace emulator (``_workspace``)
+
+The workspace has the Foundation Model pay-per-token endpoints every workspace has
+(:data:`FOUNDATION_ENDPOINTS`: ``databricks-meta-llama-3-3-70b-instruct``,
+``databricks-gte-large-en``, ...); the retired ``databricks-meta-llama-3-70b-instruct`` is
+not among them, so asking for it is 404 like any unknown endpoint. Other endpoints a model
+may call (a custom embedding or LLM endpoint) are added with
+:meth:`ServingEmulator.add_endpoint`. ``GET /api/2.0/preview/scim/v2/Me`` answers for the
+caller (each token has its own identity, see ``_workspace.Identity``).
 
 What it rejects, with the real error body ``{"error_code": ..., "message": ...}`` and the
 HTTP status that goes with each code in the SDK's error tables (``errors/platform.py``):
@@ -116,6 +127,7 @@ from emulators._workspace import (
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "FOUNDATION_ENDPOINTS",
     "ApiError",
     "Fault",
     "RecordedRequest",
@@ -123,6 +135,14 @@ __all__ = [
 ]
 
 DEFAULT_TOKEN = "dapi-serving-emulator-0123456789abcdef"
+#: Foundation Model API endpoints of a current workspace (pay-per-token, all regions).
+FOUNDATION_ENDPOINTS = (
+    "databricks-meta-llama-3-3-70b-instruct",
+    "databricks-gte-large-en",
+    "databricks-claude-sonnet-4",
+    "databricks-gpt-oss-120b",
+)
+_ENDPOINT_LEVELS = {"CAN_MANAGE", "CAN_QUERY", "CAN_VIEW"}
 
 _WORKLOAD_SIZES = ("Small", "Medium", "Large")
 _WORKLOAD_TYPES = {
@@ -188,6 +208,7 @@ _PRIVILEGES = {
         "WRITE_VOLUME",
     },
     "TABLE": {"ALL_PRIVILEGES", "APPLY_TAG", "MANAGE", "MODIFY", "SELECT"},
+    "VOLUME": {"ALL_PRIVILEGES", "APPLY_TAG", "MANAGE", "READ_VOLUME", "WRITE_VOLUME"},
 }
 _ALL_PRIVILEGES = set().union(*_PRIVILEGES.values()) | {
     "ACCESS",
@@ -272,7 +293,7 @@ class ServingEmulator(WorkspaceEmulator):
         principals: Iterable[str] | None = None,
         creator: str = "deployer@example.com",
     ) -> None:
-        super().__init__(token=token)
+        super().__init__(token=token, principal=creator)
         self.ready_after_polls = ready_after_polls
         self.update_after_polls = update_after_polls
         self.workload_sizes = (*_WORKLOAD_SIZES, *custom_workload_sizes)
@@ -287,6 +308,11 @@ class ServingEmulator(WorkspaceEmulator):
         self.scope_names: dict[str, str] = {}
         self.securables: dict[tuple[str, str], str] = {}
         self.grants: dict[tuple[str, str], dict[str, set[str]]] = {}
+        # Endpoints this emulator does not deploy: name -> (id, foundation?).
+        self.other_endpoints: dict[str, tuple[str, bool]] = {
+            name: (uuid.uuid4().hex, True) for name in FOUNDATION_ENDPOINTS
+        }
+        self.endpoint_acl: dict[str, dict[str, set[str]]] = {}
 
     # -- test controls -----------------------------------------------------------------------
 
@@ -295,13 +321,30 @@ class ServingEmulator(WorkspaceEmulator):
         with self._lock:
             self.models.setdefault(name.lower(), set()).update(str(v) for v in versions)
 
-    def register_table(self, full_name: str) -> None:
-        """Register a table (and its catalog and schema) as Unity Catalog securables."""
+    def register_table(self, full_name: str, securable_type: str = "TABLE") -> None:
+        """Register a table, index or volume (and its catalog and schema) as securables."""
         catalog, schema, _table = full_name.split(".")
         with self._lock:
             self.securables[("CATALOG", catalog.lower())] = catalog
             self.securables[("SCHEMA", f"{catalog}.{schema}".lower())] = f"{catalog}.{schema}"
-            self.securables[("TABLE", full_name.lower())] = full_name
+            self.securables[(securable_type, full_name.lower())] = full_name
+
+    def add_endpoint(self, name: str) -> str:
+        """A READY endpoint this emulator did not deploy (a custom LLM or embedding one)."""
+        with self._lock:
+            self.other_endpoints[name] = (uuid.uuid4().hex, False)
+            return self.other_endpoints[name][0]
+
+    def endpoint_permissions(self, name: str) -> dict[str, set[str]]:
+        """Permission levels on an endpoint, by principal."""
+        with self._lock:
+            if name in self.endpoints:
+                endpoint_id = self.endpoints[name].id
+            else:
+                endpoint_id = self.other_endpoints[name][0]
+            return {
+                who: set(levels) for who, levels in self.endpoint_acl.get(endpoint_id, {}).items()
+            }
 
     def fail_deployment(self, model: str, version: str, message: str) -> None:
         """Make every config serving this model version fail with ``message``."""
@@ -339,11 +382,14 @@ class ServingEmulator(WorkspaceEmulator):
         parts = path.strip("/").split("/")
         if parts == ["api", "2.0", "preview", "scim", "v2", "Me"] and method == "GET":
             # https://docs.databricks.com/api/workspace/currentuser/me
-            return {"id": "1", "userName": self.creator, "active": True}
+            who = self.caller.principal if self.caller is not None else self.creator
+            return {"id": str(abs(hash(who)) % 10**12), "userName": who, "active": True}
         if parts[:3] == ["api", "2.0", "serving-endpoints"]:
             return self._serving(method, parts[3:], body)
         if parts[:3] == ["api", "2.0", "secrets"]:
             return self._secrets(method, "/".join(parts[3:]), query, body)
+        if parts[:4] == ["api", "2.0", "permissions", "serving-endpoints"] and len(parts) == 5:
+            return self._endpoint_permissions(method, parts[4], body)
         if parts[:4] == ["api", "2.1", "unity-catalog", "permissions"] and len(parts) == 6:
             return self._permissions(method, parts[4], parts[5], query, body)
         raise ApiError(404, f"No API found for '{method} {path}'", "ENDPOINT_NOT_FOUND")
@@ -357,6 +403,14 @@ class ServingEmulator(WorkspaceEmulator):
             if method == "GET":
                 # https://docs.databricks.com/api/workspace/servingendpoints/list
                 return {"endpoints": [self._summary(e) for e in self.endpoints.values()]}
+        elif len(rest) == 1 and rest[0] in self.other_endpoints and rest[0] not in self.endpoints:
+            if method == "GET":
+                return self._other_detailed(rest[0])
+            raise ApiError(
+                403,
+                f"Endpoint '{rest[0]}' is not managed through this API.",
+                "PERMISSION_DENIED",
+            )
         elif len(rest) == 1:
             if method == "GET":
                 # https://docs.databricks.com/api/workspace/servingendpoints/get
@@ -804,6 +858,61 @@ class ServingEmulator(WorkspaceEmulator):
             )
         secrets[key] = (value, _now_ms())
         return {}
+
+    def _other_detailed(self, name: str) -> dict[str, Any]:
+        endpoint_id, foundation = self.other_endpoints[name]
+        entity: dict[str, Any] = {"name": name}
+        if foundation:
+            entity["foundation_model"] = {"name": name.removeprefix("databricks-")}
+        return {
+            "name": name,
+            "id": endpoint_id,
+            "creator": "system" if foundation else self.creator,
+            "endpoint_type": "FOUNDATION_MODEL_API" if foundation else "CUSTOM_MODEL",
+            "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
+            "config": {"served_entities": [entity]},
+        }
+
+    # -- endpoint permissions -----------------------------------------------------------------
+
+    def _endpoint_permissions(self, method: str, endpoint_id: str, body: Any) -> Any:
+        ids = {e.id for e in self.endpoints.values()}
+        ids |= {i for i, foundation in self.other_endpoints.values() if not foundation}
+        if endpoint_id not in ids:
+            raise missing(f"Serving endpoint with id '{endpoint_id}' does not exist.")
+        acl = self.endpoint_acl.setdefault(endpoint_id, {})
+        if method == "PATCH":
+            entries = _object(body).get("access_control_list")
+            if not isinstance(entries, list):
+                raise bad("access_control_list must be an array.")
+            for entry in entries:
+                entry = _object(entry)
+                names = [
+                    entry[k]
+                    for k in ("user_name", "service_principal_name", "group_name")
+                    if entry.get(k)
+                ]
+                if len(names) != 1:
+                    raise bad("Each access control entry names exactly one principal.")
+                level = entry.get("permission_level")
+                if level not in _ENDPOINT_LEVELS:
+                    raise bad(f"Invalid permission level '{level}' for a serving endpoint.")
+                acl.setdefault(names[0], set()).add(level)
+        elif method != "GET":
+            raise ApiError(404, f"No API found for '{method} permissions/serving-endpoints'")
+        return {
+            "object_id": f"/serving-endpoints/{endpoint_id}",
+            "object_type": "serving-endpoint",
+            "access_control_list": [
+                {
+                    ("user_name" if "@" in who else "service_principal_name"): who,
+                    "all_permissions": [
+                        {"permission_level": level, "inherited": False} for level in sorted(levels)
+                    ],
+                }
+                for who, levels in sorted(acl.items())
+            ],
+        }
 
     # -- Unity Catalog grants --------------------------------------------------------------------
 

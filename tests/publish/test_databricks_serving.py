@@ -239,54 +239,27 @@ def test_inference_table_can_be_switched_off(
     assert table["enabled"] is False
 
 
-def test_without_ai_gateway_a_new_endpoint_gets_the_legacy_inference_table() -> None:
+def test_without_ai_gateway_an_inference_table_is_a_clear_error_and_never_legacy() -> None:
     with ServingEmulator(ai_gateway_available=False) as ws:
         ws.register_model(MODEL, "1")
         serving = serving_for(ws)
-
-        serving.deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
-        before = len(ws.requests)
-        serving.deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
-
-        creates = ws.calls("POST", "^/api/2.0/serving-endpoints$")
-        assert [c.status for c in creates] == [404, 200]
-        assert "ai_gateway" in creates[0].body and "ai_gateway" not in creates[1].body
-        assert creates[1].body["config"]["auto_capture_config"] == {
-            "catalog_name": "main",
-            "schema_name": "movie_rag",
-            "table_name_prefix": "movie_rag",
-            "enabled": True,
-        }
-        assert (ws.active(ENDPOINT).auto_capture_config or {}).get("enabled") is True
-        assert all(r.method == "GET" for r in ws.requests[before:])
-
-
-def test_without_ai_gateway_an_existing_endpoint_gets_the_legacy_table_in_a_config_update() -> None:
-    with ServingEmulator(ai_gateway_available=False) as ws:
-        ws.register_model(MODEL, "1")
-        serving = serving_for(ws)
+        with pytest.raises(ServingError, match="AI Gateway is not available") as caught:
+            serving.deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
+        assert caught.value.error_code == "FEATURE_DISABLED"
+        assert "legacy inference tables" in str(caught.value)
+        # An existing endpoint: the gateway PUT fails the same way, no config update follows.
         serving.deploy(ENDPOINT, MODEL, "1")
-
-        serving.deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
-
-        [gateway] = ws.calls("PUT", "/ai-gateway$")
-        assert (gateway.status, gateway.body["inference_table_config"]["enabled"]) == (404, True)
-        [update] = ws.calls("PUT", "/config$")
-        assert update.body == {"auto_capture_config": INFERENCE.model_dump()}
-        capture = ws.active(ENDPOINT).auto_capture_config or {}
-        assert (capture["catalog_name"], capture["enabled"]) == ("main", True)
+        with pytest.raises(ServingError, match="AI Gateway is not available"):
+            serving.deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
+        assert not [r for r in ws.requests if "auto_capture_config" in r.raw]
 
 
-def test_no_inference_table_route_left_is_a_clear_error() -> None:
-    with ServingEmulator(ai_gateway_available=False, legacy_inference_tables=False) as ws:
-        ws.register_model(MODEL, "1")
-
-        with pytest.raises(ServingError) as caught:
-            serving_for(ws).deploy(ENDPOINT, MODEL, "1", inference_table=INFERENCE)
-
-    message = str(caught.value)
-    assert ENDPOINT in message and "Legacy inference tables" in message
-    assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+def test_asking_for_legacy_inference_tables_is_refused_before_any_request(
+    workspace: ServingEmulator, serving: DatabricksServing
+) -> None:
+    with pytest.raises(ServingConfigError, match=r"legacy inference tables.*AI Gateway"):
+        serving.deploy(ENDPOINT, MODEL, "1", auto_capture_config={"catalog_name": "main"})
+    assert workspace.requests == []
 
 
 # -- secrets and environment variables ---------------------------------------------------------

@@ -103,33 +103,28 @@ class UnityCatalogFeedbackStore:
         """The store the settings describe (``sql_warehouse_id``, ``feedback_table``).
 
         Args:
-            settings: With ``sql_warehouse_id`` set; the workspace comes from
-                ``databricks_host``/``databricks_token`` or the SDK's own configuration.
+            settings: With ``sql_warehouse_id`` set; the workspace credentials come from
+                :func:`movie_rag.workspace.workspace_client` (the unified auth chain, with
+                the ``databricks_*`` settings as overrides).
 
         Returns:
             The store.
 
         Raises:
-            ConfigurationError: ``sql_warehouse_id`` is not set.
+            ConfigurationError: ``sql_warehouse_id`` is not set, or databricks-sdk is missing.
+            WorkspaceAuthError: No usable workspace credentials.
         """
         if not settings.sql_warehouse_id:
             raise ConfigurationError(
                 "set MOVIE_RAG_SQL_WAREHOUSE_ID to write feedback to a Unity Catalog table"
             )
-        try:
-            from databricks.sdk import WorkspaceClient
-        except ImportError:
-            raise ConfigurationError(
-                "feedback in Unity Catalog needs databricks-sdk: "
-                "pip install 'movie-rag[databricks]'"
-            ) from None
-        kwargs: dict[str, Any] = {}
-        if settings.databricks_host:
-            kwargs["host"] = settings.databricks_host
-        if settings.databricks_token is not None:
-            kwargs["token"] = settings.databricks_token.get_secret_value()
+        from movie_rag.workspace import workspace_client
+
+        # The workspace seam: unified auth (notebook, App, OAuth M2M, profile, PAT) with the
+        # databricks_* settings as overrides.
+        client = workspace_client(settings)
         table = settings.feedback_table or f"{settings.catalog}.{settings.silver_schema}.feedback"
-        return cls(WorkspaceClient(**kwargs), settings.sql_warehouse_id, table)
+        return cls(client, settings.sql_warehouse_id, table)
 
     def ensure_table(self) -> None:
         """Create the table when it does not exist yet (once per store)."""

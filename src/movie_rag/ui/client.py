@@ -22,14 +22,17 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from movie_rag.chain.types import RecommendationRequest, RecommendationResponse
 from movie_rag.errors import ConfigurationError, MovieRagError
+
+if TYPE_CHECKING:
+    from movie_rag.settings import MovieRagSettings
 
 __all__ = ["EndpointClient", "EndpointError"]
 
@@ -63,6 +66,8 @@ class EndpointClient:
         token: Bearer token (a Databricks personal access or service-principal token); None
             sends no ``Authorization`` header.
         timeout: Seconds to wait for an answer.
+        auth: Gives a fresh bearer token per request (wins over ``token``); see
+            :meth:`from_workspace`, which takes it from the workspace's unified auth.
 
     Raises:
         ConfigurationError: The URL is not an http(s) URL.
@@ -72,7 +77,14 @@ class EndpointClient:
         >>> client.ask("a feel-good comedy", k=3).recommendations  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        auth: Callable[[], str] | None = None,
+    ) -> None:
         url = (url or "").strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -82,12 +94,43 @@ class EndpointClient:
             )
         self.url = url
         self.token = token.strip() if token and token.strip() else None
+        self._auth = auth
         self.timeout = timeout
         #: None until the endpoint has answered; False when it only answers text.
         self.structured: bool | None = None
 
     def __repr__(self) -> str:
-        return f"EndpointClient({self.url!r}, token={'set' if self.token else 'none'})"
+        auth = "workspace" if self._auth else ("set" if self.token else "none")
+        return f"EndpointClient({self.url!r}, token={auth})"
+
+    @classmethod
+    def from_workspace(
+        cls,
+        endpoint_name: str,
+        settings: MovieRagSettings | None = None,
+        *,
+        timeout: float = 60.0,
+    ) -> EndpointClient:
+        """A client for a Databricks serving endpoint, on the workspace's own credentials.
+
+        The credentials follow databricks-sdk's unified auth chain (notebook, Model
+        Serving, Databricks App service principal, OAuth M2M, profile, PAT; the
+        ``databricks_*`` settings override it, see :mod:`movie_rag.workspace`); each request
+        asks it for a fresh bearer, so OAuth tokens refresh and no token is kept.
+
+        Args:
+            endpoint_name: The serving endpoint's name.
+            settings: Overrides of the chain.
+            timeout: Seconds to wait for an answer.
+
+        Raises:
+            WorkspaceAuthError: No usable workspace credentials.
+        """
+        from movie_rag.workspace import bearer_token, serving_base_url, workspace_config
+
+        config = workspace_config(settings)
+        url = f"{serving_base_url(config)}/{endpoint_name}/invocations"
+        return cls(url, timeout=timeout, auth=lambda: bearer_token(config))
 
     @property
     def host(self) -> str:
@@ -198,8 +241,9 @@ class EndpointClient:
 
     def _post(self, body: Mapping[str, Any]) -> Any:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = self._auth() if self._auth is not None else self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(
             self.url, data=json.dumps(body).encode(), headers=headers, method="POST"
         )
@@ -239,6 +283,14 @@ class EndpointClient:
         )
 
     def _http_error(self, status: int, detail: str) -> EndpointError:
+        if status == 403 and "CAN_QUERY" in detail.upper().replace(" ", "_"):
+            # The credential is valid but lacks the endpoint permission.
+            name = self.url.rstrip("/").split("/")[-2] if "/serving-endpoints/" in self.url else ""
+            message = (
+                "This identity may not query the recommendation service (HTTP 403): it needs "
+                f"CAN QUERY on serving endpoint {name or self.host!r}."
+            )
+            return EndpointError(message, "auth", status, detail)
         if status in (401, 403):
             message = (
                 f"The recommendation service refused the access token (HTTP {status}). "
