@@ -224,7 +224,7 @@ def test_task_values_off_databricks_go_to_the_named_file(
 ) -> None:
     import json
 
-    from movie_rag.cli_platform import TASK_VALUES_ENV, set_task_value
+    from movie_rag.cli.platform import TASK_VALUES_ENV, set_task_value
 
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     target = tmp_path / "values.jsonl"
