@@ -29,7 +29,8 @@ from movie_rag.datasets import (
     sha256_file,
 )
 from movie_rag.errors import DownloadError
-from movie_rag.ingest.quality import Quarantine, read_csv_records, read_json_records
+from movie_rag.ingest.quality import Quarantine
+from movie_rag.ingest.readers import read_csv_records, read_json_records
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RELEASE_FILES = ("movies.csv", "links.csv", "ratings.csv", "tags.csv", "README.txt")

@@ -31,6 +31,7 @@ PUBLIC_NAMES = [
     "MovieLensLoader",
     "MovieRagError",
     "MovieRagSettings",
+    "Platform",
     "Quarantine",
     "Recommendation",
     "RecommendationResponse",
@@ -45,6 +46,7 @@ PUBLIC_NAMES = [
     "build_catalogue",
     "fetch_movielens",
     "get_spark",
+    "platform_for",
     "sample_catalogue",
     "workspace_client",
     "workspace_config",
@@ -74,6 +76,57 @@ def test_import_is_fast_and_light() -> None:
     result = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
     assert result["heavy"] == []
     assert best < 0.5
+
+
+#: Every package face, and what importing it must not pull in.
+FACES = (
+    "movie_rag",
+    "movie_rag.catalog",
+    "movie_rag.collab",
+    "movie_rag.evaluation",
+    "movie_rag.feedback",
+    "movie_rag.index",
+    "movie_rag.ingest",
+    "movie_rag.publish",
+    "movie_rag.ui",
+)
+HEAVY = ("pyspark", "torch", "mlflow", "sentence_transformers", "gradio", "databricks")
+
+
+def test_every_package_face_is_light_and_exports_what_all_lists() -> None:
+    # A fresh interpreter: importing each face pulls nothing heavy; then every name in
+    # __all__ resolves, to an object defined where the face says.
+    code = (
+        "import importlib, json, sys\n"
+        f"faces = {FACES!r}\n"
+        "mods = [importlib.import_module(f) for f in faces]\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "missing = [f'{m.__name__}.{n}' for m in mods for n in m.__all__\n"
+        "           if getattr(m, n, None) is None]\n"
+        "print(json.dumps({'heavy': heavy, 'missing': missing,\n"
+        "                  'all': {m.__name__: len(m.__all__) for m in mods}}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reply = json.loads(result.stdout.strip().splitlines()[-1])
+    assert reply["heavy"] == []
+    assert reply["missing"] == []
+    assert all(reply["all"].values()), reply["all"]
+
+
+def test_a_face_names_itself_when_a_name_is_missing() -> None:
+    import movie_rag.catalog
+
+    with pytest.raises(AttributeError, match=r"'movie_rag\.catalog' has no attribute 'nope'"):
+        _ = movie_rag.catalog.nope  # type: ignore[attr-defined]
+    assert "MOVIES_INFO_SCHEMA" in dir(movie_rag.catalog)
+
+
+def test_lazy_exports_refuses_an_all_that_disagrees() -> None:
+    from movie_rag._exports import lazy_exports
+
+    with pytest.raises(RuntimeError, match=r"disagree on \['b'\]"):
+        lazy_exports("pkg", {"a": "math"}, ["a", "b"])
 
 
 def _requirement_names(requirements: list[str]) -> set[str]:

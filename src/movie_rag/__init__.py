@@ -6,80 +6,10 @@ the optional extras (pyspark, torch, mlflow).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
-
-_EXPORTS: dict[str, str] = {
-    "ModelPublisher": "movie_rag.publish.publisher",
-    "Recommendation": "movie_rag.chain.types",
-    "RecommendationResponse": "movie_rag.chain.types",
-    "RecommenderChain": "movie_rag.chain.recommender",
-    "SearchFilters": "movie_rag.index.filters",
-    "VectorIndexManager": "movie_rag.index.manager",
-    "BuildReport": "movie_rag.ingest.report",
-    "ConfigurationError": "movie_rag.errors",
-    "DataValidationError": "movie_rag.errors",
-    "DocumentTemplate": "movie_rag.ingest.documents",
-    "DownloadError": "movie_rag.errors",
-    "EndpointClient": "movie_rag.ui.client",
-    "IMDBLoader": "movie_rag.ingest.imdb",
-    "IMDBSource": "movie_rag.ingest.imdb",
-    "InputFileError": "movie_rag.errors",
-    "MovieInfoBuilder": "movie_rag.ingest.movie_info",
-    "MovieLensData": "movie_rag.ingest.movielens",
-    "MovieLensLoader": "movie_rag.ingest.movielens",
-    "MovieRagError": "movie_rag.errors",
-    "MovieRagSettings": "movie_rag.settings",
-    "Quarantine": "movie_rag.ingest.quality",
-    "SourcePrecedence": "movie_rag.ingest.movie_info",
-    "TableStore": "movie_rag.tables",
-    "Workdir": "movie_rag.workdir",
-    "WorkdirError": "movie_rag.errors",
-    "build_catalogue": "movie_rag.pipeline",
-    "fetch_movielens": "movie_rag.datasets",
-    "get_spark": "movie_rag.spark",
-    "sample_catalogue": "movie_rag.datasets",
-    "WorkspaceAuthError": "movie_rag.workspace",
-    "workspace_client": "movie_rag.workspace",
-    "workspace_config": "movie_rag.workspace",
-}
-
-__all__ = [
-    "BuildReport",
-    "ConfigurationError",
-    "DataValidationError",
-    "DocumentTemplate",
-    "DownloadError",
-    "EndpointClient",
-    "IMDBLoader",
-    "IMDBSource",
-    "InputFileError",
-    "ModelPublisher",
-    "MovieInfoBuilder",
-    "MovieLensData",
-    "MovieLensLoader",
-    "MovieRagError",
-    "MovieRagSettings",
-    "Quarantine",
-    "Recommendation",
-    "RecommendationResponse",
-    "RecommenderChain",
-    "SearchFilters",
-    "SourcePrecedence",
-    "TableStore",
-    "VectorIndexManager",
-    "Workdir",
-    "WorkdirError",
-    "WorkspaceAuthError",
-    "build_catalogue",
-    "fetch_movielens",
-    "get_spark",
-    "sample_catalogue",
-    "workspace_client",
-    "workspace_config",
-]
+from movie_rag._exports import lazy_exports
+from movie_rag._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from movie_rag.chain.recommender import RecommenderChain
@@ -102,6 +32,7 @@ if TYPE_CHECKING:
     from movie_rag.ingest.quality import Quarantine
     from movie_rag.ingest.report import BuildReport
     from movie_rag.pipeline import build_catalogue
+    from movie_rag.platform import Platform, platform_for
     from movie_rag.publish.publisher import ModelPublisher
     from movie_rag.settings import MovieRagSettings
     from movie_rag.spark import get_spark
@@ -110,15 +41,78 @@ if TYPE_CHECKING:
     from movie_rag.workdir import Workdir
     from movie_rag.workspace import WorkspaceAuthError, workspace_client, workspace_config
 
+__all__ = [
+    "BuildReport",
+    "ConfigurationError",
+    "DataValidationError",
+    "DocumentTemplate",
+    "DownloadError",
+    "EndpointClient",
+    "IMDBLoader",
+    "IMDBSource",
+    "InputFileError",
+    "ModelPublisher",
+    "MovieInfoBuilder",
+    "MovieLensData",
+    "MovieLensLoader",
+    "MovieRagError",
+    "MovieRagSettings",
+    "Platform",
+    "Quarantine",
+    "Recommendation",
+    "RecommendationResponse",
+    "RecommenderChain",
+    "SearchFilters",
+    "SourcePrecedence",
+    "TableStore",
+    "VectorIndexManager",
+    "Workdir",
+    "WorkdirError",
+    "WorkspaceAuthError",
+    "build_catalogue",
+    "fetch_movielens",
+    "get_spark",
+    "platform_for",
+    "sample_catalogue",
+    "workspace_client",
+    "workspace_config",
+]
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'movie_rag' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+_EXPORTS: dict[str, str] = {
+    "RecommenderChain": "movie_rag.chain.recommender",
+    "Recommendation": "movie_rag.chain.types",
+    "RecommendationResponse": "movie_rag.chain.types",
+    "fetch_movielens": "movie_rag.datasets",
+    "sample_catalogue": "movie_rag.datasets",
+    "ConfigurationError": "movie_rag.errors",
+    "DataValidationError": "movie_rag.errors",
+    "DownloadError": "movie_rag.errors",
+    "InputFileError": "movie_rag.errors",
+    "MovieRagError": "movie_rag.errors",
+    "WorkdirError": "movie_rag.errors",
+    "SearchFilters": "movie_rag.index.filters",
+    "VectorIndexManager": "movie_rag.index.manager",
+    "DocumentTemplate": "movie_rag.ingest.documents",
+    "IMDBLoader": "movie_rag.ingest.imdb",
+    "IMDBSource": "movie_rag.ingest.imdb",
+    "MovieInfoBuilder": "movie_rag.ingest.movie_info",
+    "SourcePrecedence": "movie_rag.ingest.movie_info",
+    "MovieLensData": "movie_rag.ingest.movielens",
+    "MovieLensLoader": "movie_rag.ingest.movielens",
+    "Quarantine": "movie_rag.ingest.quality",
+    "BuildReport": "movie_rag.ingest.report",
+    "build_catalogue": "movie_rag.pipeline",
+    "Platform": "movie_rag.platform",
+    "platform_for": "movie_rag.platform",
+    "ModelPublisher": "movie_rag.publish.publisher",
+    "MovieRagSettings": "movie_rag.settings",
+    "get_spark": "movie_rag.spark",
+    "TableStore": "movie_rag.tables",
+    "EndpointClient": "movie_rag.ui.client",
+    "Workdir": "movie_rag.workdir",
+    "WorkspaceAuthError": "movie_rag.workspace",
+    "workspace_client": "movie_rag.workspace",
+    "workspace_config": "movie_rag.workspace",
+}
 
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -28,6 +28,7 @@ from movie_rag.errors import DownloadError, InputFileError
 
 __all__ = [
     "DATA_HOME_ENV",
+    "EXAMPLE_QUESTIONS",
     "MOVIELENS_BASE_URL",
     "MOVIELENS_VARIANTS",
     "SampleCatalogue",
@@ -48,6 +49,14 @@ MOVIELENS_VARIANTS = ("ml-latest-small", "ml-latest", "ml-100k", "ml-20m", "ml-2
 
 #: Environment variable that overrides the default cache directory.
 DATA_HOME_ENV = "MOVIE_RAG_DATA_HOME"
+
+#: The original UI's four questions: the chat UI's examples and what ``movie-rag demo`` asks.
+EXAMPLE_QUESTIONS = (
+    "Suggest me the best horror movie, that can scare anyone.",
+    "I liked 'Jurassic Park'. Can you suggest some movies similar?",
+    "I am feeling bored, suggest me some movies to improve my mood.",
+    "My friends are coming over, suggest me some movies to chill with them.",
+)
 
 # Digests of releases that GroupLens no longer changes. ml-latest-small has been the
 # 2018-09-26 build since then; other releases get their digests recorded on first download.

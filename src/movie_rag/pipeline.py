@@ -18,6 +18,7 @@ from movie_rag.ingest.imdb import IMDBFormat, IMDBLoader, IMDBSource
 from movie_rag.ingest.movie_info import MovieInfoBuilder
 from movie_rag.ingest.movielens import MovieLensLoader
 from movie_rag.ingest.report import BuildReport
+from movie_rag.platform import platform_for
 from movie_rag.progress import report_count
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
@@ -92,7 +93,7 @@ def build_catalogue(
             progress=progress,
         )
 
-    if settings.backend != "local":
+    if not platform_for(settings).is_local:
         return run()
     workdir = Workdir(settings.workdir)
     workdir.check_writable()
@@ -185,7 +186,7 @@ def _build_catalogue(
         lap("index")
     report.warnings = [*report.warnings, *report.input_warnings()]
     report.timings = {**timings, **{f"movies_info.{k}": v for k, v in report.timings.items()}}
-    if settings.backend == "local":
+    if platform_for(settings).is_local:
         reports = Workdir(settings.workdir).reports
         reports.mkdir(parents=True, exist_ok=True)
         (reports / "build.json").write_text(json.dumps(report.model_dump(), indent=2) + "\n")

@@ -9,7 +9,13 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["MovieRagSettings"]
+__all__ = ["Backend", "LLMProvider", "MovieRagSettings"]
+
+#: Where tables, index and models live; :func:`movie_rag.platform.platform_for` maps each value
+#: to its platform. Anything else fails validation (it never falls back to a default).
+Backend = Literal["local", "databricks"]
+#: Who writes the answers: ``none`` is the grounded generator (no LLM).
+LLMProvider = Literal["none", "databricks", "openai"]
 
 _UC_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -31,9 +37,7 @@ class MovieRagSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MOVIE_RAG_", extra="forbid")
 
-    backend: Literal["local", "databricks"] = Field(
-        "local", description="Where tables, index and models live."
-    )
+    backend: Backend = Field("local", description="Where tables, index and models live.")
     workdir: Path = Field(
         Path(".movie_rag"), description="Local working directory (tables, index, registry)."
     )
@@ -159,7 +163,7 @@ class MovieRagSettings(BaseSettings):
     )
 
     # -- generation -------------------------------------------------------------------
-    llm_provider: Literal["none", "databricks", "openai"] = Field(
+    llm_provider: LLMProvider = Field(
         "none", description="'none' uses the grounded generator (no LLM)."
     )
     llm_endpoint: str = Field(
@@ -239,7 +243,11 @@ class MovieRagSettings(BaseSettings):
         Returns:
             ``catalog.schema.name`` on Databricks, the short name locally.
         """
-        if self.backend == "local":
-            return name
-        schema = self.bronze_schema if layer == "bronze" else self.silver_schema
-        return f"{self.catalog}.{schema}.{name}"
+        from movie_rag.platform import platform_for
+
+        return platform_for(self).table_name(name, layer)
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Whether an LLM writes the answers (``llm_provider`` other than ``none``)."""
+        return self.llm_provider != "none"

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 
 from movie_rag.errors import ConfigurationError, InputFileError
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark, table_format
 from movie_rag.workdir import Workdir
@@ -66,21 +67,20 @@ class TableStore:
     def __init__(self, spark: SparkSession, settings: MovieRagSettings) -> None:
         self.spark = spark
         self.settings = settings
+        self.platform = platform_for(settings)
         self.workdir = Workdir(settings.workdir)
         self.format = table_format(spark, settings)
 
     def __repr__(self) -> str:
-        return f"TableStore(backend={self.settings.backend!r}, format={self.format!r})"
+        return f"TableStore(backend={self.platform.name!r}, format={self.format!r})"
 
     def location(self, name: str, layer: Layer = "silver") -> str:
         """Where a table lives: a directory locally, a three-level name on Databricks."""
-        if self.settings.backend == "local":
-            return str(self.workdir.table(name))
-        return self.settings.table_name(name, layer)
+        return self.platform.table_location(name, layer)
 
     def exists(self, name: str, layer: Layer = "silver") -> bool:
         """Whether the table has been written."""
-        if self.settings.backend == "local":
+        if self.platform.is_local:
             return self.workdir.table(name).is_dir()
         return bool(self.spark.catalog.tableExists(self.location(name, layer)))
 
@@ -94,7 +94,7 @@ class TableStore:
             raise InputFileError(
                 self.location(name, layer), "table not found", "run `movie-rag build` first"
             )
-        if self.settings.backend == "local":
+        if self.platform.is_local:
             return self.spark.read.format(self.format).load(self.location(name, layer))
         return self.spark.table(self.location(name, layer))
 
@@ -114,7 +114,7 @@ class TableStore:
             layer: ``bronze`` or ``silver`` (the schema on Databricks).
             change_data_feed: Enable Delta change data feed (Delta only).
         """
-        if self.settings.backend == "local":
+        if self.platform.is_local:
             self._swap_in_local(data, name)
             return
         df = arrow_to_spark(self.spark, data) if isinstance(data, pa.Table) else data
@@ -161,7 +161,7 @@ class TableStore:
             return stats
         df.createOrReplaceTempView("_movie_rag_merge_source")
         target = self.location(name, layer)
-        if self.settings.backend == "local":
+        if self.platform.is_local:
             target = f"delta.`{target}`"
         self.spark.sql(
             f"""
@@ -188,7 +188,7 @@ class TableStore:
         """
         from movie_rag.catalog.schemas import QUARANTINE_SCHEMA
 
-        if self.settings.backend != "local":
+        if not self.platform.is_local:
             table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
             self.write(table, "quarantine", layer="bronze")
             return self.location("quarantine", "bronze")
@@ -210,7 +210,7 @@ class TableStore:
     @property
     def _writes_arrow(self) -> bool:
         # Local parquet tables are written straight from Arrow: no JVM round trip.
-        return self.settings.backend == "local" and self.format == "parquet"
+        return self.platform.is_local and self.format == "parquet"
 
     def _diff_arrow(self, new: pa.Table, name: str, key: str) -> MergeStats:
         new_hashes = dict(

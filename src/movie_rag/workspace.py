@@ -43,6 +43,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from movie_rag.errors import ConfigurationError
+from movie_rag.platform import platform_for
 
 if TYPE_CHECKING:
     import tenacity
@@ -138,7 +139,7 @@ def workspace_config(
     why = (
         "MOVIE_RAG_BACKEND=databricks needs a Databricks workspace "
         "(MOVIE_RAG_BACKEND=local runs offline): "
-        if settings is not None and settings.backend == "databricks"
+        if settings is not None and not platform_for(settings).is_local
         else ""
     )
     try:

@@ -21,7 +21,15 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from hardening_corpus import KINDS, Kind, records_in, write_release
+from hardening_corpus import (
+    KINDS,
+    Kind,
+    imdb_file,
+    itemsapi_record,
+    ndjson,
+    records_in,
+    write_release,
+)
 from typer.testing import CliRunner
 
 from movie_rag.cli import app
@@ -152,3 +160,38 @@ def test_kind(builds: Any, kind: Kind) -> None:
 def test_corpus_is_large_enough() -> None:
     assert len(KINDS) >= 60
     assert len({k.name for k in KINDS}) == len(KINDS)
+
+
+# -- implausible values: nulled and counted per field, the record kept -----------------------
+
+# One implausible value says nothing about the rest of its record (title, overview, cast): the
+# value becomes null, the record is loaded, and the report counts the value under its field.
+_OUT_OF_RANGE = [
+    itemsapi_record(1) | {"rating": 11.5},
+    itemsapi_record(2) | {"votes": -3},
+    itemsapi_record(3) | {"runtime": -10},
+    itemsapi_record(4) | {"runtime": 10**7},
+    itemsapi_record(5) | {"year": 1500},
+    itemsapi_record(6) | {"rating": -0.5, "votes": 10**13},
+    itemsapi_record(7),
+]
+
+
+def test_out_of_range_values_are_nulled_and_counted_per_field(
+    tmp_path: Path, spark: object
+) -> None:
+    kind = Kind("itemsapi-out-of-range", imdb_file("itemsapi_imdb.json", ndjson(_OUT_OF_RANGE)))
+    build = _Build(tmp_path, [kind])
+    assert build.result.exit_code == 0 and "Traceback" not in build.output, build.output
+    (path,) = build.imdb
+    summary = next(i for i in build.report["inputs"] if i["path"] == str(path))
+    assert summary["rows_in"] == records_in(path) == len(_OUT_OF_RANGE)
+    assert summary["rows_loaded"] == len(_OUT_OF_RANGE) and summary["rows_quarantined"] == 0
+    assert summary["values_nulled"] == {
+        "imdb_rating: out of range 0-10": 2,
+        "runtime: out of range 1-100,000": 2,
+        "votes: out of range 0-1,000,000,000,000": 2,
+        "year: out of range 1870-2100": 1,
+    }
+    warning = next(w for w in build.report["warnings"] if str(path) in w)
+    assert "values set to null, records kept (first at row 1)" in warning, warning

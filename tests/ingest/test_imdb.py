@@ -267,7 +267,9 @@ def test_top_1000_apollo_13_year_is_null_but_kept(
     assert apollo["year"] is None
     assert apollo["directors"] == ["Ron Howard"]
     assert source.table.column("year").null_count == 1
-    assert "Released_Year (1)" in caplog.text
+    assert "Released_Year: unparseable (1)" in caplog.text
+    assert source.nulled_counts() == {"Released_Year: unparseable": 1}
+    assert [(n.row, n.field) for n in source.nulled] == [(968, "Released_Year")]
 
 
 def test_top_1000_runtime_votes_and_gross_parse(top_1000: IMDBSource) -> None:
@@ -478,7 +480,7 @@ def test_bright_data_malformed_records_quarantined(
     assert_accounted(source)
     heat = one(source, "Heat")
     assert (heat["imdb_rating"], heat["year"]) == (None, None)  # "n/a", "sometime"
-    assert "details_release_date (1), imdb_rating (1)" in caplog.text
+    assert "details_release_date: unparseable (1), imdb_rating: unparseable (1)" in caplog.text
 
 
 def test_bright_data_csv_without_title_column(tmp_path: Path, loader: IMDBLoader) -> None:

@@ -17,14 +17,12 @@ import pytest
 
 from movie_rag.catalog.genres import MOVIELENS_GENRES
 from movie_rag.catalog.titles import parse_movielens_title
+from movie_rag.ingest.aggregates import genome_tag_lists, rating_stats, user_tag_lists
 from movie_rag.ingest.movielens import (
     MovieLensData,
     MovieLensLoader,
-    genome_tag_lists,
     normalize_imdb_id,
     normalize_user_tag,
-    rating_stats,
-    user_tag_lists,
 )
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark

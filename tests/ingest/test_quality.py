@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from movie_rag.errors import InputFileError
-from movie_rag.ingest.quality import (
-    MAX_FIELD_CHARS,
-    CsvRecord,
-    Quarantine,
-    QuarantinedRow,
-    read_csv_records,
-    read_json_records,
-)
+from movie_rag.ingest.quality import Quarantine, QuarantinedRow
+from movie_rag.ingest.readers import MAX_FIELD_CHARS, CsvRecord, read_csv_records, read_json_records
 
 # -- Quarantine --------------------------------------------------------------------------
 

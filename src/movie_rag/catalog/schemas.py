@@ -19,6 +19,7 @@ __all__ = [
     "IMDB_RECORD_SCHEMA",
     "MOVIES_INFO_SCHEMA",
     "QUARANTINE_SCHEMA",
+    "VISIBILITY_KEY",
     "spark_schema",
 ]
 
@@ -54,32 +55,51 @@ IMDB_RECORD_SCHEMA = pa.schema(
     ]
 )
 
-#: The canonical movies_info table.
+#: Field-metadata key holding a movies_info column's visibility (see catalog.visibility).
+VISIBILITY_KEY = b"visibility"
+
+
+def _column(name: str, type_: pa.DataType, visibility: str) -> pa.Field:
+    # The visibility travels with the field (and into parquet), so every reader of the schema
+    # sees the same rule; movie_rag.catalog.visibility turns it into column sets.
+    return pa.field(name, type_, metadata={VISIBILITY_KEY: visibility})
+
+
+#: Field-metadata key holding a movies_info column's visibility (see catalog.visibility).
+VISIBILITY_KEY = b"visibility"
+
+#: The canonical movies_info table; each field's metadata names its visibility:
+#: ``public`` (may be shown to users), ``prompt`` (read by the generator, never shown raw),
+#: ``retrieval`` (held by the index for search and sync only) or ``internal`` (never leaves
+#: the table).
 MOVIES_INFO_SCHEMA = pa.schema(
     [
-        ("movie_id", pa.int32()),
-        ("title", pa.string()),
-        ("year", pa.int32()),
-        ("genres", _STRINGS),
-        ("imdb_id", pa.string()),
-        ("tmdb_id", pa.int32()),
-        ("overview", pa.string()),
-        ("directors", _STRINGS),
-        ("cast", _STRINGS),
-        ("keywords", _STRINGS),
-        ("genome_tags", pa.list_(GENOME_TAG)),
-        ("user_tags", _STRINGS),
-        ("ml_rating_mean", pa.float64()),
-        ("ml_rating_count", pa.int32()),
-        ("ml_rating_bayes", pa.float64()),
-        ("imdb_rating", pa.float64()),
-        ("imdb_votes", pa.int64()),
-        ("rating", pa.float64()),
-        ("votes", pa.int64()),
-        ("url", pa.string()),
-        ("sources", _STRINGS),
-        ("document", pa.string()),
-        ("content_hash", pa.string()),
+        _column("movie_id", pa.int32(), "public"),
+        _column("title", pa.string(), "public"),
+        _column("year", pa.int32(), "public"),
+        _column("genres", _STRINGS, "public"),
+        _column("imdb_id", pa.string(), "public"),
+        _column("tmdb_id", pa.int32(), "public"),
+        _column("overview", pa.string(), "public"),
+        _column("directors", _STRINGS, "public"),
+        _column("cast", _STRINGS, "public"),
+        _column("keywords", _STRINGS, "public"),
+        # Tag names feed the generator's reasons; the relevance numbers are never shown.
+        _column("genome_tags", pa.list_(GENOME_TAG), "prompt"),
+        # What MovieLens users typed: privacy-relevant, it never leaves movies_info.
+        _column("user_tags", _STRINGS, "internal"),
+        _column("ml_rating_mean", pa.float64(), "public"),
+        _column("ml_rating_count", pa.int32(), "public"),
+        _column("ml_rating_bayes", pa.float64(), "public"),
+        _column("imdb_rating", pa.float64(), "public"),
+        _column("imdb_votes", pa.int64(), "public"),
+        _column("rating", pa.float64(), "public"),
+        _column("votes", pa.int64(), "public"),
+        _column("url", pa.string(), "public"),
+        _column("sources", _STRINGS, "public"),
+        # The embedded text and its hash: what the index searches and syncs by.
+        _column("document", pa.string(), "retrieval"),
+        _column("content_hash", pa.string(), "retrieval"),
     ]
 )
 

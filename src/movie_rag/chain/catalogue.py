@@ -16,13 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from movie_rag.catalog.titles import title_key
+from movie_rag.catalog.visibility import columns_above
 
 __all__ = ["Catalogue", "MovieRef"]
 
 _YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?\s*$")
 _WORDS = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _MAX_NAME_WORDS = 4
-_INTERNAL = frozenset({"user_tags", "document", "content_hash"})
+_INTERNAL = columns_above("prompt")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from movie_rag.chain.types import (
 )
 from movie_rag.errors import DataValidationError, MovieRagError
 from movie_rag.index.filters import SearchFilters
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         index = VectorIndexManager(settings)
         if movies_info is None:
             movies_info = _read_catalogue(settings, index)
-        if generator is None and settings.llm_provider != "none":
+        if generator is None and settings.llm_enabled:
             from movie_rag.chain.generators.llm import LLMGenerator
 
             generator = LLMGenerator.from_settings(settings)
@@ -337,14 +338,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
 
 
 def _read_catalogue(settings: MovieRagSettings, index: VectorIndexManager) -> pa.Table:
-    if settings.backend == "local":
-        from movie_rag.tables import read_local_table
-
-        return read_local_table(index.table_location)
-    from movie_rag.spark import get_spark, spark_to_arrow
-
-    table = get_spark(settings).table(settings.table_name(settings.movies_info_table))
-    return spark_to_arrow(table.drop("user_tags", "document"))
+    return platform_for(settings).read_catalogue(index=index)
 
 
 def _read_input(

@@ -28,6 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from movie_rag.catalog.visibility import columns_above
 from movie_rag.privacy import redact_pii
 
 __all__ = [
@@ -54,7 +55,7 @@ POLITE_REFUSAL = (
 )
 
 #: movies_info columns that are internal: never shown to users, whatever a generator writes.
-INTERNAL_FIELDS: tuple[str, ...] = ("user_tags", "genome_tags", "content_hash", "document")
+INTERNAL_FIELDS: tuple[str, ...] = tuple(sorted(columns_above("public")))
 
 #: Phrases that only occur in a system prompt; a sentence carrying one is an echo and is
 #: removed. The prompt module extends this with its own prompt's sentences

@@ -38,8 +38,8 @@ import pyarrow.parquet as pq
 
 from movie_rag.collab.item_knn import ItemNeighbours
 from movie_rag.errors import InputFileError
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
-from movie_rag.workdir import Workdir
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -74,11 +74,7 @@ def collab_location(settings: MovieRagSettings) -> Path:
     Catalog volume ``/Volumes/<catalog>/<silver_schema>/collab`` on Databricks (volumes are
     plain files on the driver, so the same code reads and writes both).
     """
-    if settings.collab_path:
-        return Path(settings.collab_path)
-    if settings.backend == "databricks":
-        return Path("/Volumes") / settings.catalog / settings.silver_schema / "collab"
-    return Workdir(settings.workdir).collab
+    return platform_for(settings).collab_location()
 
 
 def ratings_fingerprint(ratings: pa.Table) -> str:
@@ -97,7 +93,7 @@ def collab_engine(settings: MovieRagSettings) -> str:
     """``single_node`` or ``spark``: ``settings.collab_engine`` with ``auto`` resolved."""
     if settings.collab_engine != "auto":
         return settings.collab_engine
-    return "spark" if settings.backend == "databricks" else "single_node"
+    return "single_node" if platform_for(settings).is_local else "spark"
 
 
 def spark_ml_unavailable(exc: BaseException) -> bool:

@@ -24,4 +24,57 @@ Adding a system or a protocol is one line::
 
     SYSTEMS["hybrid"] = build_hybrid          # (context: EvalContext) -> RecommenderSystem
     PROTOCOLS["per-user"] = PerUserProtocol() # .name, .description, .queries(context)
+
+The names above are also importable from this package, on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from movie_rag._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from movie_rag.evaluation.harness import ProtocolResult, SystemResult, run_protocol
+    from movie_rag.evaluation.protocols import PROTOCOLS, EvalProtocol, EvalQuery, ProtocolParams
+    from movie_rag.evaluation.splits import UserSplit, split_users
+    from movie_rag.evaluation.systems import (
+        SYSTEMS,
+        EvalContext,
+        RecommenderSystem,
+        SystemUnavailable,
+    )
+
+__all__ = [
+    "PROTOCOLS",
+    "SYSTEMS",
+    "EvalContext",
+    "EvalProtocol",
+    "EvalQuery",
+    "ProtocolParams",
+    "ProtocolResult",
+    "RecommenderSystem",
+    "SystemResult",
+    "SystemUnavailable",
+    "UserSplit",
+    "run_protocol",
+    "split_users",
+]
+
+_EXPORTS: dict[str, str] = {
+    "ProtocolResult": "movie_rag.evaluation.harness",
+    "SystemResult": "movie_rag.evaluation.harness",
+    "run_protocol": "movie_rag.evaluation.harness",
+    "EvalProtocol": "movie_rag.evaluation.protocols",
+    "EvalQuery": "movie_rag.evaluation.protocols",
+    "PROTOCOLS": "movie_rag.evaluation.protocols",
+    "ProtocolParams": "movie_rag.evaluation.protocols",
+    "UserSplit": "movie_rag.evaluation.splits",
+    "split_users": "movie_rag.evaluation.splits",
+    "EvalContext": "movie_rag.evaluation.systems",
+    "RecommenderSystem": "movie_rag.evaluation.systems",
+    "SYSTEMS": "movie_rag.evaluation.systems",
+    "SystemUnavailable": "movie_rag.evaluation.systems",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -187,7 +187,7 @@ def _judge(
 
 def default_protocols(settings: MovieRagSettings) -> list[str]:
     """Every registered protocol; ``grounding`` only when an LLM is configured."""
-    return [p for p in PROTOCOLS if p != "grounding" or settings.llm_provider != "none"]
+    return [p for p in PROTOCOLS if p != "grounding" or settings.llm_enabled]
 
 
 def register_extensions() -> None:

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pyarrow as pa
 
+from movie_rag.catalog.visibility import restrict
 from movie_rag.errors import MovieRagError
 from movie_rag.evaluation.protocols import EvalQuery, ProtocolParams
 from movie_rag.evaluation.splits import UserSplit
@@ -353,7 +354,7 @@ def build_llm_chain(context: EvalContext) -> RecommenderSystem:
     from movie_rag.chain.generators.llm import LLMGenerator
     from movie_rag.chain.recommender import RecommenderChain
 
-    if context.settings.llm_provider == "none":
+    if not context.settings.llm_enabled:
         raise SystemUnavailable(
             "no LLM configured (set MOVIE_RAG_LLM_PROVIDER=openai with MOVIE_RAG_LLM_BASE_URL, "
             "or databricks)"
@@ -370,8 +371,7 @@ def build_llm_chain(context: EvalContext) -> RecommenderSystem:
 
 
 def _public(catalogue: pa.Table) -> pa.Table:
-    hidden = [c for c in ("user_tags", "document") if c in catalogue.column_names]
-    return catalogue.drop_columns(hidden)
+    return restrict(catalogue, "prompt")
 
 
 #: System registry: name → factory. Baselines first, our chain last.

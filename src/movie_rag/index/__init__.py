@@ -6,8 +6,9 @@ sentence-transformers nor LangChain's retriever machinery.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from movie_rag._exports import lazy_exports
 
 if TYPE_CHECKING:
     from movie_rag.index._retriever import MovieIndexRetriever
@@ -46,7 +47,8 @@ __all__ = [
     "export_onnx",
 ]
 
-_HOMES = {
+_EXPORTS: dict[str, str] = {
+    "MovieIndexRetriever": "movie_rag.index._retriever",
     "IndexMismatchError": "movie_rag.index.base",
     "IndexNotReadyError": "movie_rag.index.base",
     "IndexStatus": "movie_rag.index.base",
@@ -54,26 +56,14 @@ _HOMES = {
     "SyncReport": "movie_rag.index.base",
     "UnknownMovieError": "movie_rag.index.base",
     "VectorIndex": "movie_rag.index.base",
+    "DatabricksVectorIndex": "movie_rag.index.databricks",
     "LocalEmbeddings": "movie_rag.index.embeddings",
     "TextEncoder": "movie_rag.index.embeddings",
     "SearchFilters": "movie_rag.index.filters",
     "LocalVectorIndex": "movie_rag.index.local",
-    "DatabricksVectorIndex": "movie_rag.index.databricks",
     "VectorIndexManager": "movie_rag.index.manager",
-    "MovieIndexRetriever": "movie_rag.index._retriever",
     "OnnxSentenceEncoder": "movie_rag.index.onnx_encoder",
     "export_onnx": "movie_rag.index.onnx_encoder",
 }
 
-
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'movie_rag.index' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from movie_rag.catalog.visibility import INTERNAL_COLUMNS
 from movie_rag.errors import MovieRagError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 #: Columns of movies_info that an index never stores or returns (internal data).
-HIDDEN_COLUMNS: frozenset[str] = frozenset({"user_tags"})
+HIDDEN_COLUMNS: frozenset[str] = INTERNAL_COLUMNS
 
 SearchMode: TypeAlias = Literal["dense", "hybrid"]
 

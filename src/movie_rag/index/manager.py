@@ -17,6 +17,7 @@ from movie_rag.index.base import (
     VectorIndex,
 )
 from movie_rag.index.filters import SearchFilters
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
 
@@ -91,22 +92,11 @@ class VectorIndexManager:
     def _create_backend(
         self, embeddings: TextEncoder | None, *, batch_size: int, use_cache: bool
     ) -> VectorIndex:
-        backend = self.settings.backend
-        if backend == "local":
-            from movie_rag.index.local import LocalVectorIndex
-
-            encoder = embeddings if embeddings is not None else self._default_embeddings(batch_size)
-            return LocalVectorIndex(self.workdir.index, encoder, use_cache=use_cache)
-        if backend == "databricks":
-            from movie_rag.index.databricks import DatabricksVectorIndex
-
-            # Without an embedder Databricks embeds `document` itself (managed embeddings).
-            return DatabricksVectorIndex.from_settings(self.settings, embeddings=embeddings)
-        raise ConfigurationError(
-            f"settings.backend={backend!r} (MOVIE_RAG_BACKEND) has no vector-index backend in "
-            "this version; set MOVIE_RAG_BACKEND=local, or pass index=<a VectorIndex> to "
-            "VectorIndexManager"
-        )
+        platform = platform_for(self.settings)
+        if embeddings is None and platform.is_local:
+            embeddings = self._default_embeddings(batch_size)
+        # Without an embedder Databricks embeds `document` itself (managed embeddings).
+        return platform.vector_index(embeddings, batch_size=batch_size, use_cache=use_cache)
 
     def _default_embeddings(self, batch_size: int) -> TextEncoder:
         from movie_rag.index.embeddings import DEFAULT_MODEL_NAME, ENCODER_DIR, LocalEmbeddings
@@ -255,7 +245,7 @@ class VectorIndexManager:
     def _table(self, table: TableSource | None) -> TableSource:
         if table is not None:
             return table
-        if self.settings.backend == "local":
+        if platform_for(self.settings).is_local:
             return self.source_location
         return self.settings.table_name(self.settings.movies_info_table)
 

@@ -12,14 +12,10 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
+from movie_rag.ingest.aggregates import genome_tag_lists, rating_stats, user_tag_lists
 from movie_rag.ingest.documents import DocumentTemplate, content_hash, default_counter, token_limit
 from movie_rag.ingest.ids import imdb_url
-from movie_rag.ingest.movielens import (
-    MovieLensData,
-    genome_tag_lists,
-    rating_stats,
-    user_tag_lists,
-)
+from movie_rag.ingest.movielens import MovieLensData
 from movie_rag.ingest.report import BuildReport, FieldCoverage, InputSummary, SourceMatches
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark, spark_to_arrow
@@ -35,45 +31,33 @@ __all__ = ["MovieInfoBuilder", "SourcePrecedence"]
 logger = logging.getLogger("movie_rag")
 
 
+def _ranked(group: str) -> Any:
+    def default() -> list[str]:
+        from movie_rag.ingest.imdb.registry import default_precedence
+
+        return default_precedence(group)
+
+    return Field(default_factory=default)
+
+
 class SourcePrecedence(BaseModel):
     """Which source wins each field when several describe the same movie.
 
     Each list is tried in order and the first non-empty value is taken; a source missing from a
     list is never used for that field. MovieLens' own title, year and genres always win; the
     ``genres`` and ``year`` lists only fill movies MovieLens leaves empty.
+
+    The defaults rank the registered IMDB-like formats by the strength each declares for the
+    field group (:attr:`~movie_rag.ingest.imdb.FormatSpec.strengths`), read when the model is
+    created: a format registered before then is ranked like the built-in ones.
     """
 
-    overview: list[str] = Field(
-        default_factory=lambda: [
-            "bright_data",
-            "itemsapi",
-            "movies_dataset",
-            "tmdb_5000",
-            "imdb_top_1000",
-        ]
-    )
-    people: list[str] = Field(
-        default_factory=lambda: ["bright_data", "imdb_tsv", "itemsapi", "imdb_top_1000"]
-    )
-    ratings: list[str] = Field(
-        default_factory=lambda: ["bright_data", "imdb_tsv", "imdb_top_1000", "itemsapi"]
-    )
-    keywords: list[str] = Field(
-        default_factory=lambda: ["bright_data", "tmdb_5000", "itemsapi", "movies_dataset"]
-    )
-    genres: list[str] = Field(
-        default_factory=lambda: [
-            "bright_data",
-            "imdb_tsv",
-            "movies_dataset",
-            "tmdb_5000",
-            "imdb_top_1000",
-            "itemsapi",
-        ]
-    )
-    year: list[str] = Field(
-        default_factory=lambda: ["bright_data", "imdb_tsv", "movies_dataset", "tmdb_5000"]
-    )
+    overview: list[str] = _ranked("overview")
+    people: list[str] = _ranked("people")
+    ratings: list[str] = _ranked("ratings")
+    keywords: list[str] = _ranked("keywords")
+    genres: list[str] = _ranked("genres")
+    year: list[str] = _ranked("year")
 
 
 class MovieInfoBuilder:
@@ -428,6 +412,7 @@ def _input_summaries(movielens: MovieLensData, imdb: Sequence[IMDBSource]) -> li
                 rows_in=src.rows_in,
                 rows_loaded=src.rows_loaded,
                 rows_quarantined=src.quarantine.count(),
+                values_nulled=src.nulled_counts(),
             )
         )
     return summaries

@@ -1,15 +1,16 @@
-"""MovieLens release directories: parse, validate, aggregate, write bronze tables.
+"""MovieLens release directories: parse, validate, write bronze tables.
 
 Reads any release laid out like ml-latest-small, ml-latest, ml-20m, ml-25m or ml-32m
 (``movies.csv``, ``links.csv``, optional ``ratings.csv``, ``tags.csv`` and genome files named
 ``genome[-_]scores*.csv`` / ``genome[-_]tags*.csv``). Parsing happens in Python so every
-rejected row is quarantined with its line number; aggregation and table writes run on Spark.
+rejected row is quarantined with its line number (the field parsers are in
+:mod:`movie_rag.ingest._movielens_fields`); table writes run on Spark, and the per-movie
+aggregations in :mod:`movie_rag.ingest.aggregates`.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,19 +19,29 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from movie_rag._fault import fault_point
 from movie_rag.catalog.genres import parse_movielens_genres
 from movie_rag.catalog.titles import parse_movielens_title, title_key
 from movie_rag.errors import InputFileError
+from movie_rag.ingest._movielens_fields import (
+    FieldError,
+    arrow_read,
+    count_orphans,
+    find_files,
+    parse_field,
+    parse_float,
+    parse_optional_int,
+    parse_positive_int,
+    parse_timestamp,
+    rows_to_table,
+)
 from movie_rag.ingest.ids import normalize_imdb_id
-from movie_rag.ingest.quality import Quarantine, check_readable, read_csv_records
+from movie_rag.ingest.quality import Quarantine
+from movie_rag.ingest.readers import read_csv_records
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
-
     from movie_rag.tables import TableStore
 
 __all__ = ["MovieLensData", "MovieLensLoader", "normalize_imdb_id", "normalize_user_tag"]
@@ -71,10 +82,6 @@ GENOME_SCORES_SCHEMA = pa.schema(
     [("movie_id", pa.int32()), ("tag_id", pa.int32()), ("relevance", pa.float32())]
 )
 GENOME_TAGS_SCHEMA = pa.schema([("tag_id", pa.int32()), ("tag", pa.string())])
-
-_INT32_MAX = 2**31 - 1
-_INT64_MAX = 2**63 - 1
-_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def normalize_user_tag(tag: str) -> str:
@@ -184,7 +191,7 @@ class MovieLensLoader:
         directory = Path(directory)
         if not directory.is_dir():
             raise InputFileError(directory, "directory not found", "a MovieLens release directory")
-        files = _find_files(directory, Path(genome_dir) if genome_dir else None)
+        files = find_files(directory, Path(genome_dir) if genome_dir else None)
         data = MovieLensData(
             directory=directory,
             movies=MOVIES_SCHEMA.empty_table(),
@@ -236,10 +243,10 @@ class MovieLensLoader:
         ):
             v = record.values
             try:
-                movie_id = _positive_int(v["movieId"], "movieId")
-                imdb_id = _field(normalize_imdb_id, v["imdbId"], "imdbId")
-                tmdb_id = _optional_int(v["tmdbId"], "tmdbId")
-            except _FieldError as exc:
+                movie_id = parse_positive_int(v["movieId"], "movieId")
+                imdb_id = parse_field(normalize_imdb_id, v["imdbId"], "imdbId")
+                tmdb_id = parse_optional_int(v["tmdbId"], "tmdbId")
+            except FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
                 continue
             if movie_id in first_row:
@@ -267,10 +274,10 @@ class MovieLensLoader:
         ):
             v = record.values
             try:
-                movie_id = _positive_int(v["movieId"], "movieId")
+                movie_id = parse_positive_int(v["movieId"], "movieId")
                 if not v["title"].strip():
-                    raise _FieldError("title", "empty title")
-            except _FieldError as exc:
+                    raise FieldError("title", "empty title")
+            except FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
                 continue
             if movie_id in first_row:
@@ -302,14 +309,14 @@ class MovieLensLoader:
 
     def _load_ratings(self, path: Path, known: pa.Array, data: MovieLensData) -> pa.Table:
         def convert(v: dict[str, str]) -> tuple[Any, ...]:
-            rating = _float(v["rating"], "rating")
+            rating = parse_float(v["rating"], "rating")
             if not (0.5 <= rating <= 5.0) or rating * 2 != int(rating * 2):
-                raise _FieldError("rating", f"rating {rating} is not a half star in 0.5–5")
+                raise FieldError("rating", f"rating {rating} is not a half star in 0.5–5")
             return (
-                _positive_int(v["userId"], "userId"),
-                _positive_int(v["movieId"], "movieId"),
+                parse_positive_int(v["userId"], "userId"),
+                parse_positive_int(v["movieId"], "movieId"),
                 rating,
-                _timestamp(v["timestamp"]),
+                parse_timestamp(v["timestamp"]),
             )
 
         def valid(table: pa.Table) -> bool:
@@ -332,7 +339,7 @@ class MovieLensLoader:
             valid,
             data,
         )
-        data.orphans["ratings"] = _count_orphans(table, known)
+        data.orphans["ratings"] = count_orphans(table, known)
         return table
 
     def _load_tags(self, path: Path, known: pa.Array, data: MovieLensData) -> pa.Table:
@@ -349,20 +356,20 @@ class MovieLensLoader:
             try:
                 tag = normalize_user_tag(v["tag"])
                 if not tag:
-                    raise _FieldError("tag", "empty tag")
+                    raise FieldError("tag", "empty tag")
                 rows.append(
                     (
-                        _positive_int(v["userId"], "userId"),
-                        _positive_int(v["movieId"], "movieId"),
+                        parse_positive_int(v["userId"], "userId"),
+                        parse_positive_int(v["movieId"], "movieId"),
                         tag,
-                        _timestamp(v["timestamp"]),
+                        parse_timestamp(v["timestamp"]),
                     )
                 )
-            except _FieldError as exc:
+            except FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
         data.rows_in["tags"] = len(rows) + data.quarantine.count(source)
-        table = _rows_to_table(rows, TAGS_SCHEMA)
-        data.orphans["tags"] = _count_orphans(table, known)
+        table = rows_to_table(rows, TAGS_SCHEMA)
+        data.orphans["tags"] = count_orphans(table, known)
         return table
 
     def _load_genome_tags(self, path: Path, data: MovieLensData) -> pa.Table:
@@ -377,11 +384,11 @@ class MovieLensLoader:
             expected="MovieLens genome-tags.csv (tagId,tag)",
         ):
             try:
-                tag_id = _positive_int(record.values["tagId"], "tagId")
+                tag_id = parse_positive_int(record.values["tagId"], "tagId")
                 tag = " ".join(record.values["tag"].split())
                 if not tag:
-                    raise _FieldError("tag", "empty tag")
-            except _FieldError as exc:
+                    raise FieldError("tag", "empty tag")
+            except FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
                 continue
             if tag_id in seen:
@@ -397,16 +404,16 @@ class MovieLensLoader:
             seen[tag_id] = record.line
             rows.append((tag_id, tag))
         data.rows_in["genome_tags"] = len(rows) + data.quarantine.count(source)
-        return _rows_to_table(rows, GENOME_TAGS_SCHEMA)
+        return rows_to_table(rows, GENOME_TAGS_SCHEMA)
 
     def _load_genome_scores(self, path: Path, known: pa.Array, data: MovieLensData) -> pa.Table:
         def convert(v: dict[str, str]) -> tuple[Any, ...]:
-            relevance = _float(v["relevance"], "relevance")
+            relevance = parse_float(v["relevance"], "relevance")
             if not 0.0 <= relevance <= 1.0:
-                raise _FieldError("relevance", f"relevance {relevance} is outside 0–1")
+                raise FieldError("relevance", f"relevance {relevance} is outside 0–1")
             return (
-                _positive_int(v["movieId"], "movieId"),
-                _positive_int(v["tagId"], "tagId"),
+                parse_positive_int(v["movieId"], "movieId"),
+                parse_positive_int(v["tagId"], "tagId"),
                 relevance,
             )
 
@@ -427,7 +434,7 @@ class MovieLensLoader:
             valid,
             data,
         )
-        data.orphans["genome_scores"] = _count_orphans(table, known)
+        data.orphans["genome_scores"] = count_orphans(table, known)
         tag_ids = data.genome_tags.column("tag_id")
         unknown_tag = pc.invert(pc.is_in(table.column("tag_id"), value_set=tag_ids))
         data.orphans["genome_scores_unknown_tag"] = int(pc.sum(unknown_tag).as_py() or 0)
@@ -451,7 +458,7 @@ class MovieLensLoader:
         by Arrow's CSV reader; if that read fails or any value breaks the contract, the file is
         read again row by row so that each bad row is quarantined with its line number.
         """
-        fast = _arrow_read(path, columns, schema)
+        fast = arrow_read(path, columns, schema)
         if fast is not None and (fast.num_rows == 0 or valid(fast)):
             data.rows_in[role] = fast.num_rows
             return fast
@@ -466,10 +473,10 @@ class MovieLensLoader:
         ):
             try:
                 rows.append(convert(record.values))
-            except _FieldError as exc:
+            except FieldError as exc:
                 data.quarantine.add(source, path, record.line, exc.field, exc.reason, record.raw)
         data.rows_in[role] = len(rows) + data.quarantine.count(source)
-        return _rows_to_table(rows, schema)
+        return rows_to_table(rows, schema)
 
     # -- Spark side -----------------------------------------------------------------------
 
@@ -498,87 +505,6 @@ class MovieLensLoader:
             written[name] = store.location(name, "bronze")
             fault_point("bronze")
         return written
-
-
-# -- aggregations (Spark) -------------------------------------------------------------------
-
-
-def rating_stats(ratings: DataFrame, prior_count: float) -> DataFrame:
-    """Per-movie rating count, mean and Bayesian mean.
-
-    The Bayesian mean shrinks a movie's mean towards the global mean ``C`` with ``m`` pseudo
-    ratings: ``(C*m + sum) / (m + n)``, so one 5-star rating does not top the charts.
-
-    Args:
-        ratings: user_id, movie_id, rating.
-        prior_count: ``m``.
-
-    Returns:
-        movie_id, ml_rating_count, ml_rating_mean, ml_rating_bayes (rounded to 4 places).
-    """
-    from pyspark.sql import functions as F
-
-    global_mean = ratings.agg(F.avg("rating")).collect()[0][0]
-    if global_mean is None:
-        return ratings.sparkSession.createDataFrame(
-            [], "movie_id int, ml_rating_count int, ml_rating_mean double, ml_rating_bayes double"
-        )
-    m = float(prior_count)
-    return ratings.groupBy("movie_id").agg(
-        F.count("*").cast("int").alias("ml_rating_count"),
-        F.round(F.avg("rating").cast("double"), 4).alias("ml_rating_mean"),
-        F.round(
-            (F.lit(float(global_mean) * m) + F.sum("rating").cast("double"))
-            / (F.lit(m) + F.count("*")),
-            4,
-        ).alias("ml_rating_bayes"),
-    )
-
-
-def genome_tag_lists(scores: DataFrame, tags: DataFrame, threshold: float, cap: int) -> DataFrame:
-    """Per-movie genome tags at or above ``threshold``, most relevant first, at most ``cap``.
-
-    Returns:
-        movie_id, genome_tags (array of {tag, relevance}).
-    """
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
-
-    ranked = (
-        scores.where(F.col("relevance") >= F.lit(threshold))
-        .join(tags, on="tag_id", how="inner")
-        .withColumn("relevance", F.round(F.col("relevance").cast("double"), 4))
-        .withColumn(
-            "rank",
-            F.row_number().over(
-                Window.partitionBy("movie_id").orderBy(F.desc("relevance"), F.asc("tag"))
-            ),
-        )
-        .where(F.col("rank") <= cap)
-    )
-    return ranked.groupBy("movie_id").agg(
-        F.transform(
-            F.array_sort(F.collect_list(F.struct("rank", "tag", "relevance"))),
-            lambda s: F.struct(s["tag"].alias("tag"), s["relevance"].alias("relevance")),
-        ).alias("genome_tags")
-    )
-
-
-def user_tag_lists(tags: DataFrame) -> DataFrame:
-    """Per-movie distinct user tags (already normalised), most used first, then alphabetical.
-
-    Returns:
-        movie_id, user_tags (array of strings).
-    """
-    from pyspark.sql import functions as F
-
-    counted = tags.groupBy("movie_id", "tag").agg(F.count("*").alias("uses"))
-    return counted.groupBy("movie_id").agg(
-        F.transform(
-            F.array_sort(F.collect_list(F.struct((-F.col("uses")).alias("neg"), "tag"))),
-            lambda s: s["tag"],
-        ).alias("user_tags")
-    )
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -622,152 +548,3 @@ def _file_set_warnings(data: MovieLensData) -> list[str]:
             "the genome tags file"
         )
     return warnings
-
-
-class _FieldError(ValueError):
-    def __init__(self, field_name: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field_name
-        self.reason = reason
-
-
-def _field(fn: Callable[[str], Any], value: str, name: str) -> Any:
-    try:
-        return fn(value)
-    except ValueError as exc:
-        raise _FieldError(name, str(exc)) from None
-
-
-def _int(value: str, name: str) -> int:
-    # int() alone would also take "1_0", "+3" and other scripts' digits.
-    text = value.strip()
-    if not _INTEGER.fullmatch(text):
-        raise _FieldError(name, f"not an integer: {value!r}")
-    return int(text)
-
-
-def _positive_int(value: str, name: str) -> int:
-    number = _int(value, name)
-    if not 0 < number <= _INT32_MAX:
-        raise _FieldError(name, f"{name} must be a positive integer, got {value!r}")
-    return number
-
-
-def _timestamp(value: str) -> int:
-    """Seconds since 1970 (MovieLens' timestamps), in the int64 range of the bronze tables."""
-    number = _int(value, "timestamp")
-    if not 0 <= number <= _INT64_MAX:
-        raise _FieldError(
-            "timestamp", f"timestamp must be seconds since 1970 (0 to 2**63-1), got {value!r}"
-        )
-    return number
-
-
-def _optional_int(value: str, name: str) -> int | None:
-    if not value.strip():
-        return None
-    return _positive_int(value, name)
-
-
-def _float(value: str, name: str) -> float:
-    text = value.strip()
-    try:
-        # float() alone would also take "1_0" and other scripts' digits.
-        if not text.isascii() or "_" in text:
-            raise ValueError(text)
-        number = float(text)
-    except ValueError:
-        raise _FieldError(name, f"not a number: {value!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _FieldError(name, f"not a finite number: {value!r}")
-    return number
-
-
-def _rows_to_table(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in schema.names]
-    return pa.table(
-        [pa.array(list(col), type=f.type) for col, f in zip(columns, schema, strict=True)],
-        schema=schema,
-    )
-
-
-def _count_orphans(table: pa.Table, known: pa.Array) -> int:
-    if table.num_rows == 0:
-        return 0
-    missing = pc.invert(pc.is_in(table.column("movie_id"), value_set=known))
-    return int(pc.sum(missing).as_py() or 0)
-
-
-def _arrow_read(path: Path, columns: tuple[str, ...], schema: pa.Schema) -> pa.Table | None:
-    try:
-        with path.open("rb") as probe:
-            header = probe.readline().decode("utf-8-sig").strip().split(",")
-        if header != list(columns):
-            return None  # let the exact reader explain what is wrong
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict(zip(columns, schema.types, strict=True)),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError):
-        return None
-    if table.num_columns != len(columns) or any(
-        table.column(i).null_count for i in range(table.num_columns)
-    ):
-        return None
-    return pa.Table.from_arrays(table.columns, schema=schema)
-
-
-_PATTERNS = {
-    "movies": ("movies.csv",),
-    "links": ("links.csv",),
-    "ratings": ("ratings.csv",),
-    "tags": ("tags.csv",),
-    "genome_scores": ("genome-scores*.csv", "genome_scores*.csv"),
-    "genome_tags": ("genome-tags*.csv", "genome_tags*.csv"),
-}
-
-
-def _find_files(directory: Path, genome_dir: Path | None) -> dict[str, Path]:
-    if genome_dir is not None and not genome_dir.is_dir():
-        raise InputFileError(genome_dir, "directory not found", "a directory with genome files")
-    found: dict[str, Path] = {}
-    for role, patterns in _PATTERNS.items():
-        where = [directory]
-        if role.startswith("genome") and genome_dir is not None:
-            where.insert(0, genome_dir)
-        for place in where:
-            for pattern in patterns:
-                if "*" not in pattern:
-                    for name in (pattern, f"{pattern}.gz"):
-                        # A listing skips a symlink that does not resolve: name it instead.
-                        if (place / name).is_symlink():
-                            check_readable(place / name, f"MovieLens {pattern}")
-            matches = sorted({p for pattern in patterns for p in place.glob(pattern)})
-            matches += sorted({p for pattern in patterns for p in place.glob(pattern + ".gz")})
-            if len(matches) > 1:
-                raise InputFileError(
-                    place, f"several {role} files: {[m.name for m in matches]}", "exactly one"
-                )
-            if matches:
-                found[role] = matches[0]
-                break
-    if genome_dir is not None and not any(
-        found.get(role, directory).parent == genome_dir for role in ("genome_scores", "genome_tags")
-    ):
-        raise InputFileError(
-            genome_dir, "no genome files here", "genome-scores.csv and genome-tags.csv"
-        )
-    if "movies" not in found:
-        raise InputFileError(
-            directory / "movies.csv", "file not found", "a MovieLens release with movies.csv"
-        )
-    if ("genome_scores" in found) != ("genome_tags" in found):
-        have = "genome_scores" if "genome_scores" in found else "genome_tags"
-        raise InputFileError(
-            found[have], "genome scores and genome tags come together", "both genome files"
-        )
-    return found

@@ -27,6 +27,13 @@ class InputSummary(BaseModel):
             "lacks: kept in the bronze table, never reach movies_info."
         ),
     )
+    values_nulled: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            'Of rows_loaded, values set to null with the record kept, by "<field>: <reason>" '
+            "(unparseable, or out of its plausible range such as a rating outside 0-10)."
+        ),
+    )
 
 
 class SourceMatches(BaseModel):

@@ -10,25 +10,24 @@ Names are imported lazily: ``import movie_rag.publish`` does not import MLflow.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-_EXPORTS: dict[str, str] = {
-    "DEFAULT_ALIAS": "movie_rag.publish.publisher",
-    "DEFAULT_MODEL_NAME": "movie_rag.publish.publisher",
-    "DatabricksServing": "movie_rag.publish.databricks",
-    "EndpointStatus": "movie_rag.publish.databricks",
-    "InferenceLog": "movie_rag.publish.inference_log",
-    "InferenceRecord": "movie_rag.publish.inference_log",
-    "InferenceTableConfig": "movie_rag.publish.databricks",
-    "LocalServer": "movie_rag.publish.publisher",
-    "LocalServerError": "movie_rag.publish.publisher",
-    "LoggedModel": "movie_rag.publish.publisher",
-    "ModelNotFoundError": "movie_rag.publish.publisher",
-    "ModelPublisher": "movie_rag.publish.publisher",
-    "PublishError": "movie_rag.publish.publisher",
-    "RegisteredVersion": "movie_rag.publish.publisher",
-}
+from movie_rag._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from movie_rag.publish.databricks import DatabricksServing, EndpointStatus, InferenceTableConfig
+    from movie_rag.publish.inference_log import InferenceLog, InferenceRecord
+    from movie_rag.publish.publisher import (
+        DEFAULT_ALIAS,
+        DEFAULT_MODEL_NAME,
+        LocalServer,
+        LocalServerError,
+        LoggedModel,
+        ModelNotFoundError,
+        ModelPublisher,
+        PublishError,
+        RegisteredVersion,
+    )
 
 __all__ = [
     "DEFAULT_ALIAS",
@@ -47,34 +46,21 @@ __all__ = [
     "RegisteredVersion",
 ]
 
-if TYPE_CHECKING:
-    from movie_rag.publish.databricks import (
-        DatabricksServing,
-        EndpointStatus,
-        InferenceTableConfig,
-    )
-    from movie_rag.publish.inference_log import InferenceLog, InferenceRecord
-    from movie_rag.publish.publisher import (
-        DEFAULT_ALIAS,
-        DEFAULT_MODEL_NAME,
-        LocalServer,
-        LocalServerError,
-        LoggedModel,
-        ModelNotFoundError,
-        ModelPublisher,
-        PublishError,
-        RegisteredVersion,
-    )
+_EXPORTS: dict[str, str] = {
+    "DatabricksServing": "movie_rag.publish.databricks",
+    "EndpointStatus": "movie_rag.publish.databricks",
+    "InferenceTableConfig": "movie_rag.publish.databricks",
+    "InferenceLog": "movie_rag.publish.inference_log",
+    "InferenceRecord": "movie_rag.publish.inference_log",
+    "DEFAULT_ALIAS": "movie_rag.publish.publisher",
+    "DEFAULT_MODEL_NAME": "movie_rag.publish.publisher",
+    "LocalServer": "movie_rag.publish.publisher",
+    "LocalServerError": "movie_rag.publish.publisher",
+    "LoggedModel": "movie_rag.publish.publisher",
+    "ModelNotFoundError": "movie_rag.publish.publisher",
+    "ModelPublisher": "movie_rag.publish.publisher",
+    "PublishError": "movie_rag.publish.publisher",
+    "RegisteredVersion": "movie_rag.publish.publisher",
+}
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'movie_rag.publish' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

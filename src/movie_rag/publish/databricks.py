@@ -861,7 +861,7 @@ class DatabricksServing:
             from databricks.sdk import WorkspaceClient
             from databricks.sdk.config import Config
 
-            from movie_rag import __version__
+            from movie_rag._version import __version__
 
             try:
                 config = Config(

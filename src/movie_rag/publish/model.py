@@ -123,7 +123,7 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
         manager = manager_class(settings)
     catalogue = Catalogue(read_local_table(artifacts["movies_info"]))
     generator = None
-    if settings.llm_provider != "none":
+    if settings.llm_enabled:
         from movie_rag.chain.generators.llm import LLMGenerator, chat_model_from_settings
 
         generator = LLMGenerator(chat_model_from_settings(settings))

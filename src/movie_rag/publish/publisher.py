@@ -34,7 +34,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, Field, SecretStr
 
+from movie_rag.catalog.visibility import restrict
 from movie_rag.errors import ConfigurationError, MovieRagError
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
 
@@ -336,7 +338,10 @@ class ModelPublisher:
         self.settings = settings if settings is not None else MovieRagSettings()
         self.workdir = Workdir(self.settings.workdir)
         self.registry: Registry = registry
-        self.flavour: Flavour = flavour or self.settings.backend
+        # The flavour is the platform the served model runs on (settings.backend by default).
+        target = {} if flavour is None else {"backend": flavour}
+        self.platform = platform_for(self.settings.model_copy(update=target))
+        self.flavour: Flavour = self.platform.name
         if registry == "local":
             self.tracking_uri = tracking_uri or f"sqlite:///{self.workdir.mlflow / 'mlflow.db'}"
             self.registry_uri = self.tracking_uri
@@ -398,8 +403,8 @@ class ModelPublisher:
             "settings": settings,
             # The local flavour warms up at load time, so "ready" means fast; the Databricks
             # flavour records traces (retrieval and answer spans) where serving collects them.
-            "warmup": self.flavour == "local",
-            "tracing": self.flavour == "databricks",
+            "warmup": self.platform.is_local,
+            "tracing": not self.platform.is_local,
             "interface": self.settings.serving_interface,
         }
 
@@ -410,8 +415,8 @@ class ModelPublisher:
         dropped. Never pyspark; never torch for the Databricks flavour.
         """
         names = list(_COMMON_REQUIREMENTS)
-        names += _LOCAL_REQUIREMENTS if self.flavour == "local" else _DATABRICKS_REQUIREMENTS
-        if self.settings.llm_provider != "none":
+        names += _LOCAL_REQUIREMENTS if self.platform.is_local else _DATABRICKS_REQUIREMENTS
+        if self.settings.llm_enabled:
             names += _LLM_REQUIREMENTS
         requirements = []
         for name in names:
@@ -428,7 +433,7 @@ class ModelPublisher:
 
     def resources(self) -> list[Any]:
         """Databricks resources the served model reaches (for automatic auth passthrough)."""
-        if self.flavour != "databricks":
+        if self.platform.is_local:
             return []
         from mlflow.models.resources import DatabricksServingEndpoint, DatabricksVectorSearchIndex
 
@@ -480,7 +485,7 @@ class ModelPublisher:
             (staging / "movies_info").mkdir()
             pq.write_table(table, staging / "movies_info" / "movies_info.parquet")
             manifest: dict[str, Any] = {}
-            if self.flavour == "local":
+            if self.platform.is_local:
                 manifest = _copy_live_index(
                     Path(index_dir) if index_dir is not None else self.workdir.index,
                     staging / "index",
@@ -570,12 +575,12 @@ class ModelPublisher:
             f"a local exact index ({manifest.get('model_name')}, "
             f"{manifest.get('dimension')}-d, {manifest.get('row_count')} movies) shipped "
             "inside the model"
-            if self.flavour == "local"
+            if self.platform.is_local
             else "Databricks Vector Search (declared as a model resource)"
         )
         generator = (
             "the grounded generator (no LLM)"
-            if self.settings.llm_provider == "none"
+            if not self.settings.llm_enabled
             else f"an LLM ({self.settings.llm_provider}: {self.settings.llm_endpoint}), "
             "grounded in the catalogue"
         )
@@ -774,7 +779,7 @@ and IMDb snapshots. Personal data in questions is redacted before any model or l
         """The fingerprint :meth:`log` would record for the current config and data."""
         table = _public_catalogue(self._catalogue(movies_info))
         manifest: dict[str, Any] = {}
-        if self.flavour == "local":
+        if self.platform.is_local:
             source = Path(index_dir) if index_dir is not None else self.workdir.index
             manifest = _live_manifest(source)[1]
         collab_manifest: dict[str, Any] | None = None
@@ -1186,7 +1191,7 @@ def _flat_params(config: Mapping[str, Any]) -> dict[str, str]:
 
 def _public_catalogue(table: pa.Table) -> pa.Table:
     # user_tags are what MovieLens users typed: never shown, so never shipped.
-    return table.drop_columns([c for c in ("user_tags",) if c in table.column_names])
+    return restrict(table, "retrieval")
 
 
 def _live_manifest(index_dir: Path) -> tuple[Path, dict[str, Any]]:

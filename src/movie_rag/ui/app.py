@@ -277,7 +277,7 @@ def create_app(
     import gradio as gr
 
     if examples is None:
-        from movie_rag.cli import EXAMPLE_QUESTIONS
+        from movie_rag.datasets import EXAMPLE_QUESTIONS
 
         examples = EXAMPLE_QUESTIONS
     handlers = _Handlers(backend, feedback, k)

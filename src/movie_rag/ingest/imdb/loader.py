@@ -1,29 +1,16 @@
-"""IMDB-like movie metadata: one loader for every supported source format.
+"""IMDBLoader: one loader for every registered IMDB-like format.
 
-Supported formats (``format=`` value, also the ``source`` column of the result):
-
-* ``bright_data`` — Bright Data's IMDb dataset as a JSON array, NDJSON or CSV (nested fields
-  then arrive as JSON text). The IMDb id comes from ``url`` and wins over ``id``; shapes seen
-  in the wild are accepted (genres as a list or comma text, ``top_cast`` as objects or strings,
-  ``credit`` as ``{"title": "Director", "names": [...]}`` objects or ``"Director: X"`` text,
-  counts like ``"2.1M"``, dates like ``"March 31, 1999 (United States)"``). Overview is
-  ``storyline``, else ``presentation``.
-* ``imdb_tsv`` — the official IMDb datasets: a directory with ``title.basics.tsv[.gz]`` and
-  optionally ``title.ratings``, ``title.principals``, ``title.crew`` and ``name.basics``.
-  ``tvEpisode`` (and ``videoGame``) rows are skipped by design and reported in the quarantine
-  with the reason ``"tvEpisode not a movie"``, so no row is lost silently. Malformed lines of
-  the side files (ratings, people, names) are logged and skipped: they are not records.
-* ``movies_dataset`` — The Movies Dataset ``movies_metadata.csv`` (Python-literal lists; its
-  ``vote_average`` is TMDB's and is not used as an IMDb rating; "No overview found." → null).
-* ``tmdb_5000`` — ``tmdb_5000_movies.csv`` (JSON lists; TMDB id, no IMDb id).
-* ``imdb_top_1000`` — ``imdb_top_1000.csv`` (no id; the original file's Apollo 13 row has
-  ``Released_Year = "PG"``: its year becomes null and the record is kept).
-* ``itemsapi`` — the itemsapi IMDb scrape (no id; HTML entities unescaped, the storyline's
-  trailing ``"Written by <author>"`` removed).
+The formats are registrations (:mod:`movie_rag.ingest.imdb.registry`): the built-in ones are
+the modules of :mod:`movie_rag.ingest.imdb.formats` (``bright_data``, ``imdb_tsv``,
+``movies_dataset``, ``tmdb_5000``, ``imdb_top_1000``, ``itemsapi``), and
+:func:`~movie_rag.ingest.imdb.register_format` adds one. A format's name is the ``format=``
+value and the ``source`` column of its records.
 
 Every record read either lands in the table or in the quarantine with the reason and its
 source row (``rows_in == rows_loaded + quarantine.count()``). Duplicate ids within one source
-keep the first record; later ones are quarantined naming the first row.
+keep the first record; later ones are quarantined naming the first row. Values that do not
+parse or lie outside their plausible range are set to null with the record kept, and counted
+per field (:attr:`IMDBSource.nulled`).
 """
 
 from __future__ import annotations
@@ -31,14 +18,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
 from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.errors import InputFileError
-from movie_rag.ingest import _imdb_formats
+from movie_rag.ingest.imdb import registry
+from movie_rag.ingest.imdb.collector import NulledValue
 from movie_rag.ingest.quality import Quarantine
+from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -48,6 +37,7 @@ __all__ = ["IMDBFormat", "IMDBLoader", "IMDBSource"]
 
 logger = logging.getLogger("movie_rag")
 
+#: The built-in format names (a registered format's name is accepted too).
 IMDBFormat = Literal[
     "auto", "bright_data", "imdb_tsv", "movies_dataset", "tmdb_5000", "imdb_top_1000", "itemsapi"
 ]
@@ -65,6 +55,7 @@ class IMDBSource:
         quarantine: Records rejected from this source (source name ``imdb_<format>``).
         warnings: What was changed without rejecting a record (values out of range or
             unparseable, set to null), for the build report.
+        nulled: Each value set to null in a kept record, with its row, field and reason.
     """
 
     format: str
@@ -73,11 +64,20 @@ class IMDBSource:
     rows_in: int
     quarantine: Quarantine
     warnings: list[str] = field(default_factory=list)
+    nulled: list[NulledValue] = field(default_factory=list)
 
     @property
     def rows_loaded(self) -> int:
         """Records in :attr:`table`; ``rows_in == rows_loaded + quarantine.count()``."""
         return int(self.table.num_rows)
+
+    def nulled_counts(self) -> dict[str, int]:
+        """Values set to null in kept records by ``"<field>: <reason>"`` (the build report)."""
+        counts: dict[str, int] = {}
+        for value in self.nulled:
+            key = f"{value.field}: {value.reason}"
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items()))
 
     def to_spark(self, spark: SparkSession) -> DataFrame:
         """The table as a Spark DataFrame with the Spark form of ``IMDB_RECORD_SCHEMA``.
@@ -117,15 +117,15 @@ class IMDBLoader:
         self.settings = settings or MovieRagSettings()
 
     def __repr__(self) -> str:
-        return f"IMDBLoader(backend={self.settings.backend!r})"
+        return f"IMDBLoader(backend={platform_for(self.settings).name!r})"
 
-    def load(self, path: str | Path, format: IMDBFormat = "auto") -> IMDBSource:
+    def load(self, path: str | Path, format: IMDBFormat | str = "auto") -> IMDBSource:
         """Read one IMDB-like file (or IMDb dataset directory) into the normalised schema.
 
         Args:
             path: The file, or for the official IMDb datasets the directory holding
                 ``title.basics.tsv[.gz]`` (or that file itself).
-            format: One of the supported formats, or ``"auto"`` to detect it.
+            format: A registered format's name, or ``"auto"`` to detect it.
 
         Returns:
             The loaded source with its table, row count and quarantine.
@@ -135,15 +135,12 @@ class IMDBLoader:
                 columns its format needs.
         """
         path = Path(path)
-        if format == "auto":
-            resolved: str = self.detect_format(path)
-        elif format in _imdb_formats.FORMATS:
-            resolved = format
-        else:
-            raise InputFileError(
-                path, f"unknown format {format!r}", f"one of {', '.join(get_args(IMDBFormat))}"
-            )
-        collected = _imdb_formats.LOADERS[resolved](path)
+        resolved: str = self.detect_format(path) if format == "auto" else format
+        spec = registry.get_format(resolved)
+        if spec is None:
+            names = ["auto", *(s.name for s in registry.registered_formats())]
+            raise InputFileError(path, f"unknown format {format!r}", f"one of {', '.join(names)}")
+        collected = spec.load(path)
         source = IMDBSource(
             format=resolved,
             path=collected.path,
@@ -151,6 +148,7 @@ class IMDBLoader:
             rows_in=collected.rows_in,
             quarantine=collected.quarantine,
             warnings=list(collected.warnings),
+            nulled=list(collected.nulled),
         )
         logger.info(
             "%s (%s): %d records read, %d loaded, %d quarantined",
@@ -163,17 +161,18 @@ class IMDBLoader:
         return source
 
     @staticmethod
-    def detect_format(path: str | Path) -> IMDBFormat:
+    def detect_format(path: str | Path) -> str:
         """Recognise a file's format from its name and its header or first record's keys.
 
         Args:
             path: A file, or a directory holding the official IMDb datasets.
 
         Returns:
-            The format name (never ``"auto"``).
+            The format name (never ``"auto"``): a built-in :data:`IMDBFormat` or a registered
+            one.
 
         Raises:
             InputFileError: The file is missing or empty, or matches no supported format
                 (the message lists the keys found and the formats expected).
         """
-        return cast(IMDBFormat, _imdb_formats.detect_format(Path(path)))
+        return registry.detect_format(Path(path))
