@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from movie_rag.index.local import LocalVectorIndex
     from movie_rag.index.manager import VectorIndexManager
     from movie_rag.index.onnx_encoder import OnnxSentenceEncoder, export_onnx
+    from movie_rag.index.vectorstore import MovieVectorStore
 
 __all__ = [
     "DatabricksVectorIndex",
@@ -35,6 +36,7 @@ __all__ = [
     "LocalEmbeddings",
     "LocalVectorIndex",
     "MovieIndexRetriever",
+    "MovieVectorStore",
     "OnnxSentenceEncoder",
     "SearchFilters",
     "SearchHit",
@@ -61,6 +63,7 @@ _HOMES = {
     "DatabricksVectorIndex": "movie_rag.index.databricks",
     "VectorIndexManager": "movie_rag.index.manager",
     "MovieIndexRetriever": "movie_rag.index._retriever",
+    "MovieVectorStore": "movie_rag.index.vectorstore",
     "OnnxSentenceEncoder": "movie_rag.index.onnx_encoder",
     "export_onnx": "movie_rag.index.onnx_encoder",
 }

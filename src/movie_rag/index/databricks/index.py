@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from movie_rag.errors import ConfigurationError
+from movie_rag.index._mmr import mmr_order, mmr_pool, relevance_from_scores
 from movie_rag.index.base import (
     IndexNotReadyError,
     IndexStatus,
@@ -93,7 +94,6 @@ from movie_rag.index.databricks.sync import _Sync
 from movie_rag.index.filters import SearchFilters
 
 if TYPE_CHECKING:
-    import numpy as np
     from langchain_core.embeddings import Embeddings
 
     from movie_rag.index.embeddings import TextEncoder
@@ -279,42 +279,22 @@ class DatabricksVectorIndex(_Sync):
             f"endpoint_name={self.endpoint_name!r}, {mode}, workspace_url={self.workspace_url!r})"
         )
 
-    def search(
+    def _search(
         self,
         query: str,
-        k: int = 10,
-        filters: SearchFilters | None = None,
+        k: int,
+        filters: SearchFilters | None,
         *,
-        mode: SearchMode = "dense",
-        mmr: float | None = None,
+        mode: SearchMode,
+        mmr: float | None,
     ) -> list[SearchHit]:
-        """The ``k`` movies most relevant to ``query`` among those passing ``filters``.
-
-        Args:
-            query: Free text.
-            k: Number of hits wanted.
-            filters: Hard constraints; every hit satisfies them (see the module docs for
-                which run inside the index).
-            mode: ``dense`` (Vector Search ``ANN``) or ``hybrid`` (``HYBRID``: ANN fused
-                with keyword search over the text columns).
-            mmr: Maximal-marginal-relevance trade-off in ``[0, 1]`` (1 is pure relevance);
-                ``None`` turns it off.
-
-        Returns:
-            Up to ``k`` hits, best first.
-
-        Raises:
-            IndexNotReadyError: The index does not exist or is not serving yet.
-        """
-        _check_k(k)
-        _check_mmr(mmr)
-        if mode not in ("dense", "hybrid"):
-            raise ValueError(f"mode must be 'dense' or 'hybrid', got {mode!r}")
+        # Dense is Vector Search ANN, hybrid its HYBRID query (ANN fused with keyword search
+        # over the text columns); see the module docs for which filters run in the index.
         compiled = compile_filters(filters, storage=self._storage)
         if k == 0 or compiled.matches_nothing:
             return []
         vector = self._embedder.query(query) if self._embedder is not None else None
-        pool = k if mmr is None else max(4 * k, 20)
+        pool = k if mmr is None else mmr_pool(k)
         hits, stored = self._retrieve(
             query, vector, pool, filters, compiled, hybrid=mode == "hybrid", vectors=mmr is not None
         )
@@ -322,29 +302,12 @@ class DatabricksVectorIndex(_Sync):
             hits = self._diversify(hits, stored, vector, k, mmr, dense=mode == "dense")
         return hits[:k]
 
-    def similar_to(
-        self, movie_id: int, k: int = 10, filters: SearchFilters | None = None
-    ) -> list[SearchHit]:
-        """Movies closest to a movie in the index; the seed is never a hit.
-
-        Self-managed, the query is the seed's stored vector (or its ``document`` embedded
-        again, when the index does not return vectors); managed, the seed's ``document`` is
-        sent as query text and embedded by the index's endpoint.
-
-        Args:
-            movie_id: The seed movie.
-            k: Number of hits wanted.
-            filters: Hard constraints; every hit satisfies them.
-
-        Returns:
-            Up to ``k`` hits, best first.
-
-        Raises:
-            UnknownMovieError: ``movie_id`` is not in the index.
-        """
-        _check_k(k)
-        document, vector = self._seed(int(movie_id))
-        excluded = frozenset({int(movie_id)} | set((filters and filters.exclude_ids) or ()))
+    def _similar_to(self, movie_id: int, k: int, filters: SearchFilters | None) -> list[SearchHit]:
+        # Self-managed, the query is the seed's stored vector (or its document embedded
+        # again, when the index does not return vectors); managed, the seed's document is
+        # sent as query text and embedded by the index's endpoint.
+        document, vector = self._seed(movie_id)
+        excluded = frozenset({movie_id} | set((filters and filters.exclude_ids) or ()))
         base = filters if filters is not None else SearchFilters()
         narrowed = base.model_copy(update={"exclude_ids": excluded})
         compiled = compile_filters(narrowed, storage=self._storage)
@@ -576,9 +539,8 @@ class DatabricksVectorIndex(_Sync):
         if dense and query_vector is not None:
             relevance = pool @ np.asarray(query_vector, dtype=np.float64)
         else:
-            span = float(scores.max() - scores.min())
-            relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
-        order = _mmr_order(pool, relevance, k, trade_off)
+            relevance = relevance_from_scores(scores)
+        order = mmr_order(pool, relevance, k, trade_off)
         return [hits[i] for i in order]
 
     def describe(self) -> IndexStatus:
@@ -626,31 +588,3 @@ class DatabricksVectorIndex(_Sync):
             value = row.get(MODEL_COLUMN)
             return None if value is None else str(value)
         return None
-
-
-def _mmr_order(pool: np.ndarray, relevance: np.ndarray, k: int, trade_off: float) -> list[int]:
-    import numpy as np
-
-    pairwise = pool @ pool.T
-    chosen: list[int] = []
-    closest = np.full(len(relevance), -np.inf)
-    available = np.ones(len(relevance), dtype=bool)
-    for _ in range(min(k, len(relevance))):
-        redundancy = np.where(np.isfinite(closest), closest, 0.0)
-        objective = trade_off * relevance - (1.0 - trade_off) * redundancy
-        objective[~available] = -np.inf
-        pick = int(np.argmax(objective))
-        chosen.append(pick)
-        available[pick] = False
-        closest = np.maximum(closest, pairwise[:, pick])
-    return chosen
-
-
-def _check_k(k: int) -> None:
-    if k < 0:
-        raise ValueError(f"k must be zero or more, got {k}")
-
-
-def _check_mmr(mmr: float | None) -> None:
-    if mmr is not None and not 0.0 <= mmr <= 1.0:
-        raise ValueError(f"mmr is a trade-off in [0, 1] (1 = pure relevance), got {mmr}")
