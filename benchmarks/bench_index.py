@@ -41,10 +41,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import pyarrow as pa
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
+from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 from movie_rag.index import LocalEmbeddings, LocalVectorIndex, SearchFilters
 from movie_rag.index._table import read_table
-from movie_rag.ingest.genres import MOVIELENS_GENRES
-from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from movie_rag.catalog.titles import parse_movielens_title
 from movie_rag.datasets import (
     DATA_HOME_ENV,
     SampleCatalogue,
@@ -29,7 +30,6 @@ from movie_rag.datasets import (
 )
 from movie_rag.errors import DownloadError
 from movie_rag.ingest.quality import Quarantine, read_csv_records, read_json_records
-from movie_rag.ingest.titles import parse_movielens_title
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RELEASE_FILES = ("movies.csv", "links.csv", "ratings.csv", "tags.csv", "README.txt")

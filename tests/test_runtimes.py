@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
 from movie_rag.spark import arrow_to_spark, is_connect, spark_to_arrow
 
 pytestmark = pytest.mark.spark

@@ -277,7 +277,7 @@ def redact_value(value: Any) -> Any:
 
 
 def _clean_log_text(text: str) -> str:
-    from movie_rag.chain.guards import redact_secrets
+    from movie_rag.chain.safety import redact_secrets
 
     # Secret values and key-shaped strings too (an LLM error may quote its request), but
     # not every long token: run ids and hashes in a log are no secrets.

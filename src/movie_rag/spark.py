@@ -185,7 +185,7 @@ def arrow_to_spark(
         ConfigurationError: pyspark 3.5 on Python 3.12 without setuptools (its Arrow
             conversion imports ``distutils``).
     """
-    from movie_rag.ingest.schemas import spark_schema
+    from movie_rag.catalog.schemas import spark_schema
 
     _check_distutils()
     schema = schema if schema is not None else spark_schema(table.schema)

@@ -184,7 +184,7 @@ class TableStore:
         Returns:
             Where the quarantine is.
         """
-        from movie_rag.ingest.schemas import QUARANTINE_SCHEMA
+        from movie_rag.catalog.schemas import QUARANTINE_SCHEMA
 
         if self.settings.backend != "local":
             table = pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)

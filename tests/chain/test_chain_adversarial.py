@@ -26,7 +26,7 @@ from emulators.openai_chat import (
     odd_title_forms,
     with_prose,
 )
-from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
+from movie_rag.chain.generators.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.recommender import RecommenderChain
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -34,15 +34,15 @@ from emulators.openai_chat import (
     truncated,
     with_prose,
 )
+from movie_rag.catalog.titles import parse_movielens_title, title_key
 from movie_rag.chain.catalogue import Catalogue
+from movie_rag.chain.generators.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.grounding import NOT_ON_PLATFORM, GroundingGuard
-from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.prompts import PROMPT_MARKERS
 from movie_rag.chain.types import Candidate, GeneratedAnswer, ParsedQuery, Pick
 from movie_rag.datasets import sample_catalogue
-from movie_rag.ingest.titles import parse_movielens_title, title_key
 
-pytest.importorskip("movie_rag.chain.guards")
+pytest.importorskip("movie_rag.chain.safety")
 
 SECRET_TAG = "secret-user-tag-zz9"
 # The sample has no title listed twice; real MovieLens does ("Emma (1996)", "War of the

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from movie_rag.chain.guards import (
+from movie_rag.chain.safety import (
     INTERNAL_FIELDS,
     POLITE_REFUSAL,
     SYSTEM_PROMPT_MARKERS,
@@ -214,7 +214,7 @@ def test_prompt_markers_can_be_added_per_call_and_derived_from_a_prompt() -> Non
 
 def test_marker_list_is_extensible(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        "movie_rag.chain.guards.SYSTEM_PROMPT_MARKERS", [*SYSTEM_PROMPT_MARKERS, "secret sauce"]
+        "movie_rag.chain.safety.SYSTEM_PROMPT_MARKERS", [*SYSTEM_PROMPT_MARKERS, "secret sauce"]
     )
     assert scrub_internal("The secret sauce is ratings. Heat is good.") == "Heat is good."
 

@@ -34,7 +34,7 @@ from emulators.openai_chat import (
     truncated,
     with_prose,
 )
-from movie_rag.chain.llm import (
+from movie_rag.chain.generators.llm import (
     GenerationError,
     LLMGenerator,
     chat_model_from_settings,
@@ -49,7 +49,7 @@ from movie_rag.index.filters import SearchFilters
 from movie_rag.settings import MovieRagSettings
 
 # The prompt redacts personal data with the guards module.
-pytest.importorskip("movie_rag.chain.guards")
+pytest.importorskip("movie_rag.chain.safety")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -660,7 +660,7 @@ def test_chat_model_from_settings_needs_what_the_provider_needs(
 
 def test_importing_the_package_does_not_import_the_llm_client() -> None:
     code = (
-        "import sys, movie_rag, movie_rag.chain.llm, movie_rag.chain.prompts, "
+        "import sys, movie_rag, movie_rag.chain.generators.llm, movie_rag.chain.prompts, "
         "movie_rag.chain.grounding\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'langchain_openai', 'openai', 'tiktoken'})\n"

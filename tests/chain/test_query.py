@@ -8,11 +8,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
 from movie_rag.chain.catalogue import Catalogue
 from movie_rag.chain.query import VOCABULARY, QueryParser
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery
 from movie_rag.index.filters import SearchFilters
-from movie_rag.ingest.genres import MOVIELENS_GENRES
 
 # movie_id, title, year, genres, directors, cast, votes
 MOVIES: list[tuple[Any, ...]] = [

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
 from movie_rag.chain.recommender import RecommenderChain
 from movie_rag.chain.types import RecommendationResponse
-from movie_rag.ingest.genres import MOVIELENS_GENRES
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

@@ -207,7 +207,7 @@ def _unquote(cell: str) -> str:
 
 
 def test_movies_info_contract_table_matches_the_schema() -> None:
-    from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
+    from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 
     rows = _table_rows(DOCS / "architecture.md", "| column | type | meaning |")
     assert [_unquote(row[0]) for row in rows] == MOVIES_INFO_SCHEMA.names

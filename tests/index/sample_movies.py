@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
+from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 
 if TYPE_CHECKING:
     import numpy as np

@@ -114,7 +114,7 @@ def test_a_wrong_serving_token_is_refused_with_a_clear_message(
 def test_the_llm_in_model_serving_uses_the_mounted_token(
     bare_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from movie_rag.chain.llm import chat_model_from_settings
+    from movie_rag.chain.generators.llm import chat_model_from_settings
 
     with OpenAIChatEmulator(api_key=SERVING_TOKEN) as server:
         _model_serving(monkeypatch, bare_environment, server.url, SERVING_TOKEN)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from movie_rag.catalog.titles import parse_movielens_title
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.imdb import IMDBLoader
 from movie_rag.ingest.movielens import MovieLensData, MovieLensLoader
 from movie_rag.ingest.quality import MAX_FIELD_CHARS, Quarantine, read_json_records
-from movie_rag.ingest.titles import parse_movielens_title
 
 ROWS = 50
 ML_FILES = ("movies.csv", "links.csv", "ratings.csv", "tags.csv")

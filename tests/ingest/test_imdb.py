@@ -12,9 +12,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.errors import InputFileError
 from movie_rag.ingest.imdb import IMDBLoader, IMDBSource
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imdb"
 TEXT_COLUMNS = ("title", "overview")

@@ -7,8 +7,8 @@ from collections import Counter
 import pyarrow as pa
 import pytest
 
+from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 from movie_rag.ingest.documents import DocumentTemplate, TokenCounter
-from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
 from movie_rag.tables import read_local_table
 from movie_rag.workdir import Workdir
 
@@ -92,7 +92,7 @@ def test_wrong_tmdb_link_is_not_trusted(movies_info: pa.Table, real_build) -> No
 
 
 def test_genres_stay_in_the_movielens_vocabulary(movies_info: pa.Table) -> None:
-    from movie_rag.ingest.genres import MOVIELENS_GENRES
+    from movie_rag.catalog.genres import MOVIELENS_GENRES
 
     seen = Counter(g for gs in movies_info.column("genres").to_pylist() for g in gs)
     assert set(seen) <= set(MOVIELENS_GENRES)

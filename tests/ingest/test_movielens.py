@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from movie_rag.ingest.genres import MOVIELENS_GENRES
+from movie_rag.catalog.genres import MOVIELENS_GENRES
+from movie_rag.catalog.titles import parse_movielens_title
 from movie_rag.ingest.movielens import (
     MovieLensData,
     MovieLensLoader,
@@ -25,7 +26,6 @@ from movie_rag.ingest.movielens import (
     rating_stats,
     user_tag_lists,
 )
-from movie_rag.ingest.titles import parse_movielens_title
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark
 

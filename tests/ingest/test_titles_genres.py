@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from movie_rag.ingest.genres import (
+from movie_rag.catalog.genres import (
     MOVIELENS_GENRES,
     map_genre,
     map_genres,
     parse_movielens_genres,
 )
-from movie_rag.ingest.titles import ParsedTitle, display_title, parse_movielens_title, title_key
+from movie_rag.catalog.titles import ParsedTitle, display_title, parse_movielens_title, title_key
 
 # -- parse_movielens_title -----------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from emulators.openai_chat import (
     Reply,
     json_answer,
 )
+from movie_rag.chain.generators.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.grounding import NOT_ON_PLATFORM
-from movie_rag.chain.guards import normalise_text
-from movie_rag.chain.llm import LLMGenerator, openai_compatible_chat_model
 from movie_rag.chain.recommender import RecommenderChain
+from movie_rag.chain.safety import normalise_text
 from movie_rag.chain.types import RecommendationResponse
 from movie_rag.ui.cards import answer_html, card_html
 

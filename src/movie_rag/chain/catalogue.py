@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from movie_rag.ingest.titles import title_key
+from movie_rag.catalog.titles import title_key
 
 __all__ = ["Catalogue", "MovieRef"]
 

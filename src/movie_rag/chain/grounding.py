@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
 from movie_rag.chain.prompts import CONTEXT_DELIMITERS, PROMPT_MARKERS, SYSTEM_PROMPT
 from movie_rag.chain.types import Candidate, GeneratedAnswer, Pick, Recommendation
-from movie_rag.ingest.titles import title_key
 
 __all__ = ["NOT_ON_PLATFORM", "GroundingGuard"]
 
@@ -315,7 +315,7 @@ class GroundingGuard:
 
     def _clean(self, text: str, dropped: Iterable[str]) -> bool:
         """No internal data, no echo of the instructions, no dropped title."""
-        from movie_rag.chain.guards import scrub_internal
+        from movie_rag.chain.safety import scrub_internal
 
         if _INJECTION.search(text) or _INTERNAL_WORDS.search(text) or self._echoes_prompt(text):
             return False
@@ -436,7 +436,7 @@ class GroundingGuard:
 
 
 def _scrubbed(text: str) -> str:
-    from movie_rag.chain.guards import scrub_internal
+    from movie_rag.chain.safety import scrub_internal
 
     # Markup, invisible characters, look-alike letters or a secret in an invented title:
     # not a title.
@@ -450,7 +450,7 @@ def _neutral_intro(count: int) -> str:
 
 
 def _prompt_markers() -> list[str]:
-    from movie_rag.chain.guards import markers_from_prompt
+    from movie_rag.chain.safety import markers_from_prompt
 
     markers = [*PROMPT_MARKERS, *markers_from_prompt(SYSTEM_PROMPT)]
     # Markers are compared as squashed words: a short one ("1. Recommend only") would match

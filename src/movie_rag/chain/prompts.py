@@ -168,7 +168,7 @@ def build_messages(
     Returns:
         ``(role, content)`` pairs, which any LangChain chat model accepts.
     """
-    from movie_rag.chain.guards import redact_pii
+    from movie_rag.chain.safety import redact_pii
 
     messages: list[ChatMessage] = [("system", SYSTEM_PROMPT)]
     for turn in list(history or [])[-_HISTORY_TURNS:]:

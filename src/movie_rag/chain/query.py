@@ -62,12 +62,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
-from movie_rag.chain.grounded import STOP_WORDS
-from movie_rag.chain.guards import is_off_topic, mentions_movies, redact_pii
+from movie_rag.chain.generators.grounded import STOP_WORDS
+from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.index.filters import SearchFilters
-from movie_rag.ingest.titles import title_key
 
 __all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow", "only_vocabulary"]
 

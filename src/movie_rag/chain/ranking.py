@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from movie_rag.chain.grounded import STOP_WORDS
+from movie_rag.chain.generators.grounded import STOP_WORDS
 from movie_rag.chain.types import Candidate, ParsedQuery
 from movie_rag.index.filters import SearchFilters, normalise_name
 from movie_rag.settings import MovieRagSettings

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.grounded import GroundedGenerator, intro_for
+from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
 from movie_rag.chain.types import (
     Candidate,
@@ -120,7 +120,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         self.guard = GroundingGuard(
             catalogue, allow_outside_catalog=self.settings.allow_outside_catalog
         )
-        from movie_rag.chain.guards import register_settings_secrets
+        from movie_rag.chain.safety import register_settings_secrets
 
         # Keys and tokens in the settings are never shown, whatever an LLM echoes.
         register_settings_secrets(self.settings)
@@ -162,7 +162,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
         if movies_info is None:
             movies_info = _read_catalogue(settings, index)
         if generator is None and settings.llm_provider != "none":
-            from movie_rag.chain.llm import LLMGenerator
+            from movie_rag.chain.generators.llm import LLMGenerator
 
             generator = LLMGenerator.from_settings(settings)
         from movie_rag.collab.model import CollaborativeModel
@@ -207,7 +207,7 @@ class RecommenderChain(Runnable[Any, RecommendationResponse]):
     # -- the steps -----------------------------------------------------------------------
 
     def _run(self, raw: Any) -> Iterator[ChainEvent]:
-        from movie_rag.chain.guards import POLITE_REFUSAL, scrub_internal
+        from movie_rag.chain.safety import POLITE_REFUSAL, scrub_internal
 
         started = time.perf_counter()
         query, history, filters, k, user_id = _read_input(raw, self.settings.default_k)

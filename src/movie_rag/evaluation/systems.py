@@ -350,7 +350,7 @@ class LLMChainSystem(ChainSystem):
 
 def build_llm_chain(context: EvalContext) -> RecommenderSystem:
     """Our chain with the configured LLM writing the answers (``llm_provider``)."""
-    from movie_rag.chain.llm import LLMGenerator
+    from movie_rag.chain.generators.llm import LLMGenerator
     from movie_rag.chain.recommender import RecommenderChain
 
     if context.settings.llm_provider == "none":

@@ -28,7 +28,7 @@ def prepare(table: pa.Table, origin: str = "movies_info") -> pa.Table:
     if missing:
         raise DataValidationError(
             f"missing column(s) {', '.join(missing)}; the index needs movies_info as written "
-            "by MovieInfoBuilder (see movie_rag.ingest.schemas.MOVIES_INFO_SCHEMA)",
+            "by MovieInfoBuilder (see movie_rag.catalog.schemas.MOVIES_INFO_SCHEMA)",
             path=origin,
             field=missing[0],
         )

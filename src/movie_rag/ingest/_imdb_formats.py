@@ -33,8 +33,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from movie_rag.catalog.genres import map_genres
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
+from movie_rag.catalog.titles import title_key
 from movie_rag.errors import InputFileError
-from movie_rag.ingest.genres import map_genres
 from movie_rag.ingest.ids import imdb_url, normalize_imdb_id
 from movie_rag.ingest.quality import (
     MAX_JSON_DEPTH,
@@ -44,8 +46,6 @@ from movie_rag.ingest.quality import (
     read_csv_records,
     read_json_records,
 )
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
-from movie_rag.ingest.titles import title_key
 
 logger = logging.getLogger("movie_rag")
 

@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import pyarrow as pa
 
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.errors import InputFileError
 from movie_rag.ingest import _imdb_formats
 from movie_rag.ingest.quality import Quarantine
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class IMDBSource:
         Returns:
             A DataFrame with one row per loaded record.
         """
-        from movie_rag.ingest.schemas import spark_schema
+        from movie_rag.catalog.schemas import spark_schema
         from movie_rag.spark import arrow_to_spark
 
         return arrow_to_spark(spark, self.table, spark_schema(IMDB_RECORD_SCHEMA))

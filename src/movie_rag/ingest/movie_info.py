@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from movie_rag.catalog.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
 from movie_rag.ingest.documents import DocumentTemplate, content_hash, default_counter, token_limit
 from movie_rag.ingest.ids import imdb_url
 from movie_rag.ingest.movielens import (
@@ -20,7 +21,6 @@ from movie_rag.ingest.movielens import (
     user_tag_lists,
 )
 from movie_rag.ingest.report import BuildReport, FieldCoverage, InputSummary, SourceMatches
-from movie_rag.ingest.schemas import IMDB_RECORD_SCHEMA, MOVIES_INFO_SCHEMA
 from movie_rag.settings import MovieRagSettings
 from movie_rag.spark import arrow_to_spark, spark_to_arrow
 

@@ -21,11 +21,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from movie_rag._fault import fault_point
+from movie_rag.catalog.genres import parse_movielens_genres
+from movie_rag.catalog.titles import parse_movielens_title, title_key
 from movie_rag.errors import InputFileError
-from movie_rag.ingest.genres import parse_movielens_genres
 from movie_rag.ingest.ids import normalize_imdb_id
 from movie_rag.ingest.quality import Quarantine, check_readable, read_csv_records
-from movie_rag.ingest.titles import parse_movielens_title, title_key
 from movie_rag.settings import MovieRagSettings
 
 if TYPE_CHECKING:

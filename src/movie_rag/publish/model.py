@@ -105,7 +105,7 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     from movie_rag.tables import read_local_table
 
     settings = MovieRagSettings(**dict(config.get("settings") or {}))
-    from movie_rag.chain.guards import register_settings_secrets
+    from movie_rag.chain.safety import register_settings_secrets
 
     # The serving environment's keys and tokens never appear in an answer or the log.
     register_settings_secrets(settings)
@@ -124,7 +124,7 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
     catalogue = Catalogue(read_local_table(artifacts["movies_info"]))
     generator = None
     if settings.llm_provider != "none":
-        from movie_rag.chain.llm import LLMGenerator, chat_model_from_settings
+        from movie_rag.chain.generators.llm import LLMGenerator, chat_model_from_settings
 
         generator = LLMGenerator(chat_model_from_settings(settings))
     collab = None

@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
 from movie_rag.chain.types import Recommendation, RecommendationResponse
 from movie_rag.feedback import FeedbackEvent
-from movie_rag.ingest.genres import MOVIELENS_GENRES
 from movie_rag.privacy import redact_pii
 from movie_rag.ui.backends import AnswerError, Backend
 from movie_rag.ui.cards import CARD_CSS, answer_html, card_html

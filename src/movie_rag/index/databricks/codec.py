@@ -14,10 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
+from movie_rag.catalog.schemas import MOVIES_INFO_SCHEMA
 from movie_rag.index.base import HIDDEN_COLUMNS, SearchHit
 from movie_rag.index.filters import normalise_name
-from movie_rag.ingest.genres import MOVIELENS_GENRES
-from movie_rag.ingest.schemas import MOVIES_INFO_SCHEMA
 
 PRIMARY_KEY = "movie_id"
 SOURCE_COLUMN = "document"

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from movie_rag.catalog.genres import MOVIELENS_GENRES
 from movie_rag.index.databricks.codec import PRIMARY_KEY, genre_flag
 from movie_rag.index.filters import SearchFilters, normalise_name
-from movie_rag.ingest.genres import MOVIELENS_GENRES
 
 __all__ = ["CompiledFilters", "compile_filters"]
 

@@ -37,7 +37,7 @@ IMDB_RECORD_SCHEMA = pa.schema(
         ("imdb_id", pa.string()),  # "tt" + >= 7 digits, or null for id-less sources
         ("tmdb_id", pa.int32()),
         ("title", pa.string()),
-        ("title_key", pa.string()),  # movie_rag.ingest.titles.title_key(title)
+        ("title_key", pa.string()),  # movie_rag.catalog.titles.title_key(title)
         ("year", pa.int32()),
         ("overview", pa.string()),
         ("genres", _STRINGS),  # already mapped onto the MovieLens vocabulary

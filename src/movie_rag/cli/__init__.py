@@ -1104,7 +1104,7 @@ def ui(
 
 
 # The deployment job's commands (collab, index, gate, deploy).
-from movie_rag.cli_platform import register as _register_platform  # noqa: E402
+from movie_rag.cli.platform import register as _register_platform  # noqa: E402
 
 _register_platform(app)
 
