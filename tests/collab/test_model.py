@@ -240,5 +240,6 @@ def test_single_node_needs_no_spark_and_spark_needs_a_frame(
     assert train_collaborative(settings, small_ratings)["trained"] is True
     root = collab_location(settings)
     live = (root / "CURRENT").read_text().strip()
-    assert not [p for p in root.iterdir() if p.name.startswith(".")]  # no staging, no temp
+    # No staging or temp files; only the writers' lock.
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == [".lock"]
     assert (root / live / "manifest.json").is_file()

@@ -4,15 +4,18 @@ Layout of the collaborative directory (``<workdir>/collab`` locally, a Unity Cat
 path on Databricks, see :func:`collab_location`)::
 
     CURRENT            name of the live version (replaced atomically)
-    v-<time>-<id>/     manifest.json, item_knn.parquet, item_knn.json, als.npz, histories.parquet
+    v-<time>-<id>/     manifest.json, item_knn.parquet, item_knn.json, als.npz,
+                       histories.parquet
+    .lock              held by writers
 
-A build writes every file of a new version under its own fresh name, and only then writes
-``CURRENT`` (a small pointer file, last): readers follow the pointer, so they never see a
-partial version, and no directory rename is needed (renames are not atomic on object
-storage such as a Unity Catalog volume). The previous version is kept for a reader that resolved
-``CURRENT`` just before a swap. ``manifest.json`` records the format version, the ratings
-fingerprint and the training parameters, so a build whose ratings and parameters did not
-change skips training.
+The directory is a :class:`movie_rag._snapshots.VersionedDirectory`: a build writes (and
+fsyncs) every file of a new version under its own fresh name, under the writers' lock, and
+only then writes ``CURRENT`` (a small pointer file, last): readers follow the pointer, so
+they never see a partial version, and no directory rename is needed (renames are not atomic
+on object storage such as a Unity Catalog volume). The previous version is kept for a reader
+that resolved ``CURRENT`` just before a swap. ``manifest.json`` records the format version,
+the ratings fingerprint and the training parameters, so a build whose ratings and
+parameters did not change skips training.
 """
 
 from __future__ import annotations
@@ -21,10 +24,7 @@ import hashlib
 import itertools
 import json
 import logging
-import os
-import shutil
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from movie_rag._snapshots import POINTER, VersionedDirectory
 from movie_rag.collab.item_knn import ItemNeighbours
 from movie_rag.errors import InputFileError
 from movie_rag.platform import platform_for
@@ -59,7 +60,6 @@ __all__ = [
 logger = logging.getLogger("movie_rag")
 
 FORMAT_VERSION = 1
-_POINTER = "CURRENT"
 _MANIFEST = "manifest.json"
 _ALS = "als.npz"
 _HISTORIES = "histories.parquet"
@@ -239,13 +239,11 @@ class CollaborativeModel:
         Raises:
             InputFileError: No collaborative model there, or one in another format version.
         """
-        root = Path(location)
-        pointer = root / _POINTER
-        if not pointer.is_file():
+        version = _versions(location).live_path()
+        if version is None:
             raise InputFileError(
-                root, "no collaborative model here", "run `movie-rag build` with ratings"
+                Path(location), "no collaborative model here", "run `movie-rag build` with ratings"
             )
-        version = root / pointer.read_text().strip()
         manifest = json.loads((version / _MANIFEST).read_text())
         if manifest.get("format_version") != FORMAT_VERSION:
             raise InputFileError(
@@ -269,41 +267,33 @@ class CollaborativeModel:
     def open(cls, settings: MovieRagSettings) -> CollaborativeModel | None:
         """The model of ``settings``' build, or None when there is none (content-only)."""
         location = collab_location(settings)
-        if not settings.collab_enabled or not (location / _POINTER).is_file():
+        if not settings.collab_enabled or not (location / POINTER).is_file():
             return None
         return cls.load(location)
 
     def save(self, location: str | Path) -> Path:
         """Write this model as a new version in ``location`` and make it live.
 
+        Every file is written and fsynced under a name no reader knows yet, under the
+        writers' lock; ``CURRENT`` comes last.
+
         Returns:
             The version directory.
         """
-        root = Path(location)
-        root.mkdir(parents=True, exist_ok=True)
-        name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-        version = root / name
-        version.mkdir()
-        try:
-            # Written in full under a name no reader knows yet; the pointer comes last.
-            self.neighbours.save(version)
-            np.savez(
-                version / _ALS,
-                user_ids=self.user_ids,
-                user_factors=self.user_factors,
-                item_ids=self.item_ids,
-                item_factors=self.item_factors,
-            )
-            pq.write_table(self.histories, version / _HISTORIES)
-            (version / _MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
-        except BaseException:
-            shutil.rmtree(version, ignore_errors=True)
-            raise
-        temp = root / f".{_POINTER}.{uuid.uuid4().hex[:8]}"
-        temp.write_text(name + "\n")
-        os.replace(temp, root / _POINTER)
-        _prune(root, keep=name)
-        return root / name
+        versions = _versions(location)
+        with versions.lock():
+            with versions.stage() as staged:
+                self.neighbours.save(staged.path)
+                np.savez(
+                    staged.path / _ALS,
+                    user_ids=self.user_ids,
+                    user_factors=self.user_factors,
+                    item_ids=self.item_ids,
+                    item_factors=self.item_factors,
+                )
+                pq.write_table(self.histories, staged.path / _HISTORIES)
+                (staged.path / _MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
+            return versions.publish(staged.name)
 
 
 def live_version(location: str | Path) -> Path | None:
@@ -312,21 +302,17 @@ def live_version(location: str | Path) -> Path | None:
     A published model copies this one directory (and a ``CURRENT`` naming it), so that
     :meth:`CollaborativeModel.load` opens the copy like the original.
     """
-    root = Path(location)
-    try:
-        name = (root / _POINTER).read_text().strip()
-    except OSError:
-        return None
-    version = root / name
-    return version if name and (version / _MANIFEST).is_file() else None
+    version = _versions(location).live_path()
+    return version if version is not None and (version / _MANIFEST).is_file() else None
 
 
 def current_manifest(location: str | Path) -> dict[str, Any] | None:
     """The manifest of the live version, or None."""
-    root = Path(location)
+    version = _versions(location).live_path()
+    if version is None:
+        return None
     try:
-        name = (root / _POINTER).read_text().strip()
-        return dict(json.loads((root / name / _MANIFEST).read_text()))
+        return dict(json.loads((version / _MANIFEST).read_text()))
     except (OSError, ValueError):
         return None
 
@@ -444,7 +430,6 @@ def train_collaborative(
     return {"trained": True, **counts, "seconds": seconds, "spark_als": als_engine == "spark"}
 
 
-def _prune(root: Path, keep: str) -> None:
-    versions = sorted(p for p in root.glob("v-*") if p.is_dir() and p.name != keep)
-    for old in versions[: max(0, len(versions) - (_KEEP_VERSIONS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+def _versions(location: str | Path) -> VersionedDirectory:
+    # Written in place, not renamed: on a Unity Catalog volume a directory rename is a copy.
+    return VersionedDirectory(location, keep=_KEEP_VERSIONS, rename_staging=False)

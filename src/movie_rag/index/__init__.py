@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from movie_rag.index.local import LocalVectorIndex
     from movie_rag.index.manager import VectorIndexManager
     from movie_rag.index.onnx_encoder import OnnxSentenceEncoder, export_onnx
+    from movie_rag.index.vectorstore import MovieVectorStore
 
 __all__ = [
     "DatabricksVectorIndex",
@@ -36,6 +37,7 @@ __all__ = [
     "LocalEmbeddings",
     "LocalVectorIndex",
     "MovieIndexRetriever",
+    "MovieVectorStore",
     "OnnxSentenceEncoder",
     "SearchFilters",
     "SearchHit",
@@ -62,6 +64,7 @@ _EXPORTS: dict[str, str] = {
     "SearchFilters": "movie_rag.index.filters",
     "LocalVectorIndex": "movie_rag.index.local",
     "VectorIndexManager": "movie_rag.index.manager",
+    "MovieVectorStore": "movie_rag.index.vectorstore",
     "OnnxSentenceEncoder": "movie_rag.index.onnx_encoder",
     "export_onnx": "movie_rag.index.onnx_encoder",
 }

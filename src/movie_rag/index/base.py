@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from movie_rag.catalog.visibility import INTERNAL_COLUMNS
 from movie_rag.errors import MovieRagError
+from movie_rag.index.filters import FiltersLike, SearchFilters, as_filters
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from movie_rag.index.filters import SearchFilters
+    from movie_rag.index.vectorstore import MovieVectorStore
 
 __all__ = [
     "HIDDEN_COLUMNS",
@@ -176,35 +177,49 @@ class VectorIndex(ABC):
             Counts of added, updated, deleted and unchanged movies.
         """
 
-    @abstractmethod
     def search(
         self,
         query: str,
         k: int = 10,
-        filters: SearchFilters | None = None,
+        filters: FiltersLike = None,
         *,
         mode: SearchMode = "dense",
         mmr: float | None = None,
     ) -> list[SearchHit]:
         """The ``k`` movies most relevant to ``query`` among those passing ``filters``.
 
+        Checks the arguments once for every backend, then asks the backend's
+        :meth:`_search`.
+
         Args:
             query: Free text.
             k: Number of hits wanted.
-            filters: Hard constraints; every hit satisfies them.
-            mode: ``dense`` (embedding similarity) or ``hybrid`` (dense and BM25 keyword
-                ranking fused by reciprocal rank).
+            filters: Hard constraints (a :class:`SearchFilters` or a mapping of its fields);
+                every hit satisfies them.
+            mode: ``dense`` (embedding similarity) or ``hybrid`` (dense and keyword ranking
+                fused by rank).
             mmr: Maximal-marginal-relevance trade-off in ``[0, 1]`` (1 is pure relevance,
                 lower values favour diversity); ``None`` turns it off. With MMR on, hits
                 are in diversified order and ``score`` stays the relevance to the query.
 
         Returns:
             Up to ``k`` hits, best first.
-        """
 
-    @abstractmethod
+        Raises:
+            ValueError: ``k`` is negative, ``mmr`` outside ``[0, 1]`` or ``mode`` unknown.
+            IndexNotReadyError: No index has been built.
+        """
+        check_k(k)
+        if mmr is not None and not 0.0 <= mmr <= 1.0:
+            raise ValueError(f"mmr is a trade-off in [0, 1] (1 = pure relevance), got {mmr}")
+        if mode not in ("dense", "hybrid"):
+            raise ValueError(f"mode must be 'dense' or 'hybrid', got {mode!r}")
+        if not isinstance(query, str):
+            raise TypeError(f"query must be text, got {type(query).__name__}")
+        return self._search(query, k, as_filters(filters), mode=mode, mmr=mmr)
+
     def similar_to(
-        self, movie_id: int, k: int = 10, filters: SearchFilters | None = None
+        self, movie_id: int, k: int = 10, filters: FiltersLike = None
     ) -> list[SearchHit]:
         """Movies closest to a movie already in the index ("more like this").
 
@@ -218,7 +233,36 @@ class VectorIndex(ABC):
 
         Raises:
             UnknownMovieError: ``movie_id`` is not in the index.
+            ValueError: ``k`` is negative.
         """
+        check_k(k)
+        return self._similar_to(int(movie_id), k, as_filters(filters))
+
+    @abstractmethod
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: SearchFilters | None,
+        *,
+        mode: SearchMode,
+        mmr: float | None,
+    ) -> list[SearchHit]:
+        """:meth:`search` with checked arguments (``k >= 0``, known ``mode``)."""
+
+    @abstractmethod
+    def _similar_to(self, movie_id: int, k: int, filters: SearchFilters | None) -> list[SearchHit]:
+        """:meth:`similar_to` with checked arguments."""
+
+    def as_vectorstore(self) -> MovieVectorStore:
+        """This index as a LangChain ``VectorStore`` (search, MMR, retrievers).
+
+        Returns:
+            A :class:`~movie_rag.index.vectorstore.MovieVectorStore` over this index.
+        """
+        from movie_rag.index.vectorstore import MovieVectorStore
+
+        return MovieVectorStore(self)
 
     @abstractmethod
     def describe(self) -> IndexStatus:
@@ -227,3 +271,9 @@ class VectorIndex(ABC):
     @abstractmethod
     def delete(self) -> None:
         """Remove the index and everything it stored."""
+
+
+def check_k(k: int) -> None:
+    """Refuse a negative number of hits."""
+    if k < 0:
+        raise ValueError(f"k must be zero or more, got {k}")

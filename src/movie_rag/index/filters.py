@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["SearchFilters", "normalise_name"]
+__all__ = ["FiltersLike", "SearchFilters", "as_filters", "normalise_name"]
 
 
 def normalise_name(name: str) -> str:
@@ -150,3 +150,23 @@ def _at_least(value: Any, bound: float | None) -> bool:
 
 def _at_most(value: Any, bound: float | None) -> bool:
     return bound is None or (_known(value) and value <= bound)
+
+
+#: What a search accepts as filters: the model, a mapping of its fields, or nothing.
+FiltersLike = SearchFilters | Mapping[str, Any] | None
+
+
+def as_filters(filters: FiltersLike) -> SearchFilters | None:
+    """``filters`` as a :class:`SearchFilters` (a mapping is validated field by field).
+
+    Raises:
+        TypeError: ``filters`` is neither a SearchFilters, a mapping nor None.
+        pydantic.ValidationError: A mapping names an unknown field or a bad value.
+    """
+    if filters is None or isinstance(filters, SearchFilters):
+        return filters
+    if isinstance(filters, Mapping):
+        return SearchFilters.model_validate(dict(filters))
+    raise TypeError(
+        f"filters must be a SearchFilters or a mapping of its fields, got {type(filters).__name__}"
+    )

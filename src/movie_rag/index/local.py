@@ -22,10 +22,8 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,11 +33,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from filelock import FileLock, Timeout
+from filelock import Timeout
 
 from movie_rag._fault import fault_point
+from movie_rag._snapshots import PointerStat, VersionedDirectory
 from movie_rag.index._bm25 import BM25
 from movie_rag.index._cache import EmbeddingCache, text_digest
+from movie_rag.index._mmr import mmr_order, mmr_pool, relevance_from_scores
 from movie_rag.index._table import fingerprint, prepare, read_table
 from movie_rag.index.base import (
     IndexMismatchError,
@@ -65,23 +65,16 @@ logger = logging.getLogger("movie_rag")
 #: Version of the on-disk layout; a reader refuses any other.
 FORMAT_VERSION = 1
 
-_POINTER = "CURRENT"
-_VERSION_PREFIX = "v-"
-_STAGING_PREFIX = ".staging-"
 _MANIFEST = "manifest.json"
 _VECTORS = "vectors.npy"
 _METADATA = "metadata.parquet"
 _CACHE_DIR = "embedding_cache"
-_LOCK = ".lock"
 # Texts per embedding call between progress reports and cache checkpoints: an interrupted
 # build resumes from the last checkpoint instead of re-embedding everything.
 _CHUNK = 512
 # Texts per encode call inside a chunk: the progress count moves every few seconds.
 _PROGRESS_STEP = 128
 _LOAD_ATTEMPTS = 3
-
-# (inode, mtime, size) of CURRENT: any swap changes the inode.
-_PointerStat = tuple[int, int, int] | None
 
 
 class LocalVectorIndex(VectorIndex):
@@ -153,7 +146,8 @@ class LocalVectorIndex(VectorIndex):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.path / _CACHE_DIR
         self.rrf_k = rrf_k
         self.lock_timeout = lock_timeout
-        self._loaded: tuple[_PointerStat, _Snapshot] | None = None
+        self._versions = VersionedDirectory(self.path, keep=2, lock_timeout=lock_timeout)
+        self._loaded: tuple[PointerStat, _Snapshot] | None = None
         self._reload_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -230,14 +224,7 @@ class LocalVectorIndex(VectorIndex):
     def delete(self) -> None:
         """Remove every index version, and this model's embedding cache."""
         with self._write_lock():
-            if self.path.is_dir():
-                for child in self.path.iterdir():
-                    if child.name == _LOCK:
-                        continue
-                    if child.is_dir():
-                        shutil.rmtree(child)
-                    else:
-                        child.unlink()
+            self._versions.clear()
             # Only this model's entries: a cache_dir outside the index may be shared.
             cache = self._cache()
             if cache is not None:
@@ -295,13 +282,9 @@ class LocalVectorIndex(VectorIndex):
         return EmbeddingCache(self.cache_dir, self.embeddings.model_name, self.embeddings.dimension)
 
     def _publish(self, data: pa.Table, vectors: np.ndarray, table_fingerprint: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        name = f"{_VERSION_PREFIX}{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:8]}"
-        staging = self.path / f"{_STAGING_PREFIX}{name}"
-        staging.mkdir()
-        try:
-            np.save(staging / _VECTORS, vectors)
-            pq.write_table(data, staging / _METADATA)
+        with self._versions.stage() as staged:
+            np.save(staged.path / _VECTORS, vectors)
+            pq.write_table(data, staged.path / _METADATA)
             manifest = {
                 "format_version": FORMAT_VERSION,
                 "backend": self.backend,
@@ -313,16 +296,9 @@ class LocalVectorIndex(VectorIndex):
                 "normalized": True,
                 "metric": "inner_product",
             }
-            _write_durably(staging / _MANIFEST, json.dumps(manifest, indent=2))
-            os.replace(staging, self.path / name)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+            (staged.path / _MANIFEST).write_text(json.dumps(manifest, indent=2))
         fault_point("index_swap")
-        pointer_tmp = self.path / f".{_POINTER}.{uuid.uuid4().hex}"
-        _write_durably(pointer_tmp, name)
-        os.replace(pointer_tmp, self.path / _POINTER)
-        self._prune(keep={name, *self._newest_versions(2)})
+        self._versions.publish(staged.name)
 
     def published_table(self) -> Path | None:
         """The movies_info rows the live version was built from (``metadata.parquet``).
@@ -340,40 +316,17 @@ class LocalVectorIndex(VectorIndex):
         path = self.path / current / _METADATA
         return path if path.is_file() else None
 
-    def _newest_versions(self, count: int) -> list[str]:
-        names = sorted(p.name for p in self.path.iterdir() if p.name.startswith(_VERSION_PREFIX))
-        return names[-count:]
-
-    def _prune(self, keep: set[str]) -> None:
-        for child in self.path.iterdir():
-            stale_version = child.name.startswith(_VERSION_PREFIX) and child.name not in keep
-            if stale_version or child.name.startswith((_STAGING_PREFIX, f".{_POINTER}.")):
-                # Leftovers of crashed writers are safe to remove: we hold the lock.
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
-
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(self.path / _LOCK, timeout=self.lock_timeout)
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            logger.info("waiting for another writer of the index at %s", self.path)
-            try:
-                lock.acquire()
-            except Timeout as exc:
-                raise IndexNotReadyError(
-                    f"another process has been writing the index at {self.path} for more "
-                    f"than {self.lock_timeout} s (lock {lock.lock_file}); wait for it to "
-                    "finish, or remove the lock file if that process is gone"
-                ) from exc
-        try:
-            yield
-        finally:
-            lock.release()
+            with self._versions.lock():
+                yield
+        except Timeout as exc:
+            raise IndexNotReadyError(
+                f"another process has been writing the index at {self.path} for more "
+                f"than {self.lock_timeout} s (lock {exc.lock_file}); wait for it to "
+                "finish, or remove the lock file if that process is gone"
+            ) from exc
 
     def _stored_hashes(self) -> dict[int, str] | None:
         current = self._current_version()
@@ -405,44 +358,24 @@ class LocalVectorIndex(VectorIndex):
         """
         self._read_snapshot()
 
-    def search(
+    def _search(
         self,
         query: str,
-        k: int = 10,
-        filters: SearchFilters | None = None,
+        k: int,
+        filters: SearchFilters | None,
         *,
-        mode: SearchMode = "dense",
-        mmr: float | None = None,
+        mode: SearchMode,
+        mmr: float | None,
     ) -> list[SearchHit]:
-        """The ``k`` movies most relevant to ``query`` among those passing ``filters``.
-
-        Args:
-            query: Free text.
-            k: Number of hits wanted.
-            filters: Hard constraints; every hit satisfies them.
-            mode: ``dense`` (cosine similarity) or ``hybrid`` (dense and BM25 over
-                ``document``, fused by reciprocal rank).
-            mmr: Maximal-marginal-relevance trade-off in ``[0, 1]`` (1 is pure relevance);
-                ``None`` turns it off. Hits are then in diversified order.
-
-        Returns:
-            Up to ``k`` hits, best first.
-
-        Raises:
-            IndexNotReadyError: No index has been built.
-            IndexMismatchError: The stored index does not fit the embedder.
-        """
-        _check_k(k)
-        _check_mmr(mmr)
-        if mode not in ("dense", "hybrid"):
-            raise ValueError(f"mode must be 'dense' or 'hybrid', got {mode!r}")
+        # Dense: cosine similarity; hybrid: dense and BM25 over ``document``, fused by
+        # reciprocal rank. Raises IndexNotReadyError / IndexMismatchError from the load.
         snapshot = self._read_snapshot()
         candidates = snapshot.candidates(filters)
         if k == 0 or candidates.size == 0:
             return []
         query_vector = self.embeddings.encode_query(query)
         dense = snapshot.vectors @ query_vector
-        pool = k if mmr is None else max(4 * k, 20)
+        pool = k if mmr is None else mmr_pool(k)
         if mode == "dense":
             rows, scores = _top(candidates, dense[candidates], pool)
         else:
@@ -453,27 +386,12 @@ class LocalVectorIndex(VectorIndex):
             rows, scores = _mmr(snapshot.vectors, query_vector, rows, scores, k, mmr, mode)
         return snapshot.hits(rows[:k], scores[:k])
 
-    def similar_to(
-        self, movie_id: int, k: int = 10, filters: SearchFilters | None = None
-    ) -> list[SearchHit]:
-        """Movies nearest to a stored movie's vector; the seed is never a hit.
-
-        Args:
-            movie_id: The seed movie.
-            k: Number of hits wanted.
-            filters: Hard constraints; every hit satisfies them.
-
-        Returns:
-            Up to ``k`` hits, best first.
-
-        Raises:
-            UnknownMovieError: ``movie_id`` is not in the index.
-        """
-        _check_k(k)
+    def _similar_to(self, movie_id: int, k: int, filters: SearchFilters | None) -> list[SearchHit]:
+        # Nearest to the seed's stored vector.
         snapshot = self._read_snapshot()
-        seed = snapshot.row_of.get(int(movie_id))
+        seed = snapshot.row_of.get(movie_id)
         if seed is None:
-            raise UnknownMovieError(int(movie_id))
+            raise UnknownMovieError(movie_id)
         candidates = snapshot.candidates(filters)
         candidates = candidates[candidates != seed]
         if k == 0 or candidates.size == 0:
@@ -519,18 +437,10 @@ class LocalVectorIndex(VectorIndex):
         return rows[order], scores[order]
 
     def _current_version(self) -> str | None:
-        try:
-            name = (self.path / _POINTER).read_text().strip()
-        except FileNotFoundError:
-            return None
-        return name or None
+        return self._versions.live()
 
     def _read_snapshot(self) -> _Snapshot:
-        try:
-            stat = (self.path / _POINTER).stat()
-            pointer: _PointerStat = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            pointer = None
+        pointer = self._versions.pointer_stat()
         # One tuple, swapped in one assignment: concurrent searches never pair the pointer
         # state of one version with the snapshot of another.
         loaded = self._loaded
@@ -751,28 +661,9 @@ def _mmr(
     mode: SearchMode,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Greedy maximal marginal relevance over a candidate pool ranked best first."""
-    if rows.size == 0:
-        return rows, scores
     pool = vectors[rows]
-    if mode == "dense":
-        relevance = pool @ query
-    else:
-        # Fused scores live on another scale than cosine; bring them to [0, 1] first.
-        span = float(scores.max() - scores.min())
-        relevance = (scores - scores.min()) / span if span > 0 else np.ones_like(scores)
-    pairwise = pool @ pool.T
-    chosen: list[int] = []
-    closest = np.full(rows.size, -np.inf)
-    available = np.ones(rows.size, dtype=bool)
-    for _ in range(min(k, rows.size)):
-        redundancy = np.where(np.isfinite(closest), closest, 0.0)
-        objective = trade_off * relevance - (1.0 - trade_off) * redundancy
-        objective[~available] = -np.inf
-        pick = int(np.argmax(objective))
-        chosen.append(pick)
-        available[pick] = False
-        closest = np.maximum(closest, pairwise[:, pick])
-    picked = np.array(chosen, dtype=np.int64)
+    relevance = pool @ query if mode == "dense" else relevance_from_scores(scores)
+    picked = np.array(mmr_order(pool, relevance, k, trade_off), dtype=np.int64)
     return rows[picked], scores[picked]
 
 
@@ -810,22 +701,5 @@ def _summary(report: SyncReport) -> str:
     )
 
 
-def _check_k(k: int) -> None:
-    if k < 0:
-        raise ValueError(f"k must be zero or more, got {k}")
-
-
-def _check_mmr(mmr: float | None) -> None:
-    if mmr is not None and not 0.0 <= mmr <= 1.0:
-        raise ValueError(f"mmr is a trade-off in [0, 1] (1 = pure relevance), got {mmr}")
-
-
 def _origin(table: TableSource) -> str:
     return "movies_info" if isinstance(table, pa.Table) else str(table)
-
-
-def _write_durably(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())

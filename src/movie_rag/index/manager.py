@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from movie_rag.errors import ConfigurationError
 from movie_rag.index.base import (
@@ -16,7 +15,7 @@ from movie_rag.index.base import (
     TableSource,
     VectorIndex,
 )
-from movie_rag.index.filters import SearchFilters
+from movie_rag.index.filters import FiltersLike, as_filters
 from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
 from movie_rag.workdir import Workdir
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
     from movie_rag.index.embeddings import TextEncoder
 
 __all__ = ["VectorIndexManager"]
-
-FiltersLike = SearchFilters | Mapping[str, Any] | None
 
 
 class VectorIndexManager:
@@ -188,7 +185,7 @@ class VectorIndexManager:
         Returns:
             Up to ``k`` hits, best first.
         """
-        return self.index.search(query, k, _filters(filters), mode=mode, mmr=mmr)
+        return self.index.search(query, k, filters, mode=mode, mmr=mmr)
 
     def similar_to(
         self, movie_id: int, k: int = 10, filters: FiltersLike = None
@@ -203,7 +200,7 @@ class VectorIndexManager:
         Returns:
             Up to ``k`` hits, best first.
         """
-        return self.index.similar_to(movie_id, k, _filters(filters))
+        return self.index.similar_to(movie_id, k, filters)
 
     def describe(self) -> IndexStatus:
         """The backend's index status."""
@@ -239,7 +236,7 @@ class VectorIndexManager:
         from movie_rag.index._retriever import MovieIndexRetriever
 
         return MovieIndexRetriever(
-            index=self.index, k=k, filters=_filters(filters), mode=mode, mmr=mmr
+            index=self.index, k=k, filters=as_filters(filters), mode=mode, mmr=mmr
         )
 
     def _table(self, table: TableSource | None) -> TableSource:
@@ -248,9 +245,3 @@ class VectorIndexManager:
         if platform_for(self.settings).is_local:
             return self.source_location
         return self.settings.table_name(self.settings.movies_info_table)
-
-
-def _filters(filters: FiltersLike) -> SearchFilters | None:
-    if filters is None or isinstance(filters, SearchFilters):
-        return filters
-    return SearchFilters.model_validate(dict(filters))
