@@ -157,7 +157,7 @@ print(follow_up.answer)
 
 # COMMAND ----------
 
-for event in chain.stream({"query": "a heist thriller from the 90s", "k": 3}):
+for event in chain.stream_progress({"query": "a heist thriller from the 90s", "k": 3}):
     if event["event"] == "recommendation":
         print("→", event["data"].title, event["data"].year)
     elif event["event"] == "parsed":

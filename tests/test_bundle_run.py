@@ -249,7 +249,9 @@ def test_the_job_runs_every_task_and_the_endpoint_answers(
     from movie_rag import sample_catalogue
 
     store = f"sqlite:///{tmp_path / 'registry.db'}"
+    # Both stores explicitly: an earlier test in the session may have left another registry.
     mlflow.set_tracking_uri(store)
+    mlflow.set_registry_uri(store)
     bundle_probe = Bundle(OVERRIDES, experiment_id="")
     experiment_name = bundle_probe.resolve(
         bundle_probe.resources["experiments"]["movie_rag"]["name"]

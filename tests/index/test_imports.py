@@ -15,6 +15,7 @@ PUBLIC = {
     "LocalEmbeddings",
     "LocalVectorIndex",
     "MovieIndexRetriever",
+    "MovieVectorStore",
     "OnnxSentenceEncoder",
     "SearchFilters",
     "SearchHit",

@@ -103,12 +103,11 @@ class TestDatabricksVectorStoreStandard(VectorStoreIntegrationTests):
     def vectorstore(
         self, vector_search: VectorSearchEmulator, recording_embeddings: Any
     ) -> Iterator[VectorStore]:
-        from conftest import ENDPOINT_NAME, INDEX_NAME
         from movie_rag.index.databricks import DatabricksVectorIndex
 
         index = DatabricksVectorIndex(
-            INDEX_NAME,
-            ENDPOINT_NAME,
+            "main.silver.movies_info_index",
+            "movie_rag_vs",
             embeddings=recording_embeddings,
             workspace_url=vector_search.url,
             token=vector_search.token,

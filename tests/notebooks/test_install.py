@@ -63,7 +63,7 @@ def _install(notebook: Path) -> tuple[str, list[str], list[str]]:
     assert all(
         "import movie_rag" not in c.source and "from movie_rag" not in c.source for c in before
     )
-    widget = re.search(r'dbutils\.widgets\.text\("wheel",\s*"([^"]+)"', notebook.read_text())
+    widget = re.search(r'dbutils\.widgets\.text\(\s*"wheel",\s*"([^"]+)"', notebook.read_text())
     assert widget, f"{notebook.name}: no wheel widget"
     tokens = shlex.split(pips[0].source.removeprefix("%pip install"))
     wheel, *others = tokens

@@ -35,7 +35,7 @@ def test_every_cell_compiles_and_the_widgets_read_are_declared() -> None:
     for cell in python:
         compile(cell.source, f"{NOTEBOOK}:{cell.line}", "exec")
     source = NOTEBOOK.read_text(encoding="utf-8")
-    declared = re.findall(r'dbutils\.widgets\.(?:text|dropdown)\("(\w+)"', source)
+    declared = re.findall(r'dbutils\.widgets\.(?:text|dropdown)\(\s*"(\w+)"', source)
     read = re.findall(r'dbutils\.widgets\.get\("(\w+)"\)', source)
     assert len(declared) == len(set(declared)) == 12
     assert set(read) == set(declared)
