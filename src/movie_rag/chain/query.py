@@ -58,20 +58,23 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
+from movie_rag.chain.mentions import read_mentions
 from movie_rag.chain.query_patterns import (
     _BARE_LIKE,
     _BARE_PERIOD,
     _BEST,
     _BOUND,
     _CAPITALISED_RUN,
+    _CAPITALISED_WORD,
     _DARKER,
     _DARKER_ROW,
     _DIRECTOR_CUES,
+    _FOREIGN_DECADE,
     _LIGHTER,
     _LIGHTER_ROW,
     _LIKE_BEFORE,
@@ -97,6 +100,8 @@ from movie_rag.chain.query_patterns import (
     _WEAK_CUE,
     _YEAR_AFTER,
     _YEAR_SUFFIX,
+    CHIT_CHAT_WORDS,
+    FOREIGN_OPS,
     MAX_QUERY_CHARS,
     _article_first,
     _content_words,
@@ -110,12 +115,16 @@ from movie_rag.chain.query_patterns import (
     _surname,
     _unique,
     _window_before,
+    is_chit_chat,
     only_vocabulary,
+    strip_chit_chat,
 )
 from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
+from movie_rag.chain.text import STOP_WORDS
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.chain.vocabulary import (
     _COMPILED,
+    _FILLER,
     _FUNCTION_WORDS,
     VOCABULARY,
     VocabularyRow,
@@ -150,6 +159,7 @@ class _Work:
     boost_terms: list[str] = field(default_factory=list)
     boost_genres: list[str] = field(default_factory=list)
     avoid_genres: list[str] = field(default_factory=list)
+    titles: list[tuple[int, int]] = field(default_factory=list)
     _chars: list[str] = field(default_factory=list, repr=False)
     _masked: str | None = field(default=None, repr=False)
 
@@ -167,6 +177,18 @@ class _Work:
     def mask(self, start: int, end: int) -> None:
         self._chars[start:end] = " " * (end - start)
         self._masked = None
+
+    def mask_title(self, start: int, end: int) -> None:
+        """Mask a movie title: its words are neither constraints nor words to match."""
+        self.titles.append((start, end))
+        self.mask(start, end)
+
+    def search_text(self) -> str:
+        """The text without the titles named in it, greetings and chit-chat."""
+        chars = list(self.text)
+        for start, end in self.titles:
+            chars[start:end] = " " * (end - start)
+        return " ".join(strip_chit_chat("".join(chars)).split())
 
     def before(self, start: int) -> str:
         """The masked text just before ``start``: enough to hold a negation and its filler."""
@@ -217,6 +239,16 @@ class QueryParser:
         }
         self._newest_year = newest
         self._title_keys = {title_key(catalogue.movie(i)["title"]) for i in catalogue.ids()}
+        title_words: set[str] = set()
+        known: set[str] = set(STOP_WORDS) | set(_FILLER) | CHIT_CHAT_WORDS
+        for movie_id in catalogue.ids():
+            movie = catalogue.movie(movie_id)
+            title_words.update(re.findall(r"[^\W\d_]+", str(movie["title"]).lower()))
+            known.update(re.findall(r"[^\W\d_]+", str(movie.get("overview") or "").lower()))
+        #: Words of any title: a surname among them is no director named alone ("Stone").
+        self._title_words = frozenset(title_words)
+        #: Words movies are described in: a request with none of them is gibberish.
+        self._known_words = frozenset(known | title_words)
 
     def _exact_title(self, written: str) -> MovieRef | None:
         """The catalogue movie whose title is exactly ``written`` (normalised), if any."""
@@ -244,6 +276,9 @@ class QueryParser:
         history = list(history or ())
         follow_up = self._position_follow_up(work, history)
         seed, seed_text = self._seed(work)
+        mentions = read_mentions(work, self.catalogue)
+        if seed is None and mentions.liked:
+            seed = mentions.liked[0]
         mentioned = self._mentioned_title(work)
         if seed is None and seed_text is None and _SIMILAR.search(work.masked):
             seed = mentioned
@@ -264,9 +299,10 @@ class QueryParser:
                 min_rating=min_rating,
                 people=tuple(people) or None,
                 exclude_ids=frozenset(
-                    movie_id
-                    for person in excluded
-                    for movie_id in self.catalogue.movies_with(person)
+                    {
+                        *(m for person in excluded for m in self.catalogue.movies_with(person)),
+                        *mentions.ids(),
+                    }
                 )
                 or None,
             ),
@@ -277,8 +313,16 @@ class QueryParser:
             seed_text=seed_text,
             follow_up=follow_up or mood_follow_up,
             wants_best=_BEST.search(work.masked) is not None,
+            liked=_unique_movies([seed, *mentions.liked] if seed else mentions.liked),
+            disliked=mentions.disliked,
+            seen=mentions.seen,
+            search_text=work.search_text(),
         )
-        parsed.off_topic = self._off_topic(parsed, mentioned is not None, follow_up_words)
+        chit_chat = is_chit_chat(text)
+        parsed.off_topic = not chit_chat and self._off_topic(
+            parsed, mentioned is not None, follow_up_words
+        )
+        parsed.unclear = not chit_chat and not parsed.off_topic and self._unclear(parsed, work)
         logger.debug(
             "parsed query: filters=%s seed=%s follow_up=%s off_topic=%s",
             parsed.filters.model_dump(exclude_none=True),
@@ -322,6 +366,21 @@ class QueryParser:
             about_movies = self._names_a_title(parsed.text, single_words=not other_subject)
         return not about_movies and (other_subject or not asks_something)
 
+    def _unclear(self, parsed: ParsedQuery, work: _Work) -> bool:
+        """Gibberish: nothing understood, and no word of it is a word movies are described in."""
+        if (
+            parsed.seed
+            or parsed.liked
+            or parsed.disliked
+            or parsed.seen
+            or parsed.boost_terms
+            or parsed.follow_up
+            or not parsed.filters.is_empty
+        ):
+            return False
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", work.masked)]
+        return bool(words) and not any(w in self._known_words for w in words)
+
     def _mentioned_title(self, work: _Work) -> SeedMovie | None:
         """A catalogue title of two or more words written capitalised, taken out of the query.
 
@@ -338,7 +397,7 @@ class QueryParser:
                 written = work.text[start:end].rstrip(",:;")
                 ref = self._exact_title(written)
                 if ref is not None:
-                    work.mask(start, end)
+                    work.mask_title(start, end)
                     found = found or SeedMovie(
                         movie_id=ref.movie_id, title=ref.title, year=ref.year, written_as=written
                     )
@@ -445,6 +504,7 @@ class QueryParser:
         )
         if cue:
             written = written[cue.end() :]
+        work.mask_title(start + (cue.end() if cue else 0), end)
         work.mask(start, end)
         return SeedMovie(
             movie_id=ref.movie_id,
@@ -496,6 +556,12 @@ class QueryParser:
         for match in _TITLE_YEAR.finditer(work.masked):
             # "I loved Easy A (2010)": a year in brackets belongs to the title before it.
             work.mask(*match.span())
+        for match in _FOREIGN_DECADE.finditer(work.masked):
+            decade = match.group("d") or match.group("e")
+            period = _period(decade + "s")
+            if period and not work.negated(match.start()):
+                periods.append(period)
+            work.mask(*match.span())
         for match in _RANGE.finditer(work.masked):
             first = match.group("a") or match.group("c") or match.group("e")
             last = match.group("b") or match.group("d") or match.group("f")
@@ -506,6 +572,7 @@ class QueryParser:
         for match in _BOUND.finditer(work.masked):
             period = _period(match.group("p"))
             op = " ".join(match.group("op").lower().split())
+            op = FOREIGN_OPS.get(op, op)
             if period is None or work.negated(match.start()):
                 work.mask(*match.span())
                 continue
@@ -569,6 +636,19 @@ class QueryParser:
                     continue
                 (unwanted if work.negated(match.start()) else wanted).append(person)
                 work.mask(*match.span("name"))
+        for match in _CAPITALISED_WORD.finditer(work.masked):
+            # "Tarantino but not Pulp Fiction": a prolific director's surname alone, when no
+            # title has that word.
+            name = match.group(0)
+            if name.lower() in self._title_words or len(name) < 5:
+                continue
+            person = self._person_by_surname(name, "directed by")
+            if person is None or person in wanted or person in unwanted:
+                continue
+            if self._surnames[name.casefold()][person][0] < 3:
+                continue
+            (unwanted if work.negated(match.start()) else wanted).append(person)
+            work.mask(*match.span())
         return wanted, unwanted
 
     def _person_by_surname(self, word: str, cue: str) -> str | None:
@@ -669,6 +749,13 @@ def _combine_genres(groups: list[list[str]], every: list[str]) -> tuple[list[str
         return [], _unique(groups[0])
     # Mixed lists ("a rom-com or a horror") read as alternatives: the broader reading.
     return _unique([*every, *(g for group in groups for g in group)]), []
+
+
+def _unique_movies(movies: Iterable[SeedMovie]) -> list[SeedMovie]:
+    out: dict[int, SeedMovie] = {}
+    for movie in movies:
+        out.setdefault(movie.movie_id, movie)
+    return list(out.values())
 
 
 def _last_recommendations(history: list[HistoryTurn]) -> list[int]:

@@ -163,14 +163,30 @@ _RANGE = re.compile(
 _BOUND = re.compile(
     r"\b(?P<op>after|since|from|post|newer\s+than|later\s+than|before|until|till|up\s+to|"
     r"through|prior\s+to|pre|older\s+than|earlier\s+than|in|of|during|circa|around|"
-    rf"released\s+in|made\s+in)[- ]?\s*(?:the\s+year\s+)?(?P<p>{_P})",
+    r"released\s+in|made\s+in|"
+    # French, Spanish, German: avant/antes de/vor, après/después de/nach, depuis/desde/seit.
+    r"avant|antes\s+de|vor|apr[èe]s|despu[ée]s\s+de|nach|depuis|desde|seit|en|im\s+jahr)"
+    rf"[- ]?\s*(?:the\s+year\s+)?(?P<p>{_P})",
     re.IGNORECASE,
 )
 _BARE_PERIOD = re.compile(_P, re.IGNORECASE)
+#: "des années 80", "los años 90", "de los 80", "aus den 80ern", "80er Jahre": a decade.
+_FOREIGN_DECADE = re.compile(
+    r"\b(?:(?:des\s+|les\s+)?ann[ée]es|(?:de\s+)?los(?:\s+a[ñn]os)?|a[ñn]os|"
+    r"(?:aus\s+)?(?:den|der|die))\s+(?:19)?(?P<d>[1-9]0)(?:er|s)?n?(?:\s+jahren?)?\b"
+    r"|\b(?:19)?(?P<e>[1-9]0)er(?:n|\s+jahren?)?\b",
+    re.IGNORECASE,
+)
+#: Operators of other languages, as the English one they mean.
+FOREIGN_OPS = {
+    "avant": "before", "antes de": "before", "vor": "before", "après": "after",
+    "apres": "after", "después de": "after", "despues de": "after", "nach": "after",
+    "depuis": "since", "desde": "since", "seit": "since", "en": "in", "im jahr": "in",
+}  # fmt: skip
 _TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
     r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
-    r"newer|newest|latest|new\s+ones)\b",
+    r"newer|newest|latest|new\s+ones|r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?)\b",
     re.IGNORECASE,
 )
 
@@ -390,7 +406,37 @@ def only_vocabulary(text: str) -> bool:
     Returns:
         True when no word of it names a topic, a title or a person.
     """
-    words = re.sub(r"[^\w\s'-]", " ", _BARE_PERIOD.sub(" ", text)).split()
+    text = _FOREIGN_DECADE.sub(" ", _BARE_PERIOD.sub(" ", text))
+    words = re.sub(r"[^\w\s'-]", " ", text).split()
     if any(w.lower() in _TOPICAL for w in words):
         return False
     return _only_vocabulary(" ".join(w for w in words if w.lower() not in _ASKING))
+
+
+_CAPITALISED_WORD = re.compile(r"(?<![\w'])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?![\w'])")
+
+#: Words of greetings and small talk ("hi", "how are u", "im good thanks fo asking").
+CHIT_CHAT_WORDS = frozenset((
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "greetings", "hallo", "bonjour", "salut",
+    "hola", "how", "are", "r", "u", "you", "ya", "doing", "today", "tonight", "good", "great",
+    "fine", "well", "ok", "okay", "thanks", "thank", "thx", "ty", "fo", "for", "asking", "im",
+    "i'm", "i", "am", "and", "yourself", "too", "nice", "to", "meet", "chat", "talk", "morning",
+    "evening", "afternoon", "there", "what's", "whats", "up", "sup", "not", "bad", "pretty",
+    "thanks!", "cool", "awesome", "yes", "yeah", "yep", "sure", "alright", "all", "right",
+    "hru", "wbu", "hbu", "lol", "haha", "so", "doin", "going", "it", "is", "how's", "hows",
+    "your", "day", "been", "very", "much", "a", "lot", "the", "same", "me", "myself", "oh",
+    "bye", "goodbye", "cheers", "welcome", "glad", "happy", "here", "as", "always",
+))  # fmt: skip
+_CHIT_CHAT_SENTENCE = re.compile(r"[^.!?,;\n]+[.!?,;\n]*")
+
+
+def is_chit_chat(text: str) -> bool:
+    """Whether the text is only greetings and small talk ("hi", "im good thanks fo asking")."""
+    words = re.findall(r"[a-z']+", text.lower())
+    return bool(words) and all(w in CHIT_CHAT_WORDS for w in words)
+
+
+def strip_chit_chat(text: str) -> str:
+    """The text without its sentences of small talk ("Hi there! Any good comedies?")."""
+    kept = [s for s in _CHIT_CHAT_SENTENCE.findall(text) if not is_chit_chat(s)]
+    return "".join(kept) if kept else ("" if is_chit_chat(text) else text)

@@ -51,7 +51,13 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
         ("Thriller", "Action"),
         ("thrilling", "suspense", "intense"),
     ),
-    _genre(r"horrors?", "Horror"),
+    # "Scary movies" is the genre, not the *Scary Movie* spoofs.
+    _genre(
+        r"horrors?|scary (?:movies?|films?|flicks?|ones|stuff)|slashers?|"
+        r"horreur|d'horreur|(?:films?|pel[ií]culas?) (?:d'|de )?(?:horreur|terror|miedo|"
+        r"[ée]pouvante)|de (?:terror|miedo)|horrorfilme?|gruselfilme?",
+        "Horror",
+    ),
     _genre(r"sci[- ]?fi|science[- ]fiction", "Sci-Fi"),
     _genre(r"animated|animations?|cartoons?|anime", "Animation"),
     _genre(
@@ -64,7 +70,23 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
     ),
     _genre(r"documentar(?:y|ies)|docu[- ]?series", "Documentary"),
     _genre(r"film[- ]noirs?|neo[- ]noirs?|noirs?", "Film-Noir"),
-    _genre(r"war", "War"),
+    _genre(r"war|guerre|guerra|kriegsfilme?|kriegs", "War"),
+    # French, Spanish and German genre nouns (the English ones follow).
+    _genre(r"ciencia[- ]ficci[oó]n|science[- ]fiction|sciencefiction|sf", "Sci-Fi"),
+    _genre(r"dessins? anim[ée]s?|animaci[oó]n|zeichentrick(?:filme?)?|trickfilme?", "Animation"),
+    _genre(r"documentaires?|documentales?|dokumentar(?:film)?(?:e|en)?|dokus?", "Documentary"),
+    _genre(r"com[ée]dies?|comedias?|kom[öo]die(?:n)?", "Comedy"),
+    _genre(r"drames?|dramen|dram[áa]ticas?", "Drama"),
+    _genre(r"d'action|de acci[oó]n|actionfilme?|acci[oó]n", "Action"),
+    _genre(r"aventures?|aventuras?|abenteuer(?:filme?)?", "Adventure"),
+    _genre(r"policiers?|polic[ií]acas?|krimis?|kriminalfilme?", "Crime"),
+    _genre(
+        r"comédies? romantiques?|comedias? rom[aá]nticas?|liebeskom[öo]die(?:n)?",
+        "Romance",
+        "Comedy",
+    ),
+    _genre(r"films? romantiques|pel[ií]culas? rom[aá]nticas|liebesfilme?", "Romance"),
+    _genre(r"fantastiques?|fant[aá]sticas?", "Fantasy"),
     _genre(r"westerns?|cowboys?", "Western"),
     _genre(r"musicals?", "Musical"),
     _genre(r"thrillers?", "Thriller"),
@@ -171,6 +193,18 @@ _FILLER = frozenset((
     "very", "more", "other", "others", "lot", "lots", "too", "so", "to", "watch", "see", "in",
     "on", "for", "all", "genre", "genres", "story", "stories", "i", "we", "my", "our", "just",
     "please", "similar",
+    # French, Spanish and German filler: a request in them names no title by these words.
+    "je", "veux", "voudrais", "des", "un", "une", "le", "la", "les", "de", "du", "d", "films",
+    "quiero", "una", "unos", "unas", "pelicula", "película", "peliculas", "películas", "los",
+    "las", "del", "el", "ich", "möchte", "will", "einen", "eine", "filme", "den", "der",
+    "die", "das", "bitte", "voir", "ver", "sehen", "bons", "bonnes", "buenas", "buenos",
+    "gute", "guten", "gern", "gerne", "mir", "moi", "me", "années", "annees", "años", "anos",
+    "jahre", "ern", "er", "et", "y", "und", "ou", "o", "oder", "pour", "para", "für",
+    "avec", "con", "mit", "quelque", "chose", "algo", "etwas", "schauen", "regarder",
+    "recommande", "recommander", "recomienda", "recomiéndame", "empfehlen", "empfiehl",
+    "aus", "von", "vor", "nach", "seit", "avant", "après", "depuis", "antes", "después",
+    "desde", "des", "bon", "bonne", "bueno", "buena", "gut", "un", "film", "s'il", "vous",
+    "plaît", "plait", "por", "favor", "veo", "cherche", "busco", "suche",
 ))  # fmt: skip
 # Words of asking that name no topic ("recommend me some good war movies from the 80s").
 _ASKING = frozenset((

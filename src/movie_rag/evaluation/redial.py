@@ -315,7 +315,8 @@ class BM25Baseline:
     documents are the query instead (the "I liked X" reading).
 
     Args:
-        catalogue: ``movies_info`` (``movie_id`` and ``document`` columns).
+        catalogue: ``movies_info`` (``movie_id`` and ``document``, or the fields it is made
+            of: title, genres, overview, keywords, directors, cast).
     """
 
     name = "bm25"
@@ -324,7 +325,7 @@ class BM25Baseline:
         from movie_rag.index._bm25 import BM25
 
         self._ids = [int(m) for m in catalogue.column("movie_id").to_pylist()]
-        documents = [d or "" for d in catalogue.column("document").to_pylist()]
+        documents = _documents(catalogue)
         self._documents = dict(zip(self._ids, documents, strict=True))
         self._bm25 = BM25(documents)
 
@@ -337,6 +338,23 @@ class BM25Baseline:
         scores = self._bm25.scores(text)
         order = [int(i) for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
         return _top((self._ids[i] for i in order), case.named, k)
+
+
+def _documents(catalogue: pa.Table) -> list[str]:
+    """The indexed ``document`` texts, or the same fields joined when the table lacks them."""
+    if "document" in catalogue.column_names:
+        return [d or "" for d in catalogue.column("document").to_pylist()]
+    fields = [
+        name
+        for name in ("title", "genres", "overview", "keywords", "directors", "cast")
+        if name in catalogue.column_names
+    ]
+    columns = [catalogue.column(name).to_pylist() for name in fields]
+    out = []
+    for values in zip(*columns, strict=True):
+        parts = [" ".join(v) if isinstance(v, list) else str(v or "") for v in values]
+        out.append(". ".join(p for p in parts if p))
+    return out
 
 
 class ItemKNNBaseline:
