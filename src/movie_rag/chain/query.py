@@ -323,6 +323,11 @@ class QueryParser:
             parsed, mentioned is not None, follow_up_words
         )
         parsed.unclear = not chit_chat and not parsed.off_topic and self._unclear(parsed, work)
+        if chit_chat or self._asks_for_anything(parsed):
+            # Small talk or "recommend me some" asks for nothing in particular: well-known,
+            # well-liked films, not title-word matches ("Hello, Dolly!", "All of Me").
+            parsed.search_text = "movies"
+            parsed.wants_best = True
         logger.debug(
             "parsed query: filters=%s seed=%s follow_up=%s off_topic=%s",
             parsed.filters.model_dump(exclude_none=True),
@@ -365,6 +370,22 @@ class QueryParser:
             # about something else ("the weather in Paris").
             about_movies = self._names_a_title(parsed.text, single_words=not other_subject)
         return not about_movies and (other_subject or not asks_something)
+
+    def _asks_for_anything(self, parsed: ParsedQuery) -> bool:
+        """An on-topic request that names no kind, topic, person, mood or movie."""
+        return not (
+            parsed.off_topic
+            or parsed.unclear
+            or parsed.seed
+            or parsed.seed_text
+            or parsed.liked
+            or parsed.follow_up
+            or parsed.boost_terms
+            or parsed.boost_genres
+            or parsed.avoid_genres
+            or not parsed.filters.is_empty
+            or not only_vocabulary(parsed.search_text or "")
+        )
 
     def _unclear(self, parsed: ParsedQuery, work: _Work) -> bool:
         """Gibberish: nothing understood, and no word of it is a word movies are described in."""

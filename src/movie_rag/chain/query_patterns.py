@@ -245,7 +245,7 @@ _TOPIC = re.compile(
 
 _REQUEST_WORDS = re.compile(
     r"\b(?:recommend\w*|suggest\w*|tonight|weekend|something|anything|see|show\s+me|"
-    r"what\s+should\s+i)\b",
+    r"what\s+should\s+i|looking\s*for\w*|recommendations?|suggestions?|ideas|watch\w*)\b",
     re.IGNORECASE,
 )
 _CAPITALISED_RUN = re.compile(
@@ -426,6 +426,8 @@ CHIT_CHAT_WORDS = frozenset((
     "hru", "wbu", "hbu", "lol", "haha", "so", "doin", "going", "it", "is", "how's", "hows",
     "your", "day", "been", "very", "much", "a", "lot", "the", "same", "me", "myself", "oh",
     "bye", "goodbye", "cheers", "welcome", "glad", "happy", "here", "as", "always",
+    "please", "do", "of", "course", "that", "would", "be", "sounds", "hello!", "no", "problem",
+    "we", "go", "let's", "lets", "ready", "start", "thank-you", "thankyou", "hiii", "hii",
 ))  # fmt: skip
 _CHIT_CHAT_SENTENCE = re.compile(r"[^.!?,;\n]+[.!?,;\n]*")
 

@@ -213,6 +213,14 @@ _ASKING = frozenset((
     "some", "good", "great", "looking", "for", "any", "what", "are", "is", "there",
     "before", "after", "since", "until", "between", "during", "made", "released", "year",
     "decade", "era", "old", "new", "recent", "classic", "classics",
+    # Conversational asking ("Hello, I love horror movies. Can you recommend some?").
+    "love", "like", "enjoy", "enjoyed", "into", "looking", "watching", "suggestions",
+    "suggestion", "recommendations", "recommendation", "ideas", "idea", "help", "maybe",
+    "right", "now", "am", "i'm", "im", "mood", "feel", "feeling", "kind", "open", "tonight",
+    "today", "thanks", "thank", "hi", "hello", "hey", "there", "do", "know", "have", "got",
+    "u", "ur", "yes", "yeah", "sure", "ok", "okay", "also", "usually", "prefer", "fan",
+    "big", "favorite", "favourite", "type", "mostly", "especially", "lately", "watched",
+    "seen", "should", "will", "tell", "about", "something", "anything", "thing", "things",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((
