@@ -323,7 +323,7 @@ class QueryParser:
             parsed, mentioned is not None, follow_up_words
         )
         parsed.unclear = not chit_chat and not parsed.off_topic and self._unclear(parsed, work)
-        if chit_chat or self._asks_for_anything(parsed):
+        if chit_chat or (mentioned is None and self._asks_for_anything(parsed)):
             # Small talk or "recommend me some" asks for nothing in particular: well-known,
             # well-liked films, not title-word matches ("Hello, Dolly!", "All of Me").
             parsed.search_text = "movies"

@@ -177,6 +177,7 @@ _FOREIGN_DECADE = re.compile(
     r"|\b(?:19)?(?P<e>[1-9]0)er(?:n|\s+jahren?)?\b",
     re.IGNORECASE,
 )
+_I_LIKE = re.compile(r"\b(?:i|we)\s+(?:really\s+|just\s+)?(?:love|like|enjoy|adore)\b", re.I)
 #: Operators of other languages, as the English one they mean.
 FOREIGN_OPS = {
     "avant": "before", "antes de": "before", "vor": "before", "après": "after",
@@ -407,6 +408,7 @@ def only_vocabulary(text: str) -> bool:
         True when no word of it names a topic, a title or a person.
     """
     text = _FOREIGN_DECADE.sub(" ", _BARE_PERIOD.sub(" ", text))
+    text = _I_LIKE.sub(" ", text)
     words = re.sub(r"[^\w\s'-]", " ", text).split()
     if any(w.lower() in _TOPICAL for w in words):
         return False

@@ -214,7 +214,7 @@ _ASKING = frozenset((
     "before", "after", "since", "until", "between", "during", "made", "released", "year",
     "decade", "era", "old", "new", "recent", "classic", "classics",
     # Conversational asking ("Hello, I love horror movies. Can you recommend some?").
-    "love", "like", "enjoy", "enjoyed", "into", "looking", "watching", "suggestions",
+    "enjoy", "enjoyed", "into", "looking", "watching", "suggestions",
     "suggestion", "recommendations", "recommendation", "ideas", "idea", "help", "maybe",
     "right", "now", "am", "i'm", "im", "mood", "feel", "feeling", "kind", "open", "tonight",
     "today", "thanks", "thank", "hi", "hello", "hey", "there", "do", "know", "have", "got",
