@@ -200,7 +200,8 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("Ich möchte Horrorfilme aus den 80ern sehen",
      _both(_all_genre("Horror"), _between(1980, 1989)),
      "German: 80s Horror"),
-    ("Komödien mit Tom Hanks", _both(_all_genre("Comedy"), _by("Tom Hanks")), "German: Comedy, Hanks"),
+    ("Komödien mit Tom Hanks", _both(_all_genre("Comedy"), _by("Tom Hanks")),
+     "German: Comedy, Hanks"),
     # Soft people; reasons are sentences about the film.
     ("action movies starring Keanu Reeves", _both(_not_empty, _by("Keanu Reeves", 0.4)),
      "Keanu Reeves leads"),
