@@ -137,7 +137,7 @@ class Ranker:
         # Filler ("I am feeling", "suggest me some movies") only adds noise to a keyword match.
         source = parsed.text if parsed.search_text is None else parsed.search_text
         words = [w for w in source.split() if w.lower().strip(".,!?;:'\"") not in STOP_WORDS]
-        text = " ".join([*words, *parsed.boost_terms]).strip() or parsed.text
+        text = " ".join([*words, *parsed.boost_terms]).strip() or source or parsed.text
         return self.index.search(
             text,
             pool,

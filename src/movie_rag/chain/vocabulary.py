@@ -221,6 +221,9 @@ _ASKING = frozenset((
     "u", "ur", "yes", "yeah", "sure", "ok", "okay", "also", "usually", "prefer", "fan",
     "big", "favorite", "favourite", "type", "mostly", "especially", "lately", "watched",
     "seen", "should", "will", "tell", "about", "something", "anything", "thing", "things",
+    "few", "couple", "kinds", "all", "favorites", "favourites", "yours", "yourself", "ones",
+    "options", "whats", "what's", "up", "as", "long", "its", "it's", "ever", "go", "weekend",
+    "theater", "theatre", "cinema", "night", "watch", "tonight", "over", "next", "week",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((
