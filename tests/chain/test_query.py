@@ -663,7 +663,7 @@ CASES = [
     case("write me a poem about Titanic", off_topic=True),  # one word plus another subject
     case("Titanic?"),
     case("Is Inception any good?"),
-    case("What's a good movie for tonight?"),
+    case("What's a good movie for tonight?", wants_best=True),  # vague: well-liked films
     case("Love Actually"),
 ]
 
