@@ -501,11 +501,10 @@ CASES = [
     case("Sci-Fi", filters=_genres("Sci-Fi")),
     case("an action-packed thriller", filters=_genres("Thriller"), boost_genres=("Action",)),
     # Mood adjectives only boost.
-    case("scary movies", boost_genres=("Horror",), boost_terms=("scary",)),
+    case("scary movies", filters=_genres("Horror")),  # the genre, not the *Scary Movie* spoofs
     case(
         "SCARY MOVIES FROM THE 80S",
-        filters={"year_min": 1980, "year_max": 1989},
-        boost_genres=("Horror",),
+        filters={"genres_any": ("Horror",), "year_min": 1980, "year_max": 1989},
     ),
     case("funny movies", boost_genres=("Comedy",)),
     case("mind-bending movies", boost_genres=("Sci-Fi", "Thriller"), boost_terms=("mind-bending",)),
@@ -629,7 +628,7 @@ CASES = [
     case("I feel like a comedy", filters=_genres("Comedy")),
     case("I would like a thriller", filters=_genres("Thriller")),
     case("movies like Blorpzilla 3000", seed_text="Blorpzilla 3000"),
-    case("movies like this"),
+    case("movies like this", wants_best=True),  # asks for nothing in particular: well-liked
     case("I loved her performance"),
     # Follow-ups.
     case(
@@ -658,13 +657,13 @@ CASES = [
     case("write me a poem", off_topic=True),
     case("how do I cook pasta", off_topic=True),
     case("what's the weather in Paris", off_topic=True),
-    case("hello", off_topic=True),
+    case("hello", wants_best=True),  # small talk: ignored (well-liked films), not refused
     case("a movie about cooking pasta", boost_terms=("cooking pasta",)),
     case("write me a poem about The Dark Knight"),  # a title of two words is about movies
     case("write me a poem about Titanic", off_topic=True),  # one word plus another subject
     case("Titanic?"),
     case("Is Inception any good?"),
-    case("What's a good movie for tonight?"),
+    case("What's a good movie for tonight?", wants_best=True),  # vague: well-liked films
     case("Love Actually"),
 ]
 
@@ -865,11 +864,17 @@ def test_a_bare_topic_is_a_request_for_movies_about_it(parser: QueryParser, quer
     assert not parser.parse(query).off_topic
 
 
-@pytest.mark.parametrize(
-    "query", ["hello there", "thank you", "good morning", "what time is it", "ok"]
-)
-def test_greetings_and_lone_words_are_not_requests(parser: QueryParser, query: str) -> None:
+@pytest.mark.parametrize("query", ["what time is it", "how do I cook pasta"])
+def test_other_subjects_are_not_requests(parser: QueryParser, query: str) -> None:
     assert parser.parse(query).off_topic
+
+
+@pytest.mark.parametrize(
+    "query", ["hello there", "thank you", "good morning", "ok", "hi how are u"]
+)
+def test_greetings_are_small_talk_not_off_topic(parser: QueryParser, query: str) -> None:
+    parsed = parser.parse(query)
+    assert not parsed.off_topic and not parsed.unclear
 
 
 def test_a_year_in_brackets_belongs_to_the_title_and_filters_nothing(parser: QueryParser) -> None:

@@ -1,9 +1,11 @@
 """Hand-written requests on the real build, each with the property a user would expect.
 
-Each row: the request, and a check of the answer (its recommendations and filters). The
-cases come from what new users tried: broad asks that must favour well-known films of the
-kind over title-word matches, soft words that must not empty the answer, years in
-brackets that belong to a title.
+Each row: the request (one message, or a conversation as a tuple of the user's messages,
+oldest first), and a check of the answer (its recommendations and filters). The cases come
+from what new users tried: broad asks that must favour well-known films of the kind over
+title-word matches, soft words that must not empty the answer, years in brackets that belong
+to a title, conversations whose constraints add up, movies named as liked, disliked or seen,
+requests in French, Spanish and German, small talk and gibberish.
 """
 
 from __future__ import annotations
@@ -69,8 +71,60 @@ def _both(*checks: Check) -> Check:
     return lambda r, c: all(check(r, c) for check in checks)
 
 
+def _none_is(*titles: str) -> Check:
+    return lambda r, c: (
+        bool(r.recommendations) and not any(x.title in titles for x in r.recommendations)
+    )
+
+
+def _between(low: int, high: int) -> Check:
+    return lambda r, c: (
+        bool(r.recommendations)
+        and all(x.year is not None and low <= x.year <= high for x in r.recommendations)
+    )
+
+
+def _since(year: int) -> Check:
+    return _between(year, 2100)
+
+
+def _by(person: str, share: float = 0.6) -> Check:
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        movies = _movies(response, chain)
+        hits = [
+            m for m in movies if person in [*(m.get("directors") or []), *(m.get("cast") or [])]
+        ]
+        return bool(movies) and len(hits) >= share * len(movies)
+
+    return check
+
+
+def _refused(r: RecommendationResponse, c: RecommenderChain) -> bool:
+    from movie_rag.chain.safety import POLITE_REFUSAL
+
+    return not r.recommendations and r.answer == POLITE_REFUSAL
+
+
+def _rephrase(r: RecommendationResponse, c: RecommenderChain) -> bool:
+    from movie_rag.chain.conversation import REPHRASE
+
+    return not r.recommendations and r.answer == REPHRASE
+
+
+def _answer_names(text: str) -> Check:
+    return lambda r, c: bool(r.recommendations) and text in r.answer
+
+
+def _sentence_reasons(r: RecommendationResponse, c: RecommenderChain) -> bool:
+    """Every reason is a sentence about the film, not a genre list."""
+    return bool(r.recommendations) and all(
+        re.match(r"^An? .+ film\b", x.reason) and len(x.reason.split()) >= 6
+        for x in r.recommendations
+    )
+
+
 #: (request, what must hold, what the property is called in a failure).
-CASES: list[tuple[str, Check, str]] = [
+CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("war movies", _both(_all_genre("War"), _few_titles_with("war")), "War, not 'War' titles"),
     ("I want to watch war movies", _few_titles_with("war"), "no title-word matches"),
     ("a good action movie", _both(_all_genre("Action"), _well_known(0.6)), "well-known Action"),
@@ -89,6 +143,70 @@ CASES: list[tuple[str, Check, str]] = [
     ("comedies i like kristin wigg with Meryl Streep and Keanu Reeves from 1931", _not_empty,
      "soft people never empty the answer"),
     ("westerns starring Tom Hanks", _not_empty, "an impossible combination still answers"),
+    # "Scary" is Horror, "war" the War genre: never the titles with the word.
+    ("I like scary movies", _both(_all_genre("Horror"), _few_titles_with("scary")),
+     "Horror, not the Scary Movie spoofs"),
+    ("scary movies from the 80s", _both(_all_genre("Horror"), _between(1980, 1989)),
+     "80s Horror"),
+    ("space opera", _few_titles_with("opera"), "no Opera (1987) for a space opera"),
+    ("Good morning, I am looking for thrillers", _all_genre("Thriller"),
+     "thrillers, greeting ignored"),
+    # Negatives: a title ruled out, disliked or seen is never suggested.
+    ("Tarantino but not Pulp Fiction",
+     _both(_none_is("Pulp Fiction"), _by("Quentin Tarantino")), "Tarantino films, no Pulp Fiction"),
+    ("The Notebook was boring. something romantic", _none_is("The Notebook"), "no The Notebook"),
+    ("I've seen The Matrix already, more sci-fi please",
+     _both(_none_is("The Matrix"), _all_genre("Sci-Fi")), "Sci-Fi, no The Matrix"),
+    ("anything except Titanic, a romance", _both(_none_is("Titanic"), _all_genre("Romance")),
+     "Romance, no Titanic"),
+    ("I didn't like Inception. mind-bending movies", _none_is("Inception"), "no Inception"),
+    ("I loved Easy A (2010) and Mean Girls (2004)",
+     _both(_none_is("Easy A", "Mean Girls"), _no_year_filter),
+     "liked titles, years filter nothing"),
+    # Titles as people write them.
+    ("I liked the lord of the rings", _answer_names("Lord of the Rings"), "lower-case title"),
+    ("i loved the matrx", _answer_names("The Matrix"), "a typo in the title"),
+    ("movies like jurasic park", _answer_names("Jurassic Park"), "a typo, no capitals"),
+    # Conversations: constraints accumulate, the latest of a kind wins, small talk is ignored.
+    (("I want a horror movie", "something more recent"),
+     _both(_all_genre("Horror"), _since(2010)), "more recent keeps Horror"),
+    (("comedies from the 90s", "more recent ones"), _both(_all_genre("Comedy"), _since(2010)),
+     "more recent replaces the 90s, keeps Comedy"),
+    (("I want comedies", "actually, horror instead"), _all_genre("Horror"), "a later genre wins"),
+    (("hi", "how are u", "would u have any recommendations for me", "im good",
+      "thanks fo asking", "comedies", "i like kristin wigg"), _all_genre("Comedy"),
+     "a chatty opening keeps its genre"),
+    (("hello", "I love sci-fi movies", "thanks!"), _all_genre("Sci-Fi"), "thanks keeps Sci-Fi"),
+    (("I love horror movies", "what's the weather like"), _not_empty,
+     "a conversation about movies is not refused"),
+    ("hi", _both(_not_empty, _well_known(0.6)), "a greeting is not refused"),
+    ("yes please", _both(_not_empty, _well_known(0.6)), "small talk gets well-known films"),
+    ("recommend me some", _well_known(0.6), "a vague ask gets well-known films, no title words"),
+    ("what's the weather in Paris", _refused, "off-topic is refused"),
+    # Gibberish asks to rephrase instead of "five movies starting with Z".
+    ("asdkjh qwoeiru zxmcnv", _rephrase, "gibberish: rephrase"),
+    ("zzzz qqqq", _rephrase, "gibberish: rephrase"),
+    # French, Spanish, German: genres, years and titles, never title-word noise.
+    ("je veux des films d'horreur des années 80",
+     _both(_all_genre("Horror"), _between(1980, 1989),
+           _any_of("Aliens", "The Shining", "The Thing")),
+     "French: well-known 80s Horror"),
+    ("des films de science-fiction avant 1980", _both(_all_genre("Sci-Fi"), _before(1980)),
+     "French: Sci-Fi before 1980"),
+    ("quiero una comedia de los 90", _both(_all_genre("Comedy"), _between(1990, 1999)),
+     "Spanish: 90s Comedy"),
+    ("películas de guerra", _both(_all_genre("War"), _few_titles_with("guerra")),
+     "Spanish: War"),
+    ("Ich möchte Horrorfilme aus den 80ern sehen",
+     _both(_all_genre("Horror"), _between(1980, 1989)),
+     "German: 80s Horror"),
+    ("Komödien mit Tom Hanks", _both(_all_genre("Comedy"), _by("Tom Hanks")),
+     "German: Comedy, Hanks"),
+    # Soft people; reasons are sentences about the film.
+    ("action movies starring Keanu Reeves", _both(_not_empty, _by("Keanu Reeves", 0.4)),
+     "Keanu Reeves leads"),
+    ("a good action movie", _sentence_reasons, "reasons are sentences, not genre lists"),
+    ("nothing too scary for the kids", _all_genre("Children"), "Children, softly not scary"),
 ]  # fmt: skip
 
 
@@ -100,13 +218,21 @@ def chain(real_build) -> RecommenderChain:
 
 def failures(chain: RecommenderChain) -> list[str]:
     """The requests whose answer lacks its property (also used to check a built workdir)."""
+    from movie_rag.chain.types import HistoryTurn
+
     failed = []
-    for query, check, expected in CASES:
-        response = chain.invoke({"query": query, "k": 5})
+    for request, check, expected in CASES:
+        *earlier, query = (request,) if isinstance(request, str) else request
+        history = [HistoryTurn(role="user", content=m) for m in earlier]
+        response = chain.invoke({"query": query, "history": history, "k": 5})
         if not check(response, chain):
             titles = [r.title for r in response.recommendations]
-            failed.append(f"{query!r}: expected {expected}, got {titles} {response.filters}")
+            failed.append(f"{request!r}: expected {expected}, got {titles} {response.filters}")
     return failed
+
+
+def test_there_are_enough_hand_written_requests() -> None:
+    assert len(CASES) >= 40
 
 
 def test_every_hand_written_request_gets_its_property(chain: RecommenderChain) -> None:

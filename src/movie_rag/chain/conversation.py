@@ -20,11 +20,20 @@ if TYPE_CHECKING:
 __all__ = [
     "DARKER_GENRES",
     "LIGHTER_GENRES",
+    "REPHRASE",
+    "accumulate",
     "apply_history",
     "filters_dict",
     "relaxations",
     "tighten",
 ]
+
+#: The answer to a request nothing of which could be read (gibberish).
+REPHRASE = (
+    "Sorry, I didn't understand that. Could you rephrase? Tell me a genre, a decade, a mood, "
+    'an actor or director, or a film you liked, for example: "funny movies from the 90s" or '
+    '"something like Alien".'
+)
 
 #: Mood shifts for follow-ups ("something lighter"): soft boosts, never filters.
 LIGHTER_GENRES = ["Comedy", "Animation", "Children", "Musical", "Romance"]
@@ -55,11 +64,15 @@ def apply_history(
     """
     follow_up = parsed.follow_up
     shown = [movie_id for turn in history for movie_id in turn.recommendations]
-    if follow_up is None or not history:
+    earlier = [parser.parse(t.content) for t in history if t.role == "user" and t.content.strip()]
+    if follow_up is None:
+        # A new message adds to what the conversation asked so far ("something more recent"
+        # after "a horror movie" still wants horror).
+        return (accumulate([*earlier, parsed]) if earlier else parsed), set()
+    if not history:
         return parsed, set()
     last_shown = next((t.recommendations for t in reversed(history) if t.recommendations), [])
-    previous_query = next((t.content for t in reversed(history) if t.role == "user"), "")
-    base = parser.parse(previous_query) if previous_query else parsed
+    base = accumulate(earlier) if earlier else parsed
     if base.seed is not None:
         # The movie the conversation started from is not a new suggestion either.
         shown.append(base.seed.movie_id)
@@ -82,6 +95,114 @@ def apply_history(
     if follow_up.kind == "darker":
         return base.model_copy(update={"boost_genres": DARKER_GENRES, "seed": None}), set(shown)
     return base, set(shown)
+
+
+def _about_movies(parsed: ParsedQuery) -> bool:
+    """Whether a message says anything about movies (not small talk, refusal or gibberish)."""
+    from movie_rag.chain.query_patterns import is_chit_chat
+
+    return not (parsed.off_topic or parsed.unclear or is_chit_chat(parsed.text))
+
+
+def accumulate(messages: Sequence[ParsedQuery]) -> ParsedQuery:
+    """One request from every message of a conversation, oldest first.
+
+    Each kind of constraint (genres, years, rating) is the latest message's that sets it;
+    people, boosts, avoided genres and the movies named (liked, disliked, seen) add up; the
+    seed is the latest one named. Greetings and small talk add nothing. The conversation is
+    off-topic only when no message is about movies and one is about something else, and
+    unclear only when nothing in it could be read.
+
+    Args:
+        messages: The parsed messages (at least one), oldest first.
+
+    Returns:
+        The request the conversation makes; its ``text`` is the last message's.
+    """
+    last = messages[-1]
+    useful = [m for m in messages if _about_movies(m)]
+    if not useful:
+        return last.model_copy(
+            update={
+                "off_topic": any(m.off_topic for m in messages),
+                "unclear": last.unclear
+                and all(m.unclear or not _about_movies(m) for m in messages),
+            }
+        )
+    merged = useful[0]
+    for message in useful[1:]:
+        merged = _merge(merged, message)
+    return merged.model_copy(
+        update={
+            "text": last.text,
+            "follow_up": last.follow_up,
+            "off_topic": False,
+            "unclear": False,
+        }
+    )
+
+
+def _merge(old: ParsedQuery, new: ParsedQuery) -> ParsedQuery:
+    """``old`` with ``new`` read after it (see :func:`accumulate`)."""
+    a, b = old.filters, new.filters
+    genres_set = b.genres_any is not None or b.genres_all is not None
+    years_set = b.year_min is not None or b.year_max is not None
+    genres_any, genres_all = (
+        (b.genres_any, b.genres_all) if genres_set else (a.genres_any, a.genres_all)
+    )
+    avoided = set(new.avoid_genres)
+    if genres_any and avoided:
+        genres_any = tuple(g for g in genres_any if g not in avoided) or None
+    filters = SearchFilters(
+        genres_any=genres_any,
+        genres_all=genres_all,
+        year_min=b.year_min if years_set else a.year_min,
+        year_max=b.year_max if years_set else a.year_max,
+        min_rating=b.min_rating if b.min_rating is not None else a.min_rating,
+        min_votes=b.min_votes if b.min_votes is not None else a.min_votes,
+        people=_union(a.people, b.people),
+        include_ids=b.include_ids if b.include_ids is not None else a.include_ids,
+        exclude_ids=frozenset({*(a.exclude_ids or ()), *(b.exclude_ids or ())}) or None,
+    )
+    required = set(filters.genres_any or ()) | set(filters.genres_all or ())
+    disliked = _movies(old.disliked, new.disliked)
+    unwanted = {m.movie_id for m in disliked}
+    seed = new.seed or old.seed
+    if seed is not None and seed.movie_id in unwanted:
+        seed = None
+    avoid = [g for g in dict.fromkeys([*old.avoid_genres, *new.avoid_genres]) if g not in required]
+    search = " ".join(t for t in (old.search_text, new.search_text) if t)
+    return new.model_copy(
+        update={
+            "filters": filters,
+            "boost_terms": list(dict.fromkeys([*old.boost_terms, *new.boost_terms])),
+            "boost_genres": [
+                g
+                for g in dict.fromkeys([*old.boost_genres, *new.boost_genres])
+                if g not in required and g not in avoid
+            ],
+            "avoid_genres": avoid,
+            "seed": seed,
+            "seed_text": None if seed else (new.seed_text or old.seed_text),
+            "wants_best": old.wants_best or new.wants_best,
+            "liked": [m for m in _movies(new.liked, old.liked) if m.movie_id not in unwanted],
+            "disliked": disliked,
+            "seen": _movies(old.seen, new.seen),
+            "search_text": search,
+        }
+    )
+
+
+def _union(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return tuple(dict.fromkeys([*(a or ()), *(b or ())])) or None
+
+
+def _movies(*groups: Sequence[SeedMovie]) -> list[SeedMovie]:
+    out: dict[int, SeedMovie] = {}
+    for group in groups:
+        for movie in group:
+            out.setdefault(movie.movie_id, movie)
+    return list(out.values())
 
 
 def tighten(parsed: SearchFilters, given: SearchFilters) -> SearchFilters:

@@ -60,418 +60,82 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from movie_rag.catalog.titles import title_key
 from movie_rag.chain.catalogue import Catalogue, MovieRef
+from movie_rag.chain.mentions import read_mentions
+from movie_rag.chain.query_patterns import (
+    _BARE_LIKE,
+    _BARE_PERIOD,
+    _BEST,
+    _BOUND,
+    _CAPITALISED_RUN,
+    _CAPITALISED_WORD,
+    _DARKER,
+    _DARKER_ROW,
+    _DIRECTOR_CUES,
+    _FOREIGN_DECADE,
+    _LIGHTER,
+    _LIGHTER_ROW,
+    _LIKE_BEFORE,
+    _LIKE_CUE,
+    _LIKED_CUE,
+    _LIST_GAP,
+    _MAX_SEED_WORDS,
+    _MORE,
+    _NEGATED_BEFORE,
+    _ORDINALS,
+    _POSITION,
+    _QUOTED,
+    _RANGE,
+    _RATING,
+    _RECENT,
+    _REQUEST_WORDS,
+    _SEED_STOP,
+    _SIMILAR,
+    _SURNAME_BEFORE_MOVIES,
+    _SURNAME_CUE,
+    _TITLE_YEAR,
+    _TOPIC,
+    _WEAK_CUE,
+    _YEAR_AFTER,
+    _YEAR_SUFFIX,
+    CHIT_CHAT_WORDS,
+    FOREIGN_OPS,
+    MAX_QUERY_CHARS,
+    _article_first,
+    _content_words,
+    _head,
+    _period,
+    _plain_quotes,
+    _rating_value,
+    _seed_cues,
+    _seed_end,
+    _spans_longest_first,
+    _surname,
+    _unique,
+    _window_before,
+    is_chit_chat,
+    only_vocabulary,
+    strip_chit_chat,
+)
 from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
 from movie_rag.chain.text import STOP_WORDS
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
+from movie_rag.chain.vocabulary import (
+    _COMPILED,
+    _FILLER,
+    _FUNCTION_WORDS,
+    VOCABULARY,
+    VocabularyRow,
+    _only_vocabulary,
+    _title_cased,
+)
 from movie_rag.index.filters import SearchFilters
 
 __all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow", "only_vocabulary"]
 
 logger = logging.getLogger("movie_rag")
-
-
-@dataclass(frozen=True)
-class VocabularyRow:
-    """One line of the genre and mood vocabulary.
-
-    Attributes:
-        pattern: A regular expression (case-insensitive, matched as whole words).
-        kind: ``genre`` (an explicit genre: filter), ``every`` (several genres that must all
-            hold, "rom-com") or ``mood`` (a vibe: soft boost).
-        genres: MovieLens genres the phrase names or suggests.
-        terms: Words that softly boost matching movies (moods only).
-    """
-
-    pattern: str
-    kind: Literal["genre", "every", "mood"]
-    genres: tuple[str, ...] = ()
-    terms: tuple[str, ...] = ()
-
-
-def _genre(pattern: str, *genres: str) -> VocabularyRow:
-    return VocabularyRow(pattern, "every" if len(genres) > 1 else "genre", genres)
-
-
-def _mood(pattern: str, genres: tuple[str, ...], terms: tuple[str, ...]) -> VocabularyRow:
-    return VocabularyRow(pattern, "mood", genres, terms)
-
-
-#: Genre and mood phrases; earlier rows win where phrases overlap ("romantic comedy" before
-#: "romantic", "action-packed" before "action").
-VOCABULARY: tuple[VocabularyRow, ...] = (
-    # Explicit genres: hard filters.
-    _genre(r"rom[- ]?coms?|romantic[- ]comed(?:y|ies)", "Romance", "Comedy"),
-    _mood(
-        r"action[- ]packed|thrilling|exciting|intense|suspenseful|suspense|gripping|tense|"
-        r"edge[- ]of[- ](?:my|your|the)[- ]seat|adrenaline",
-        ("Thriller", "Action"),
-        ("thrilling", "suspense", "intense"),
-    ),
-    _genre(r"horrors?", "Horror"),
-    _genre(r"sci[- ]?fi|science[- ]fiction", "Sci-Fi"),
-    _genre(r"animated|animations?|cartoons?|anime", "Animation"),
-    _genre(
-        r"kid(?:s|die)?[- ](?:movies?|films?|friendly|flicks?)|child[- ]friendly|"
-        r"children'?s(?: movies?| films?)?|family[- ](?:movies?|films?|friendly|night)|"
-        r"for (?:the |my |our |young |little )?(?:kids|children|little ones|toddlers)|"
-        r"with (?:the |my |our )?(?:kids|children)|"
-        r"for (?:the (?:whole )?|my |our )?family|with (?:the |my |our )?family",
-        "Children",
-    ),
-    _genre(r"documentar(?:y|ies)|docu[- ]?series", "Documentary"),
-    _genre(r"film[- ]noirs?|neo[- ]noirs?|noirs?", "Film-Noir"),
-    _genre(r"war", "War"),
-    _genre(r"westerns?|cowboys?", "Western"),
-    _genre(r"musicals?", "Musical"),
-    _genre(r"thrillers?", "Thriller"),
-    _genre(r"crime|heists?|gangsters?|mafia|mobsters?", "Crime"),
-    _genre(r"myster(?:y|ies)|whodunn?its?|detective (?:movies?|films?|stories)", "Mystery"),
-    _genre(r"fantas(?:y|ies)", "Fantasy"),
-    _genre(r"adventures?", "Adventure"),
-    _genre(r"action", "Action"),
-    _genre(r"dramas?", "Drama"),
-    _genre(r"comed(?:y|ies)", "Comedy"),
-    _genre(r"romances?|love stor(?:y|ies)", "Romance"),
-    _genre(r"imax", "IMAX"),
-    # Moods and occasions: soft boosts.
-    _mood(
-        r"scary|scare[sd]?|creepy|spooky|terrifying|frightening|chilling|haunting|nightmares?",
-        ("Horror",),
-        ("scary", "creepy", "suspense"),
-    ),
-    _mood(
-        r"funny|hilarious|laughs?|laugh out loud|silly|goofy|witty|comedic",
-        ("Comedy",),
-        ("funny", "hilarious", "witty"),
-    ),
-    _mood(r"romantic|swoon\w*", ("Romance",), ("romantic", "love")),
-    _mood(
-        r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheerful|optimistic|hopeful|happy",
-        ("Comedy",),
-        ("feel-good", "uplifting", "heartwarming"),
-    ),
-    _mood(
-        r"improve (?:my|our|the) mood|(?:boost|lift|lighten|brighten) (?:my|our|the) "
-        r"(?:mood|spirits|day)|cheer (?:me|us) up|make (?:me|us) (?:happy|smile|laugh)|"
-        r"bad day|(?:i'm|i am|im|feeling|feel) (?:so |really |a bit )?"
-        r"(?:sad|down|low|blue|depressed|stressed)",
-        ("Comedy",),
-        ("feel-good", "uplifting", "funny", "heartwarming"),
-    ),
-    _mood(
-        r"bored|boring (?:day|evening|night|afternoon|weekend)|nothing to do",
-        ("Comedy", "Adventure"),
-        ("fun", "entertaining", "exciting"),
-    ),
-    _mood(
-        r"date night|on a date|for a date|with my (?:girlfriend|boyfriend|partner|wife|husband|"
-        r"date|crush)|valentine'?s?",
-        ("Romance", "Comedy"),
-        ("romantic", "charming", "sweet"),
-    ),
-    _mood(
-        r"(?:with|for) (?:my |some |a few |the |our )?(?:friends|mates|buddies|pals|gang|group)|"
-        r"friends (?:are )?(?:coming|come) over|chill(?:ing)?|hang(?:ing)? out|movie night|"
-        r"part(?:y|ies)|celebrat(?:e|ion)",
-        ("Comedy",),
-        ("fun", "entertaining", "crowd-pleaser"),
-    ),
-    _mood(
-        r"mind[- ]?(?:bending|blowing|benders?)|plot twists?|twists?|twisty|trippy|surreal|"
-        r"cerebral|thought[- ]provoking|makes? (?:me|you) think|puzzles?|puzzling",
-        ("Sci-Fi", "Thriller", "Mystery"),
-        ("mind-bending", "twist ending", "surreal", "thought-provoking"),
-    ),
-    _mood(r"dark|gritty|grim|bleak|disturbing|brutal", (), ("dark", "gritty", "bleak")),
-    _mood(
-        r"tear[- ]?jerkers?|make me cry|emotional|moving|heartbreaking|touching|"
-        r"sad (?:movies?|films?|stories)",
-        ("Drama",),
-        ("emotional", "tearjerker", "touching"),
-    ),
-    _mood(
-        r"relax(?:ing)?|cozy|cosy|comfort (?:movies?|films?|watch)|easy[- ]going|"
-        r"light[- ]?hearted|easy watch|lazy",
-        ("Comedy",),
-        ("light-hearted", "cozy", "feel-good"),
-    ),
-    _mood(
-        r"inspir(?:ing|ational)|motivat(?:ing|ional)|underdogs?",
-        ("Drama",),
-        ("inspiring", "underdog"),
-    ),
-    _mood(
-        r"true stor(?:y|ies)|based on (?:a )?true|real events|biopics?",
-        ("Drama",),
-        ("true story", "biography"),
-    ),
-    _mood(r"superhero(?:es)?|comic[- ]book", ("Action", "Adventure"), ("superhero", "comic book")),
-    _mood(r"epic|sweeping", ("Adventure",), ("epic",)),
-    _mood(
-        r"classics?|old|older|oldies|vintage|golden age|old[- ]school|black and white|timeless",
-        (),
-        ("classic",),
-    ),
-)
-
-_COMPILED = [
-    (re.compile(rf"(?<![\w'])(?:{row.pattern})(?!\w)", re.IGNORECASE), row) for row in VOCABULARY
-]
-
-# Words that carry no title and no constraint on their own ("movies like this").
-_FILLER = frozenset((
-    "a", "an", "the", "movie", "movies", "film", "films", "flick", "flicks", "something",
-    "anything", "stuff", "one", "ones", "some", "any", "that", "this", "it", "its", "them",
-    "these", "those", "him", "her", "us", "me", "you", "like", "kind", "kinds", "sort",
-    "sorts", "type", "types", "of", "and", "or", "with", "good", "great", "nice", "really",
-    "very", "more", "other", "others", "lot", "lots", "too", "so", "to", "watch", "see", "in",
-    "on", "for", "all", "genre", "genres", "story", "stories", "i", "we", "my", "our", "just",
-    "please", "similar",
-))  # fmt: skip
-# Words of asking that name no topic ("recommend me some good war movies from the 80s").
-_ASKING = frozenset((
-    "recommend", "suggest", "show", "give", "want", "need", "me", "from", "best", "top",
-    "rated", "popular", "well-known", "known", "can", "could", "you", "would", "please",
-    "some", "good", "great", "looking", "for", "any", "what", "are", "is", "there",
-    "before", "after", "since", "until", "between", "during", "made", "released", "year",
-    "decade", "era", "old", "new", "recent", "classic", "classics",
-))  # fmt: skip
-# Genre words that also name a topic ("heist movies" is about heists, not just crime).
-_TOPICAL = frozenset((
-    "heist", "heists", "gangster", "gangsters", "mafia", "mobster", "mobsters", "cowboy",
-    "cowboys", "whodunit", "whodunnit", "whodunits", "detective", "anime", "cartoon",
-    "cartoons", "noir", "imax", "documentary", "documentaries",
-))  # fmt: skip
-# A fuzzy or prefix match on a fragment that ends like this is a cut-off phrase, not a title.
-_FUNCTION_WORDS = frozenset((
-    "a", "an", "the", "of", "and", "or", "but", "with", "in", "on", "at", "to", "for", "from",
-    "by", "as", "is", "was", "than", "like",
-))  # fmt: skip
-
-# ------------------------------------------------------------------------- negation
-
-_NEGATOR = (
-    r"(?:\bno\b|\bnot\b|\bwithout\b|\bnothing\b(?!\s+but)|\bexcept\b|\bexcluding\b|\bavoid\b|"
-    r"\bhate\b|\bnever\b|\bnone\b|\banything but\b|\brather than\b|\binstead of\b|"
-    r"\bother than\b|\bdon'?t\b|\bdo not\b|\bdoesn'?t\b|\bisn'?t\b|\baren'?t\b|\bwon'?t\b|"
-    r"\bdislike\b|\bsick of\b|\btired of\b|\bskip\b)"
-)
-_NEG_FILLER = (
-    r"(?:a|an|any|the|too|so|very|really|more|of|want|wanna|like|need|to|see|watch|watching|"
-    r"much|overly|in|it|be|something|anything|stuff|into|fan|big|huge|mood|for|some|that|"
-    r"particularly|feeling|feel|interested|up|at|all|kind|type|sort|i'm|im|am|gory)"
-)
-_NEGATED_BEFORE = re.compile(rf"{_NEGATOR}(?:\s+{_NEG_FILLER}){{0,6}}\s*$", re.IGNORECASE)
-# A negation and its six filler words fit in this many characters before the phrase.
-_NEGATION_WINDOW = 160
-_LIST_GAP = re.compile(r"^\s*(?:,\s*(?:or|and|nor)?|or|nor|and|/)\s*(?:(?:any|more)\s+)?$")
-
-# ------------------------------------------------------------------------- follow-ups
-
-_ORDINALS = {
-    "first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2,
-    "fourth": 3, "4th": 3, "fifth": 4, "5th": 4, "sixth": 5, "6th": 5, "seventh": 6,
-    "7th": 6, "eighth": 7, "8th": 7, "ninth": 8, "9th": 8, "tenth": 9, "10th": 9,
-    "last": -1, "final": -1,
-}  # fmt: skip
-_POSITION = re.compile(
-    r"\b(?:the\s+|that\s+|this\s+)?(?P<ord>"
-    + "|".join(_ORDINALS)
-    + r")\s+(?:one|movie|film|pick|suggestion|recommendation|title|option|result)s?\b"
-    r"|(?<!the )(?:#\s?|\bnumber\s+|\bno\.\s?)(?P<num>\d{1,2})\b",
-    re.IGNORECASE,
-)
-_LIKE_BEFORE = re.compile(
-    r"(?:\b(?:more|something|anything|movies?|films?|ones?|stuff|others?)\s+)?"
-    r"(?:\blike|\bsimilar\s+to|\bliked|\bloved|\benjoyed|\bmore\s+of|\bcloser\s+to|"
-    r"\bin\s+the\s+vein\s+of|\balong\s+the\s+lines\s+of)\s*$",
-    re.IGNORECASE,
-)
-_LIGHTER = re.compile(
-    r"\b(?:lighter|less (?:dark|heavy|serious|intense|depressing|sad|violent|scary|grim|bleak)|"
-    r"more (?:light[- ]?hearted|cheerful|upbeat|fun|uplifting)|happier|funnier|cheerier|"
-    r"not (?:so|as|that|too) (?:dark|heavy|serious|depressing|sad|intense|grim)|"
-    r"lighten (?:it|things) up)\b",
-    re.IGNORECASE,
-)
-_DARKER = re.compile(
-    r"\b(?:darker|grittier|bleaker|creepier|scarier|heavier|edgier|"
-    r"more (?:serious|intense|disturbing|dark|gritty|mature|violent)|"
-    r"less (?:light|cheerful|happy|silly|goofy|fluffy))\b",
-    re.IGNORECASE,
-)
-_MORE = re.compile(
-    r"\b(?:show|give|get|suggest|recommend|tell|got|have|any)\s+(?:me\s+|us\s+)?"
-    r"(?:some\s+|a\s+few\s+)?(?:more|others|other\s+ones|different\s+ones|"
-    r"something\s+else|anything\s+else)\b"
-    r"|\bmore\s+(?:options|suggestions|recommendations|picks|ideas|titles|please)\b"
-    r"|\bmore\s+(?:of\s+|like\s+)?(?:these|those|them|that|this)\b"
-    r"|\b(?:something|anything)\s+else\b|\bother\s+(?:ones|options|suggestions|picks)\b"
-    r"|\bnext\s+(?:ones|few|batch)\b|^\s*(?:more|others|next)\s*[.!?]*\s*$",
-    re.IGNORECASE,
-)
-_LIGHTER_ROW = _mood("", ("Comedy",), ("light-hearted", "feel-good", "funny"))
-_DARKER_ROW = _mood("", (), ("dark", "gritty", "intense"))
-
-# ------------------------------------------------------------------------- seeds
-
-# "Like X": X may be written any way, and is kept as seed_text even when unresolved.
-_LIKE_CUE = re.compile(
-    r"\b(?:movies?|films?|flicks?|something|anything|stuff|ones?|things?|titles?|shows?|else|"
-    r"more|others?|picks?)\s+(?:(?:just|a\s+bit|kind\s+of|sort\s+of|a\s+little|a\s+lot|more)\s+)?"
-    r"(?:like|similar\s+to|resembling)\s+"
-    r"|\b(?:is|are|was|were|that'?s|that\s+is)\s+(?:(?:just|a\s+bit|kind\s+of|sort\s+of)\s+)?"
-    r"(?:like|similar\s+to)\s+"
-    r"|\bsimilar\s+to\s+|\bin\s+the\s+(?:vein|style|spirit|mould|mold)\s+of\s+"
-    r"|\balong\s+the\s+lines\s+of\s+|\breminiscent\s+of\s+"
-    r"|\b(?:same|similar)\s+(?:vibes?|feel|style|mood|tone)\s+(?:as|to)\s+"
-    r"|\b(?:comparable|akin)\s+to\s+|\bsuch\s+as\s+|(?:^|[,;:(]\s*)like\s+",
-    re.IGNORECASE,
-)
-# "I loved X": X may be anything ("her performance"), so an unresolved X must look like a title.
-_LIKED_CUE = re.compile(
-    r"\b(?:liked|loved|enjoyed|adored|dug)\s+|\bfans?\s+of\s+"
-    r"|\bif\s+(?:i|you|we)\s+(?:liked|loved|enjoyed|like|love|enjoy)\s+",
-    re.IGNORECASE,
-)
-# Any other "like" ("scary movies from the 90s like Scream") unless it is the verb.
-_BARE_LIKE = re.compile(r"\blike\s+", re.IGNORECASE)
-_VERB_BEFORE_LIKE = re.compile(
-    r"(?:\b(?:i|we|you|they|he|she|who|would|do|does|did|don't|doesn't|didn't|really|also|"
-    r"just|still|feel|feels|felt|look|looks|sound|sounds|seem|seems|people|kids)|'d)\s*$",
-    re.IGNORECASE,
-)
-_WEAK_CUE = re.compile(
-    r"\b(?:i|we)\s+(?:really\s+|absolutely\s+|just\s+|also\s+)?(?:like|love|enjoy|adore)\s+",
-    re.IGNORECASE,
-)
-_QUOTED = re.compile(r"\"([^\"]{1,80})\"|(?<!\w)'([^']{1,80})'(?!\w)")
-_SEED_END = re.compile(
-    r"(?<!\bmr)(?<!\bmrs)(?<!\bdr)(?<!\bst)(?<!\bvs)\.(?=\s|$)|[!?;\n]|\s[-–—]\s|—"
-    r"|\b(?:can|could|would|will)\s+you\b|\bwhat\s+(?:else|should|would|do|are|is|can)\b"
-    r"|\bplease\b|\b(?:any|some)\s+(?:ideas|suggestions|recommendations)\b"
-    r"|\b(?:suggest|recommend)\b|\bi\s+(?:want|need|would|am)\b|\bi'm\b|\banything\s+else\b",
-    re.IGNORECASE,
-)
-_SEED_STOP = frozenset((
-    "with", "from", "by", "starring", "featuring", "but", "and", "or", "that", "which", "in",
-    "for", "set", "about", "except", "without", "rated", "directed", "released", "made",
-    "where", "when", "because", "if", "though", "than",
-))  # fmt: skip
-# A title named elsewhere in the query is the seed when the query asks for similar movies.
-_SIMILAR = re.compile(
-    r"\b(?:similar|alike|the\s+same|like\s+(?:it|that|this|them))\b", re.IGNORECASE
-)
-_YEAR_AFTER = re.compile(r"^\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?")
-_MAX_SEED_WORDS = 8
-_MAX_CUES = 16
-#: How much of one message the parser reads: no movie request is longer, and a longer text
-#: (pasted or hostile) costs no more to read than this.
-MAX_QUERY_CHARS = 1500
-_YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*(?:19|20)\d{2}\s*[)\]]?\s*$")
-_TRAILING_ARTICLE = re.compile(
-    r"^(?P<body>.+?),\s*(?P<article>the|a|an)(?P<year>\s*[(\[]?\s*(?:19|20)\d{2}\s*[)\]]?)?\s*$",
-    re.IGNORECASE,
-)
-
-# ------------------------------------------------------------------------- years
-
-_Y = r"(?:18[89]\d|19\d\d|20[0-3]\d)"
-_WORD_DECADES = {
-    "twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
-    "seventies": 1970, "eighties": 1980, "nineties": 1990, "noughties": 2000,
-    "aughts": 2000, "two thousands": 2000,
-}  # fmt: skip
-_PERIOD = (
-    r"(?:(?:early|mid|late)[- ]?)?(?:the\s+)?"
-    r"(?:['’]?(?:18|19|20)?\d0['’]?s\b|(?:" + "|".join(_WORD_DECADES) + r")\b|" + _Y + r"\b)"
-)
-_P = rf"(?<![\w.]){_PERIOD}"
-_RANGE = re.compile(
-    rf"\bbetween\s+(?P<a>{_P})\s+and\s+(?P<b>{_P})"
-    rf"|\bfrom\s+(?P<c>{_P})\s+(?:to|till|until|through|thru)\s+(?P<d>{_P})"
-    rf"|(?<![\w.])(?P<e>{_Y})\s*(?:-|–|—|to)\s*(?P<f>{_Y})(?![\w.])",
-    re.IGNORECASE,
-)
-_BOUND = re.compile(
-    r"\b(?P<op>after|since|from|post|newer\s+than|later\s+than|before|until|till|up\s+to|"
-    r"through|prior\s+to|pre|older\s+than|earlier\s+than|in|of|during|circa|around|"
-    rf"released\s+in|made\s+in)[- ]?\s*(?:the\s+year\s+)?(?P<p>{_P})",
-    re.IGNORECASE,
-)
-_BARE_PERIOD = re.compile(_P, re.IGNORECASE)
-_TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
-_RECENT = re.compile(
-    r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
-    r"newer|newest|latest|new\s+ones)\b",
-    re.IGNORECASE,
-)
-
-# ------------------------------------------------------------------------- ratings
-
-_NUM = r"(?P<num>\d{1,3}(?:\.\d+)?)"
-_SCALE = (
-    r"(?P<scale>\s*/\s*10|\s*/\s*5|\s*/\s*100|\s*out\s+of\s+(?:10|ten|5|five|100)|\s*stars?|\s*%)"
-)
-_OP = (
-    r"(?:above|over|at\s+least|more\s+than|greater\s+than|higher\s+than|better\s+than|"
-    r"no\s+less\s+than|minimum(?:\s+of)?|min\.?|>=?|≥|of\s+at\s+least|north\s+of|of)"
-)
-_PLUS = r"(?P<plus>\s*\+|\s+or\s+(?:more|higher|above|better|up)|\s+and\s+(?:up|above|higher|over))"
-_RATING = [
-    re.compile(
-        r"\b(?:rated|rating|ratings|rate|scored?|scores?|imdb(?:\s+(?:rating|score))?)\s+"
-        rf"(?:is\s+|of\s+)?(?:{_OP}\s*)?{_NUM}{_SCALE}?{_PLUS}?",
-        re.IGNORECASE,
-    ),
-    re.compile(rf"(?<![\w.]){_NUM}{_SCALE}?{_PLUS}\s*(?:on\s+|in\s+)?(?:imdb|rating|stars?)", re.I),
-    re.compile(rf"(?<![\w.]){_NUM}{_SCALE}{_PLUS}", re.IGNORECASE),
-    re.compile(rf"\b{_OP}\s*{_NUM}{_SCALE}", re.IGNORECASE),
-    re.compile(r"(?<![\w.])(?P<num>[1-5](?:\.5)?)[- ](?P<scale>stars?)\b", re.IGNORECASE),
-]
-
-_BEST = re.compile(
-    r"\b(?:best|top[- ]rated|top(?!\s+of\b)|highest[- ]rated|high(?:ly)?[- ]rated|well[- ]rated|"
-    r"(?:critically[- ])?acclaimed|masterpieces?|greatest|must[- ](?:see|watch)|"
-    r"award[- ]winning|oscar[- ]winning|finest|top[- ]notch|all[- ]time\s+greats?)\b",
-    re.IGNORECASE,
-)
-
-# ------------------------------------------------------------------------- people
-
-_DIRECTOR_CUES = ("directed by", "direction of", "by", "from")
-_SURNAME_CUE = re.compile(
-    r"(?i:\b(?P<cue>directed\s+by|direction\s+of|starring|featuring|with|by|from)\s+)"
-    r"(?P<name>[A-Za-z][\w'-]+)"
-)
-_SURNAME_BEFORE_MOVIES = re.compile(
-    r"\b(?P<name>[A-Z][\w-]+?)(?:'s)?\s+(?i:movies?|films?|flicks?)\b"
-)
-_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
-
-# ------------------------------------------------------------------------- topic
-
-# "movies about dinosaurs": the subject softly boosts movies that mention it.
-_TOPIC = re.compile(
-    r"\b(?:movies?|films?|flicks?|something|anything|one|documentar(?:y|ies)|stor(?:y|ies))\s+"
-    r"about\s+(?P<topic>[a-z][a-z' -]{2,40}?)"
-    r"(?=\s*(?:[.,!?;]|$|\b(?:from|with|in|that|which|for|and|but|or|rated|starring|"
-    r"directed|released|set|please)\b))",
-    re.IGNORECASE,
-)
-
-_REQUEST_WORDS = re.compile(
-    r"\b(?:recommend\w*|suggest\w*|tonight|weekend|something|anything|see|show\s+me|"
-    r"what\s+should\s+i)\b",
-    re.IGNORECASE,
-)
-_CAPITALISED_RUN = re.compile(
-    r"(?:[A-Z0-9][\w'’:-]*)(?:\s+(?:(?:of|the|a|an|and|in|on|to|for)\s+)*[A-Z0-9][\w'’:-]*)*"
-)
 
 
 @dataclass
@@ -495,6 +159,7 @@ class _Work:
     boost_terms: list[str] = field(default_factory=list)
     boost_genres: list[str] = field(default_factory=list)
     avoid_genres: list[str] = field(default_factory=list)
+    titles: list[tuple[int, int]] = field(default_factory=list)
     _chars: list[str] = field(default_factory=list, repr=False)
     _masked: str | None = field(default=None, repr=False)
 
@@ -512,6 +177,18 @@ class _Work:
     def mask(self, start: int, end: int) -> None:
         self._chars[start:end] = " " * (end - start)
         self._masked = None
+
+    def mask_title(self, start: int, end: int) -> None:
+        """Mask a movie title: its words are neither constraints nor words to match."""
+        self.titles.append((start, end))
+        self.mask(start, end)
+
+    def search_text(self) -> str:
+        """The text without the titles named in it, greetings and chit-chat."""
+        chars = list(self.text)
+        for start, end in self.titles:
+            chars[start:end] = " " * (end - start)
+        return " ".join(strip_chit_chat("".join(chars)).split())
 
     def before(self, start: int) -> str:
         """The masked text just before ``start``: enough to hold a negation and its filler."""
@@ -562,6 +239,16 @@ class QueryParser:
         }
         self._newest_year = newest
         self._title_keys = {title_key(catalogue.movie(i)["title"]) for i in catalogue.ids()}
+        title_words: set[str] = set()
+        known: set[str] = set(STOP_WORDS) | set(_FILLER) | CHIT_CHAT_WORDS
+        for movie_id in catalogue.ids():
+            movie = catalogue.movie(movie_id)
+            title_words.update(re.findall(r"[^\W\d_]+", str(movie["title"]).lower()))
+            known.update(re.findall(r"[^\W\d_]+", str(movie.get("overview") or "").lower()))
+        #: Words of any title: a surname among them is no director named alone ("Stone").
+        self._title_words = frozenset(title_words)
+        #: Words movies are described in: a request with none of them is gibberish.
+        self._known_words = frozenset(known | title_words)
 
     def _exact_title(self, written: str) -> MovieRef | None:
         """The catalogue movie whose title is exactly ``written`` (normalised), if any."""
@@ -589,6 +276,9 @@ class QueryParser:
         history = list(history or ())
         follow_up = self._position_follow_up(work, history)
         seed, seed_text = self._seed(work)
+        mentions = read_mentions(work, self.catalogue)
+        if seed is None and mentions.liked:
+            seed = mentions.liked[0]
         mentioned = self._mentioned_title(work)
         if seed is None and seed_text is None and _SIMILAR.search(work.masked):
             seed = mentioned
@@ -609,9 +299,10 @@ class QueryParser:
                 min_rating=min_rating,
                 people=tuple(people) or None,
                 exclude_ids=frozenset(
-                    movie_id
-                    for person in excluded
-                    for movie_id in self.catalogue.movies_with(person)
+                    {
+                        *(m for person in excluded for m in self.catalogue.movies_with(person)),
+                        *mentions.ids(),
+                    }
                 )
                 or None,
             ),
@@ -622,8 +313,21 @@ class QueryParser:
             seed_text=seed_text,
             follow_up=follow_up or mood_follow_up,
             wants_best=_BEST.search(work.masked) is not None,
+            liked=_unique_movies([seed, *mentions.liked] if seed else mentions.liked),
+            disliked=mentions.disliked,
+            seen=mentions.seen,
+            search_text=work.search_text(),
         )
-        parsed.off_topic = self._off_topic(parsed, mentioned is not None, follow_up_words)
+        chit_chat = is_chit_chat(text)
+        parsed.off_topic = not chit_chat and self._off_topic(
+            parsed, mentioned is not None, follow_up_words
+        )
+        parsed.unclear = not chit_chat and not parsed.off_topic and self._unclear(parsed, work)
+        if chit_chat or (mentioned is None and self._asks_for_anything(parsed)):
+            # Small talk or "recommend me some" asks for nothing in particular: well-known,
+            # well-liked films, not title-word matches ("Hello, Dolly!", "All of Me").
+            parsed.search_text = "movies"
+            parsed.wants_best = True
         logger.debug(
             "parsed query: filters=%s seed=%s follow_up=%s off_topic=%s",
             parsed.filters.model_dump(exclude_none=True),
@@ -667,6 +371,37 @@ class QueryParser:
             about_movies = self._names_a_title(parsed.text, single_words=not other_subject)
         return not about_movies and (other_subject or not asks_something)
 
+    def _asks_for_anything(self, parsed: ParsedQuery) -> bool:
+        """An on-topic request that names no kind, topic, person, mood or movie."""
+        return not (
+            parsed.off_topic
+            or parsed.unclear
+            or parsed.seed
+            or parsed.seed_text
+            or parsed.liked
+            or parsed.follow_up
+            or parsed.boost_terms
+            or parsed.boost_genres
+            or parsed.avoid_genres
+            or not parsed.filters.is_empty
+            or not only_vocabulary(parsed.search_text or "")
+        )
+
+    def _unclear(self, parsed: ParsedQuery, work: _Work) -> bool:
+        """Gibberish: nothing understood, and no word of it is a word movies are described in."""
+        if (
+            parsed.seed
+            or parsed.liked
+            or parsed.disliked
+            or parsed.seen
+            or parsed.boost_terms
+            or parsed.follow_up
+            or not parsed.filters.is_empty
+        ):
+            return False
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", work.masked)]
+        return bool(words) and not any(w in self._known_words for w in words)
+
     def _mentioned_title(self, work: _Work) -> SeedMovie | None:
         """A catalogue title of two or more words written capitalised, taken out of the query.
 
@@ -683,7 +418,7 @@ class QueryParser:
                 written = work.text[start:end].rstrip(",:;")
                 ref = self._exact_title(written)
                 if ref is not None:
-                    work.mask(start, end)
+                    work.mask_title(start, end)
                     found = found or SeedMovie(
                         movie_id=ref.movie_id, title=ref.title, year=ref.year, written_as=written
                     )
@@ -790,6 +525,7 @@ class QueryParser:
         )
         if cue:
             written = written[cue.end() :]
+        work.mask_title(start + (cue.end() if cue else 0), end)
         work.mask(start, end)
         return SeedMovie(
             movie_id=ref.movie_id,
@@ -841,6 +577,12 @@ class QueryParser:
         for match in _TITLE_YEAR.finditer(work.masked):
             # "I loved Easy A (2010)": a year in brackets belongs to the title before it.
             work.mask(*match.span())
+        for match in _FOREIGN_DECADE.finditer(work.masked):
+            decade = match.group("d") or match.group("e")
+            period = _period(decade + "s")
+            if period and not work.negated(match.start()):
+                periods.append(period)
+            work.mask(*match.span())
         for match in _RANGE.finditer(work.masked):
             first = match.group("a") or match.group("c") or match.group("e")
             last = match.group("b") or match.group("d") or match.group("f")
@@ -851,6 +593,7 @@ class QueryParser:
         for match in _BOUND.finditer(work.masked):
             period = _period(match.group("p"))
             op = " ".join(match.group("op").lower().split())
+            op = FOREIGN_OPS.get(op, op)
             if period is None or work.negated(match.start()):
                 work.mask(*match.span())
                 continue
@@ -914,6 +657,19 @@ class QueryParser:
                     continue
                 (unwanted if work.negated(match.start()) else wanted).append(person)
                 work.mask(*match.span("name"))
+        for match in _CAPITALISED_WORD.finditer(work.masked):
+            # "Tarantino but not Pulp Fiction": a prolific director's surname alone, when no
+            # title has that word.
+            name = match.group(0)
+            if name.lower() in self._title_words or len(name) < 5:
+                continue
+            person = self._person_by_surname(name, "directed by")
+            if person is None or person in wanted or person in unwanted:
+                continue
+            if self._surnames[name.casefold()][person][0] < 3:
+                continue
+            (unwanted if work.negated(match.start()) else wanted).append(person)
+            work.mask(*match.span())
         return wanted, unwanted
 
     def _person_by_surname(self, word: str, cue: str) -> str | None:
@@ -1005,38 +761,6 @@ class QueryParser:
         return False
 
 
-def _spans_longest_first(count: int, *, shortest: int) -> list[tuple[int, int]]:
-    """Inclusive ``(first, last)`` word spans of ``shortest`` to ``_MAX_SEED_WORDS`` words.
-
-    Longest first; no title is longer than ``_MAX_SEED_WORDS`` words.
-    """
-    spans = [
-        (i, j)
-        for i in range(count)
-        for j in range(i + shortest - 1, min(count, i + _MAX_SEED_WORDS))
-    ]
-    return sorted(spans, key=lambda span: span[0] - span[1])
-
-
-def _head(query: str) -> str:
-    """The first :data:`MAX_QUERY_CHARS` characters of a query, cut between words."""
-    if len(query) <= MAX_QUERY_CHARS:
-        return query
-    cut = query.rfind(" ", MAX_QUERY_CHARS // 2, MAX_QUERY_CHARS)
-    logger.debug("query of %d characters read up to character %d", len(query), cut)
-    return query[: cut if cut > 0 else MAX_QUERY_CHARS]
-
-
-def _window_before(chars: Sequence[str], start: int) -> str:
-    """The :data:`_NEGATION_WINDOW` characters before ``start``, never starting mid-word."""
-    low = max(0, start - _NEGATION_WINDOW)
-    if low > 0 and not chars[low - 1].isspace():
-        # Cut after the next space instead ("knot" must not read as "not").
-        while low < start and not chars[low].isspace():
-            low += 1
-    return "".join(chars[low:start])
-
-
 def _combine_genres(groups: list[list[str]], every: list[str]) -> tuple[list[str], list[str]]:
     """``(genres_any, genres_all)`` from genre words: together means all, apart means any."""
     compound = [group for group in groups if len(group) > 1]
@@ -1048,81 +772,11 @@ def _combine_genres(groups: list[list[str]], every: list[str]) -> tuple[list[str
     return _unique([*every, *(g for group in groups for g in group)]), []
 
 
-def _seed_cues(text: str) -> list[tuple[re.Pattern[str], re.Match[str]]]:
-    """Where a seed title may follow, strongest cue first."""
-    found = [
-        (pattern, cue) for pattern in (_LIKE_CUE, _LIKED_CUE) for cue in pattern.finditer(text)
-    ]
-    taken = {cue.end() for _, cue in found}
-    for cue in _BARE_LIKE.finditer(text):
-        # "like" as a verb ("I'd like", "feels like") introduces no title.
-        if cue.end() not in taken and not _VERB_BEFORE_LIKE.search(
-            _window_before(text, cue.start())
-        ):
-            found.append((_BARE_LIKE, cue))
-    found.extend((_WEAK_CUE, cue) for cue in _WEAK_CUE.finditer(text))
-    # A seed is named within the first few cues; trying every cue of a very long text
-    # would cost a title lookup each.
-    return found[:_MAX_CUES]
-
-
-def _seed_end(text: str, start: int) -> int:
-    # A title is at most _MAX_SEED_WORDS words: look no further than a few hundred characters.
-    limit = min(len(text), start + 400)
-    stop = _SEED_END.search(text, start, limit)
-    return stop.start() if stop else limit
-
-
-def _period(text: str) -> tuple[int, int] | None:
-    """The years a written year or decade covers ("late 80s" → 1985-1989)."""
-    lowered = " ".join(text.lower().replace("’", "'").split())
-    modifier = None
-    for prefix in ("early", "mid", "late"):
-        if lowered.startswith(prefix):
-            modifier = prefix
-            lowered = lowered[len(prefix) :].lstrip(" -")
-    lowered = lowered.removeprefix("the ").strip()
-    if lowered in _WORD_DECADES:
-        start = _WORD_DECADES[lowered]
-    elif re.fullmatch(_Y, lowered):
-        return int(lowered), int(lowered)
-    else:
-        digits = re.sub(r"\D", "", lowered)
-        if not digits:
-            return None
-        value = int(digits)
-        if len(digits) == 2:
-            # Two-digit decades: "00s" and "10s" are this century, "20s"-"90s" the last one.
-            value += 2000 if value < 20 else 1900
-        start = value
-    if modifier == "early":
-        return start, start + 3
-    if modifier == "mid":
-        return start + 3, start + 6
-    if modifier == "late":
-        return start + 6, start + 9
-    return start, start + 9
-
-
-def _rating_value(match: re.Match[str]) -> float | None:
-    value = float(match.group("num"))
-    scale = " ".join((match.groupdict().get("scale") or "").lower().split())
-    if "%" in scale or "100" in scale:
-        value /= 10
-    elif "star" in scale or "5" in scale or "five" in scale:
-        if value > 5:
-            return None
-        value *= 2
-    elif value > 10:
-        return None
-    return round(value, 2)
-
-
-def _surname(name: str) -> str | None:
-    words = [w for w in name.split() if w.lower() not in _NAME_SUFFIXES]
-    if len(words) < 2 or len(words[-1]) < 3:
-        return None
-    return words[-1].casefold()
+def _unique_movies(movies: Iterable[SeedMovie]) -> list[SeedMovie]:
+    out: dict[int, SeedMovie] = {}
+    for movie in movies:
+        out.setdefault(movie.movie_id, movie)
+    return list(out.values())
 
 
 def _last_recommendations(history: list[HistoryTurn]) -> list[int]:
@@ -1130,69 +784,3 @@ def _last_recommendations(history: list[HistoryTurn]) -> list[int]:
         if turn.role == "assistant" and turn.recommendations:
             return turn.recommendations
     return []
-
-
-def only_vocabulary(text: str) -> bool:
-    """Whether the text is only genre/mood words, years and filler ("good 90s war movies").
-
-    Args:
-        text: Any text.
-
-    Returns:
-        True when no word of it names a topic, a title or a person.
-    """
-    words = re.sub(r"[^\w\s'-]", " ", _BARE_PERIOD.sub(" ", text)).split()
-    if any(w.lower() in _TOPICAL for w in words):
-        return False
-    return _only_vocabulary(" ".join(w for w in words if w.lower() not in _ASKING))
-
-
-def _only_vocabulary(text: str) -> bool:
-    """Whether the text is only genre/mood words and filler ("horror movies", "this")."""
-    rest = text.lower()
-    for pattern, _ in _COMPILED:
-        rest = pattern.sub(" ", rest)
-    words = re.findall(r"[a-z0-9']+", rest)
-    return all(word in _FILLER for word in words)
-
-
-def _title_cased(text: str) -> bool:
-    """Whether every significant word is capitalised ("Her", "The Family", not "this")."""
-    words = re.findall(r"[^\W_][\w']*", text)
-    significant = [w for w in words if w.lower() not in _FUNCTION_WORDS]
-    return bool(significant) and all(w[0].isupper() or w[0].isdigit() for w in significant)
-
-
-def _article_first(title: str) -> str:
-    """Move a lower-case trailing article to the front (title_key only moves "The").
-
-    ``"matrix, the (1999)"`` becomes ``"the matrix (1999)"``.
-    """
-    match = _TRAILING_ARTICLE.match(title)
-    if not match:
-        return title
-    return f"{match.group('article')} {match.group('body')}{match.group('year') or ''}"
-
-
-def _plain_quotes(text: str) -> str:
-    # One character for one, so positions in the plain copy are positions in the original.
-    return text.translate(str.maketrans("’‘“”", "''\"\""))
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
-
-
-def _content_words(text: str) -> list[str]:
-    """The words of a query that could describe a movie (no stop words, no greetings)."""
-    words = (w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]+", text))
-    return [w for w in words if w not in STOP_WORDS and w not in _GREETINGS]
-
-
-_GREETINGS = frozenset(
-    {
-        *("hello", "hi", "hey", "hiya", "howdy", "thanks", "thank", "cheers", "bye", "goodbye"),
-        *("ok", "okay", "yes", "yeah", "yep", "nope", "sure", "morning", "evening", "afternoon"),
-        "there",
-    }
-)

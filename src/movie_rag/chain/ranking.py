@@ -135,8 +135,9 @@ class Ranker:
         if parsed.seed is not None:
             return self.index.similar_to(parsed.seed.movie_id, pool, filters)
         # Filler ("I am feeling", "suggest me some movies") only adds noise to a keyword match.
-        words = [w for w in parsed.text.split() if w.lower().strip(".,!?;:'\"") not in STOP_WORDS]
-        text = " ".join([*words, *parsed.boost_terms]).strip() or parsed.text
+        source = parsed.text if parsed.search_text is None else parsed.search_text
+        words = [w for w in source.split() if w.lower().strip(".,!?;:'\"") not in STOP_WORDS]
+        text = " ".join([*words, *parsed.boost_terms]).strip() or source or parsed.text
         return self.index.search(
             text,
             pool,
@@ -354,7 +355,8 @@ def _generic(parsed: ParsedQuery) -> bool:
     from movie_rag.chain.query import only_vocabulary
 
     has_kind = bool(parsed.filters.genres_any or parsed.filters.genres_all)
-    return parsed.seed is None and has_kind and only_vocabulary(parsed.text)
+    text = parsed.text if parsed.search_text is None else parsed.search_text
+    return parsed.seed is None and has_kind and only_vocabulary(text)
 
 
 def _topicless(parsed: ParsedQuery) -> bool:

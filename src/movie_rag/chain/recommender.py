@@ -22,7 +22,13 @@ from langchain_core.runnables.config import ensure_config, patch_config
 from pydantic import BaseModel
 
 from movie_rag.chain.catalogue import Catalogue
-from movie_rag.chain.conversation import apply_history, filters_dict, relaxations, tighten
+from movie_rag.chain.conversation import (
+    REPHRASE,
+    apply_history,
+    filters_dict,
+    relaxations,
+    tighten,
+)
 from movie_rag.chain.generators.base import Generator as Generator
 from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
 from movie_rag.chain.ranking import Ranker
@@ -430,8 +436,9 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
         understood: _Understood = yield _Call(self._steps["parse"], raw)
         parsed = understood.parsed
         yield _Event("parsed", _public_parse(parsed))
-        if parsed.off_topic:
-            response = RecommendationResponse(query=parsed.text, answer=POLITE_REFUSAL)
+        if parsed.off_topic or parsed.unclear:
+            answer = REPHRASE if parsed.unclear else POLITE_REFUSAL
+            response = RecommendationResponse(query=parsed.text, answer=answer)
             chunk = RecommendationResponseChunk(query=response.query, answer=response.answer)
             yield _Event("answer", response.answer, chunk)
             yield _Event("done", response)

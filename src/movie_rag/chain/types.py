@@ -145,6 +145,15 @@ class ParsedQuery(BaseModel):
         wants_best: The user asked for the best/top/highest rated (rating weighs more).
         avoid_genres: Genres the user ruled out ("no horror", "nothing too scary"): a soft
             penalty, since filters have no genre exclusion.
+        liked: Every movie the user said they liked ("I loved X", "Easy A (2010)"), the
+            seed first when it is one of them.
+        disliked: Movies the user did not like or ruled out ("X was boring", "not X").
+        seen: Movies the user has seen ("I've seen Y"). Liked, disliked and seen movies are
+            never recommended (they are in ``filters.exclude_ids``).
+        unclear: Nothing in the request could be read (gibberish): ask to rephrase.
+        search_text: The words left to match against the catalogue: ``text`` without the
+            titles named (a disliked "Pulp Fiction" must not match its own overview) and
+            without greetings; None means ``text``.
     """
 
     text: str
@@ -157,6 +166,11 @@ class ParsedQuery(BaseModel):
     off_topic: bool = False
     wants_best: bool = False
     avoid_genres: list[str] = Field(default_factory=list)
+    liked: list[SeedMovie] = Field(default_factory=list)
+    disliked: list[SeedMovie] = Field(default_factory=list)
+    seen: list[SeedMovie] = Field(default_factory=list)
+    unclear: bool = False
+    search_text: str | None = None
 
 
 class HistoryTurn(BaseModel):

@@ -93,7 +93,7 @@ class GroundedGenerator:
 
 def query_words(parsed: ParsedQuery) -> set[str]:
     """Content words of the request (stop words and the seed's title left out)."""
-    text = parsed.text.lower()
+    text = (parsed.text if parsed.search_text is None else parsed.search_text).lower()
     if parsed.seed is not None and parsed.seed.written_as:
         text = text.replace(parsed.seed.written_as.lower(), " ")
     words = set(_WORD.findall(text)) | {
@@ -134,6 +134,9 @@ def collect_evidence(
         if theme_words & words or theme.lower() in seed_themes:
             themes.append(theme)
     evidence["themes"] = themes[:4]
+    if seed_record is not None:
+        evidence["seed themes"] = [t for t in _themes_ordered(meta) if t.lower() in seed_themes][:3]
+        evidence["seed"] = [str(seed_record.get("title") or "")]
 
     title = str(meta.get("title") or "")
     if {_stem(w) for w in _WORD.findall(title.lower())} & words:
@@ -163,46 +166,70 @@ def _with_taste(
 
 
 def _matches(evidence: Evidence) -> bool:
-    return any(evidence.get(kind) for kind in evidence)
+    return any(evidence.get(kind) for kind in evidence if kind != "seed")
 
 
 def compose_reason(evidence: Evidence, meta: dict[str, Any]) -> str:
-    """One or two sentences built only from the evidence (and the movie's own genres)."""
-    parts = []
-    genres = evidence.get("genres") or []
-    if genres:
-        parts.append(" / ".join(genres))
-    if evidence.get("directed by"):
-        parts.append("directed by " + ", ".join(evidence["directed by"]))
-    if evidence.get("with"):
-        parts.append("with " + ", ".join(evidence["with"]))
-    if evidence.get("themes"):
-        parts.append("themes: " + ", ".join(evidence["themes"]))
+    """One sentence tying the movie to the request, built only from the evidence and record.
+
+    What kind of film it is (the genres asked for, else its own), its year when years were
+    asked for, the people asked for, the "like X" movie it shares themes or fans with, the
+    themes of the request it has, its rating when the best was asked for, and a short clause
+    of its overview (the one closest to the request, else its first).
+    """
+    genres = evidence.get("genres") or list(meta.get("genres") or [])[:2]
+    kind = " / ".join(g for g in genres if g != "(no genres listed)")
+    article = "An" if kind[:1].upper() in "AEIOU" and kind else "A"
+    lead = f"{article} {kind} film" if kind else "A film"
     if evidence.get("year"):
-        parts.append("from " + evidence["year"][0])
-    if evidence.get("fans of") and evidence["fans of"][0]:
-        parts.append(f"a favourite of people who liked {evidence['fans of'][0]}")
+        lead += f" from {evidence['year'][0]}"
+    people = []
+    if evidence.get("directed by"):
+        people.append("directed by " + _and(evidence["directed by"]))
+    if evidence.get("with"):
+        people.append("with " + _and(evidence["with"]))
+    parts = [lead + (" " + ", ".join(people) if people else "")]
+    seed = (evidence.get("fans of") or [""])[0]
+    seed_themes = evidence.get("seed themes") or []
+    if seed and seed_themes:
+        parts.append(f"like {seed} in its {_and(seed_themes[:3])} and loved by the same fans")
+    elif seed:
+        parts.append(f"loved by the same fans as {seed}")
+    elif seed_themes and evidence.get("seed"):
+        parts.append(f"like {evidence['seed'][0]} in its {_and(seed_themes[:3])}")
+    themes = [t for t in evidence.get("themes") or [] if t not in seed_themes]
+    if themes:
+        parts.append("about " + _and(themes[:3]))
     if evidence.get("your taste"):
         parts.append(evidence["your taste"][0])
-    if evidence.get("title") and not (evidence.get("themes") or evidence.get("plot")):
-        parts.append("its title: " + evidence["title"][0])
-    reason = "; ".join(parts)
     if evidence.get("rating"):
-        reason = (
-            f"{reason}. Rated {evidence['rating'][0]}"
-            if reason
-            else (f"Rated {evidence['rating'][0]}")
-        )
-    if evidence.get("plot"):
-        plot = evidence["plot"][0]
-        reason = f"{reason}. {plot}" if reason else plot
-    if not reason:
-        # Nothing matched: say what the movie is, from its record, without claiming a match.
-        fallback = " / ".join(meta.get("genres") or []) or "A film"
-        rating = meta.get("rating")
-        reason = f"{fallback}" + (f", rated {float(rating):.1f}/10" if rating is not None else "")
+        parts.append("rated " + evidence["rating"][0])
+    reason = ", ".join(parts)
+    clause = (evidence.get("plot") or [""])[0] or _first_clause(meta.get("overview") or "")
+    if clause:
+        reason = f"{reason} — {clause}"
     reason = reason.strip()
-    return reason if reason.endswith((".", "!", "?")) else reason + "."
+    return reason if reason.endswith((".", "!", "?", "...")) else reason + "."
+
+
+def _and(values: Sequence[str]) -> str:
+    values = list(values)
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _first_clause(overview: str, limit: int = 140) -> str:
+    """The overview's first sentence, cut at ``limit`` characters between words."""
+    text = " ".join(overview.split())
+    if not text or text.lower().startswith("no overview"):
+        return ""
+    first = ""
+    for sentence in _SENTENCE.split(text):
+        first = f"{first} {sentence}".strip()
+        if len(first) >= 40:  # "Thomas A." is no sentence
+            break
+    if len(first) > limit:
+        first = first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "..."
+    return first
 
 
 def best_sentence(overview: str, words: set[str], limit: int = 220) -> str:
@@ -213,7 +240,7 @@ def best_sentence(overview: str, words: set[str], limit: int = 220) -> str:
         if overlap > best_overlap:
             best, best_overlap = sentence, overlap
     if len(best) > limit:
-        best = best[:limit].rsplit(" ", 1)[0] + "…"
+        best = best[:limit].rsplit(" ", 1)[0] + "..."
     return best
 
 

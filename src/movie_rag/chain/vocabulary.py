@@ -1,0 +1,254 @@
+"""The genre and mood vocabulary of the query parser, in English, French, Spanish and German.
+
+:data:`VOCABULARY` is the whole table: explicit genre nouns filter, mood adjectives and
+occasions softly boost. :func:`only_vocabulary` says whether a text is only such words
+(a title fragment made only of them is no title: "war movies" names no *War* film).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["VOCABULARY", "VocabularyRow"]
+
+
+@dataclass(frozen=True)
+class VocabularyRow:
+    """One line of the genre and mood vocabulary.
+
+    Attributes:
+        pattern: A regular expression (case-insensitive, matched as whole words).
+        kind: ``genre`` (an explicit genre: filter), ``every`` (several genres that must all
+            hold, "rom-com") or ``mood`` (a vibe: soft boost).
+        genres: MovieLens genres the phrase names or suggests.
+        terms: Words that softly boost matching movies (moods only).
+    """
+
+    pattern: str
+    kind: Literal["genre", "every", "mood"]
+    genres: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+
+
+def _genre(pattern: str, *genres: str) -> VocabularyRow:
+    return VocabularyRow(pattern, "every" if len(genres) > 1 else "genre", genres)
+
+
+def _mood(pattern: str, genres: tuple[str, ...], terms: tuple[str, ...]) -> VocabularyRow:
+    return VocabularyRow(pattern, "mood", genres, terms)
+
+
+#: Genre and mood phrases; earlier rows win where phrases overlap ("romantic comedy" before
+#: "romantic", "action-packed" before "action").
+VOCABULARY: tuple[VocabularyRow, ...] = (
+    # Explicit genres: hard filters.
+    _genre(r"rom[- ]?coms?|romantic[- ]comed(?:y|ies)", "Romance", "Comedy"),
+    _mood(
+        r"action[- ]packed|thrilling|exciting|intense|suspenseful|suspense|gripping|tense|"
+        r"edge[- ]of[- ](?:my|your|the)[- ]seat|adrenaline",
+        ("Thriller", "Action"),
+        ("thrilling", "suspense", "intense"),
+    ),
+    # "Scary movies" is the genre, not the *Scary Movie* spoofs.
+    _genre(
+        r"horrors?|scary (?:movies?|films?|flicks?|ones|stuff)|slashers?|"
+        r"horreur|d'horreur|(?:films?|pel[ií]culas?) (?:d'|de )?(?:horreur|terror|miedo|"
+        r"[ée]pouvante)|de (?:terror|miedo)|horrorfilme?|gruselfilme?",
+        "Horror",
+    ),
+    _genre(r"sci[- ]?fi|science[- ]fiction", "Sci-Fi"),
+    _genre(r"animated|animations?|cartoons?|anime", "Animation"),
+    _genre(
+        r"kid(?:s|die)?[- ](?:movies?|films?|friendly|flicks?)|child[- ]friendly|"
+        r"children'?s(?: movies?| films?)?|family[- ](?:movies?|films?|friendly|night)|"
+        r"for (?:the |my |our |young |little )?(?:kids|children|little ones|toddlers)|"
+        r"with (?:the |my |our )?(?:kids|children)|"
+        r"for (?:the (?:whole )?|my |our )?family|with (?:the |my |our )?family",
+        "Children",
+    ),
+    _genre(r"documentar(?:y|ies)|docu[- ]?series", "Documentary"),
+    _genre(r"film[- ]noirs?|neo[- ]noirs?|noirs?", "Film-Noir"),
+    _genre(r"war|guerre|guerra|kriegsfilme?|kriegs", "War"),
+    # French, Spanish and German genre nouns (the English ones follow).
+    _genre(r"ciencia[- ]ficci[oó]n|science[- ]fiction|sciencefiction|sf", "Sci-Fi"),
+    _genre(r"dessins? anim[ée]s?|animaci[oó]n|zeichentrick(?:filme?)?|trickfilme?", "Animation"),
+    _genre(r"documentaires?|documentales?|dokumentar(?:film)?(?:e|en)?|dokus?", "Documentary"),
+    _genre(r"com[ée]dies?|comedias?|kom[öo]die(?:n)?", "Comedy"),
+    _genre(r"drames?|dramen|dram[áa]ticas?", "Drama"),
+    _genre(r"d'action|de acci[oó]n|actionfilme?|acci[oó]n", "Action"),
+    _genre(r"aventures?|aventuras?|abenteuer(?:filme?)?", "Adventure"),
+    _genre(r"policiers?|polic[ií]acas?|krimis?|kriminalfilme?", "Crime"),
+    _genre(
+        r"comédies? romantiques?|comedias? rom[aá]nticas?|liebeskom[öo]die(?:n)?",
+        "Romance",
+        "Comedy",
+    ),
+    _genre(r"films? romantiques|pel[ií]culas? rom[aá]nticas|liebesfilme?", "Romance"),
+    _genre(r"fantastiques?|fant[aá]sticas?", "Fantasy"),
+    _genre(r"westerns?|cowboys?", "Western"),
+    _genre(r"musicals?", "Musical"),
+    _genre(r"thrillers?", "Thriller"),
+    _genre(r"crime|heists?|gangsters?|mafia|mobsters?", "Crime"),
+    _genre(r"myster(?:y|ies)|whodunn?its?|detective (?:movies?|films?|stories)", "Mystery"),
+    _genre(r"fantas(?:y|ies)", "Fantasy"),
+    _genre(r"adventures?", "Adventure"),
+    _genre(r"action", "Action"),
+    _genre(r"dramas?", "Drama"),
+    _genre(r"comed(?:y|ies)", "Comedy"),
+    _genre(r"romances?|love stor(?:y|ies)", "Romance"),
+    _genre(r"imax", "IMAX"),
+    # Moods and occasions: soft boosts.
+    _mood(
+        r"scary|scare[sd]?|creepy|spooky|terrifying|frightening|chilling|haunting|nightmares?",
+        ("Horror",),
+        ("scary", "creepy", "suspense"),
+    ),
+    _mood(
+        r"funny|hilarious|laughs?|laugh out loud|silly|goofy|witty|comedic",
+        ("Comedy",),
+        ("funny", "hilarious", "witty"),
+    ),
+    _mood(r"romantic|swoon\w*", ("Romance",), ("romantic", "love")),
+    _mood(
+        r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheerful|optimistic|hopeful|happy",
+        ("Comedy",),
+        ("feel-good", "uplifting", "heartwarming"),
+    ),
+    _mood(
+        r"improve (?:my|our|the) mood|(?:boost|lift|lighten|brighten) (?:my|our|the) "
+        r"(?:mood|spirits|day)|cheer (?:me|us) up|make (?:me|us) (?:happy|smile|laugh)|"
+        r"bad day|(?:i'm|i am|im|feeling|feel) (?:so |really |a bit )?"
+        r"(?:sad|down|low|blue|depressed|stressed)",
+        ("Comedy",),
+        ("feel-good", "uplifting", "funny", "heartwarming"),
+    ),
+    _mood(
+        r"bored|boring (?:day|evening|night|afternoon|weekend)|nothing to do",
+        ("Comedy", "Adventure"),
+        ("fun", "entertaining", "exciting"),
+    ),
+    _mood(
+        r"date night|on a date|for a date|with my (?:girlfriend|boyfriend|partner|wife|husband|"
+        r"date|crush)|valentine'?s?",
+        ("Romance", "Comedy"),
+        ("romantic", "charming", "sweet"),
+    ),
+    _mood(
+        r"(?:with|for) (?:my |some |a few |the |our )?(?:friends|mates|buddies|pals|gang|group)|"
+        r"friends (?:are )?(?:coming|come) over|chill(?:ing)?|hang(?:ing)? out|movie night|"
+        r"part(?:y|ies)|celebrat(?:e|ion)",
+        ("Comedy",),
+        ("fun", "entertaining", "crowd-pleaser"),
+    ),
+    _mood(
+        r"mind[- ]?(?:bending|blowing|benders?)|plot twists?|twists?|twisty|trippy|surreal|"
+        r"cerebral|thought[- ]provoking|makes? (?:me|you) think|puzzles?|puzzling",
+        ("Sci-Fi", "Thriller", "Mystery"),
+        ("mind-bending", "twist ending", "surreal", "thought-provoking"),
+    ),
+    _mood(r"dark|gritty|grim|bleak|disturbing|brutal", (), ("dark", "gritty", "bleak")),
+    _mood(
+        r"tear[- ]?jerkers?|make me cry|emotional|moving|heartbreaking|touching|"
+        r"sad (?:movies?|films?|stories)",
+        ("Drama",),
+        ("emotional", "tearjerker", "touching"),
+    ),
+    _mood(
+        r"relax(?:ing)?|cozy|cosy|comfort (?:movies?|films?|watch)|easy[- ]going|"
+        r"light[- ]?hearted|easy watch|lazy",
+        ("Comedy",),
+        ("light-hearted", "cozy", "feel-good"),
+    ),
+    _mood(
+        r"inspir(?:ing|ational)|motivat(?:ing|ional)|underdogs?",
+        ("Drama",),
+        ("inspiring", "underdog"),
+    ),
+    _mood(
+        r"true stor(?:y|ies)|based on (?:a )?true|real events|biopics?",
+        ("Drama",),
+        ("true story", "biography"),
+    ),
+    _mood(r"superhero(?:es)?|comic[- ]book", ("Action", "Adventure"), ("superhero", "comic book")),
+    _mood(r"epic|sweeping", ("Adventure",), ("epic",)),
+    _mood(
+        r"classics?|old|older|oldies|vintage|golden age|old[- ]school|black and white|timeless",
+        (),
+        ("classic",),
+    ),
+)
+
+_COMPILED = [
+    (re.compile(rf"(?<![\w'])(?:{row.pattern})(?!\w)", re.IGNORECASE), row) for row in VOCABULARY
+]
+
+# Words that carry no title and no constraint on their own ("movies like this").
+_FILLER = frozenset((
+    "a", "an", "the", "movie", "movies", "film", "films", "flick", "flicks", "something",
+    "anything", "stuff", "one", "ones", "some", "any", "that", "this", "it", "its", "them",
+    "these", "those", "him", "her", "us", "me", "you", "like", "kind", "kinds", "sort",
+    "sorts", "type", "types", "of", "and", "or", "with", "good", "great", "nice", "really",
+    "very", "more", "other", "others", "lot", "lots", "too", "so", "to", "watch", "see", "in",
+    "on", "for", "all", "genre", "genres", "story", "stories", "i", "we", "my", "our", "just",
+    "please", "similar",
+    # French, Spanish and German filler: a request in them names no title by these words.
+    "je", "veux", "voudrais", "des", "un", "une", "le", "la", "les", "de", "du", "d", "films",
+    "quiero", "una", "unos", "unas", "pelicula", "película", "peliculas", "películas", "los",
+    "las", "del", "el", "ich", "möchte", "will", "einen", "eine", "filme", "den", "der",
+    "die", "das", "bitte", "voir", "ver", "sehen", "bons", "bonnes", "buenas", "buenos",
+    "gute", "guten", "gern", "gerne", "mir", "moi", "me", "années", "annees", "años", "anos",
+    "jahre", "ern", "er", "et", "y", "und", "ou", "o", "oder", "pour", "para", "für",
+    "avec", "con", "mit", "quelque", "chose", "algo", "etwas", "schauen", "regarder",
+    "recommande", "recommander", "recomienda", "recomiéndame", "empfehlen", "empfiehl",
+    "aus", "von", "vor", "nach", "seit", "avant", "après", "depuis", "antes", "después",
+    "desde", "des", "bon", "bonne", "bueno", "buena", "gut", "un", "film", "s'il", "vous",
+    "plaît", "plait", "por", "favor", "veo", "cherche", "busco", "suche",
+))  # fmt: skip
+# Words of asking that name no topic ("recommend me some good war movies from the 80s").
+_ASKING = frozenset((
+    "recommend", "suggest", "show", "give", "want", "need", "me", "from", "best", "top",
+    "rated", "popular", "well-known", "known", "can", "could", "you", "would", "please",
+    "some", "good", "great", "looking", "for", "any", "what", "are", "is", "there",
+    "before", "after", "since", "until", "between", "during", "made", "released", "year",
+    "decade", "era", "old", "new", "recent", "classic", "classics",
+    # Conversational asking ("Hello, I love horror movies. Can you recommend some?").
+    "enjoy", "enjoyed", "into", "looking", "watching", "suggestions",
+    "suggestion", "recommendations", "recommendation", "ideas", "idea", "help", "maybe",
+    "right", "now", "am", "i'm", "im", "mood", "feel", "feeling", "kind", "open", "tonight",
+    "today", "thanks", "thank", "hi", "hello", "hey", "there", "do", "know", "have", "got",
+    "u", "ur", "yes", "yeah", "sure", "ok", "okay", "also", "usually", "prefer", "fan",
+    "big", "favorite", "favourite", "type", "mostly", "especially", "lately", "watched",
+    "seen", "should", "will", "tell", "about", "something", "anything", "thing", "things",
+    "few", "couple", "kinds", "all", "favorites", "favourites", "yours", "yourself", "ones",
+    "options", "whats", "what's", "up", "as", "long", "its", "it's", "ever", "go", "weekend",
+    "theater", "theatre", "cinema", "night", "watch", "tonight", "over", "next", "week",
+))  # fmt: skip
+# Genre words that also name a topic ("heist movies" is about heists, not just crime).
+_TOPICAL = frozenset((
+    "heist", "heists", "gangster", "gangsters", "mafia", "mobster", "mobsters", "cowboy",
+    "cowboys", "whodunit", "whodunnit", "whodunits", "detective", "anime", "cartoon",
+    "cartoons", "noir", "imax", "documentary", "documentaries",
+))  # fmt: skip
+# A fuzzy or prefix match on a fragment that ends like this is a cut-off phrase, not a title.
+_FUNCTION_WORDS = frozenset((
+    "a", "an", "the", "of", "and", "or", "but", "with", "in", "on", "at", "to", "for", "from",
+    "by", "as", "is", "was", "than", "like",
+))  # fmt: skip
+
+
+def _only_vocabulary(text: str) -> bool:
+    """Whether the text is only genre/mood words and filler ("horror movies", "this")."""
+    rest = text.lower()
+    for pattern, _ in _COMPILED:
+        rest = pattern.sub(" ", rest)
+    words = re.findall(r"[a-z0-9']+", rest)
+    return all(word in _FILLER for word in words)
+
+
+def _title_cased(text: str) -> bool:
+    """Whether every significant word is capitalised ("Her", "The Family", not "this")."""
+    words = re.findall(r"[^\W_][\w']*", text)
+    significant = [w for w in words if w.lower() not in _FUNCTION_WORDS]
+    return bool(significant) and all(w[0].isupper() or w[0].isdigit() for w in significant)
