@@ -149,6 +149,7 @@ def _free_port() -> int:
 
 
 def _start(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    """The app's command in its own process; its stderr lines are collected as they come."""
     process = subprocess.Popen(
         [sys.executable, "-m", "movie_rag.ui.databricks_app"],
         env=env,
@@ -157,8 +158,25 @@ def _start(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
         text=True,
     )
     stderr: list[str] = []
-    threading.Thread(target=lambda: stderr.extend(process.stderr or []), daemon=True).start()
+    reader = threading.Thread(target=lambda: stderr.extend(process.stderr or []), daemon=True)
+    reader.start()
+    process.reader = reader  # type: ignore[attr-defined]
     return process, stderr
+
+
+def _stop(process: subprocess.Popen[str], timeout: float = 20) -> int:
+    """Stop the process if it still runs; wait for its stderr to be read and close it."""
+    if process.poll() is None:
+        process.terminate()
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        code = process.wait()
+    process.reader.join(timeout=10)  # type: ignore[attr-defined]
+    if process.stderr is not None:
+        process.stderr.close()
+    return code
 
 
 @pytest.fixture(scope="module")
@@ -183,12 +201,7 @@ def app_url(
                 time.sleep(0.5)
         yield url, stderr
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
     assert "Traceback" not in "".join(stderr), "".join(stderr)[-3000:]
 
 
@@ -220,11 +233,9 @@ def test_the_app_answers_in_a_browser_with_its_own_oauth_identity(
 def test_a_wrong_client_secret_is_one_clear_line(workspace: AppWorkspace, tmp_path: Path) -> None:
     process, stderr = _start(_app_env(workspace, "not-the-secret", _free_port(), tmp_path))
     try:
-        code = process.wait(timeout=180)
+        process.wait(timeout=180)
     finally:
-        if process.poll() is None:
-            process.kill()
-    time.sleep(0.2)  # the reader thread drains the pipe
+        code = _stop(process)
     text = "".join(stderr).strip()
     assert code == 2, text
     assert "Traceback" not in text and len(text.splitlines()) == 1, text
