@@ -101,7 +101,8 @@ def _show_answer_start(page: Page) -> None:
             const wrap = document.querySelector('#chat .bubble-wrap');
             const bot = document.querySelector('#chat .movie-answer');
             const offset = bot.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
-            wrap.scrollTop += offset - 12;
+            wrap.scrollTop += offset - 36;  // below the chat's label
+            window.scrollTo(0, 0);  // clicking an example may have scrolled the page
         }"""
     )
     page.wait_for_timeout(500)
