@@ -32,8 +32,6 @@ COMPOSITION_ROOTS = frozenset({"movie_rag.platform", "movie_rag.chain.assembly"}
 KNOWN_CYCLES: list[list[str]] = [
     # privacy.redact_secrets defers to the chain's scrubber, which uses privacy's patterns.
     ["movie_rag.chain.safety", "movie_rag.privacy"],
-    # The CLI package registers the platform commands, which import helpers from the package.
-    ["movie_rag.cli", "movie_rag.cli.platform"],
 ]
 
 
