@@ -52,7 +52,8 @@ def test_the_chat_renders_the_served_answer_as_cards(server: LocalServer) -> Non
     )
     messages, _, box = steps[-1]
     assert box == ""
-    assert sum("movie-card" in m["content"] for m in messages) == 3
+    # One message for the answer, holding its three cards.
+    assert [m["content"].count('class="movie-card"') for m in messages] == [0, 3]
 
 
 def test_a_bad_request_from_the_real_server_is_a_short_message(server: LocalServer) -> None:

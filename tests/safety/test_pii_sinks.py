@@ -78,9 +78,10 @@ def test_ui_votes_store_no_pii_in_the_feedback_log_or_the_uc_table(
     handlers = _Handlers(LocalBackend(safety_chain), FeedbackRecorder([local, uc]), k=3)
     *_, (_, turns, _) = handlers.respond(QUESTION, [], USER, None, None, None, None)
     assert turns[0]["recommendations"], "the question was answered with movies"
-    # Message 0 is the question, 1 the answer, 2 the first movie card.
+    # Message 0 is the question, 1 the answer (with its cards); then the first card's thumb.
     assert handlers.vote(turns, USER, 1, True).startswith("Thanks!")
-    assert handlers.vote(turns, USER, 2, False).startswith("Thanks!")
+    card_vote = json.dumps({"turn": 0, "card": 0, "vote": -1})
+    assert handlers.vote_card(card_vote, turns, USER)[1].startswith("Thanks!")
 
     log_text = local.path.read_text(encoding="utf-8")
     assert len(log_text.splitlines()) == 2

@@ -82,13 +82,26 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str:
     return lines[0]
 
 
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
 @contextmanager
-def open_page(browser: Browser, url: str, user: str) -> Iterator[Page]:
+def open_page(
+    browser: Browser, url: str, user: str, viewport: dict[str, int] | None = None
+) -> Iterator[Page]:
     """The app at ``url/?user=USER``; requests leaving loopback are refused and listed in
-    ``page.off_host``."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ``page.off_host``; console errors and uncaught page errors are listed in
+    ``page.console_errors``."""
+    context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000})
     page = context.new_page()
     off_host: list[str] = []
+    console_errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: console_errors.append(f"page error: {error}"))
 
     def guard(route: Any) -> None:
         target = route.request.url
@@ -106,6 +119,7 @@ def open_page(browser: Browser, url: str, user: str) -> Iterator[Page]:
         f"document.querySelector('{USER_FIELD}')?.value === '{user}'", timeout=WAIT_MS
     )
     page.off_host = off_host  # type: ignore[attr-defined]
+    page.console_errors = console_errors  # type: ignore[attr-defined]
     try:
         yield page
     finally:
@@ -143,7 +157,29 @@ def card_genres(page: Page) -> list[list[str]]:
 
 
 def vote(page: Page, card: int, button: str) -> None:
-    """Click ``Like`` or ``Dislike`` under the ``card``-th movie card (0-based)."""
-    page.locator(".movie-card").nth(card).locator(
-        f"xpath=following::button[@aria-label='{button}'][1]"
+    """Click the ``Like`` or ``Dislike`` thumb of the ``card``-th movie card (0-based) of the
+    latest answer."""
+    kind = {"Like": "up", "Dislike": "down"}[button]
+    page.locator("#chat .movie-answer").last.locator(".movie-card").nth(card).locator(
+        f"button.card-vote.vote-{kind}"
     ).click()
+
+
+def vote_answer(page: Page, button: str) -> None:
+    """Click the chat's own ``Like`` or ``Dislike`` under the latest answer (the answer as a
+    whole)."""
+    page.locator(f"#chat button[aria-label='{button}']").last.click()
+
+
+def in_view(page: Page, selector: str) -> bool:
+    """Whether the element is entirely inside the viewport, without scrolling."""
+    return bool(
+        page.evaluate(
+            """selector => {
+                const box = document.querySelector(selector).getBoundingClientRect();
+                return box.width > 0 && box.top >= 0 && box.left >= 0
+                    && box.bottom <= window.innerHeight && box.right <= window.innerWidth;
+            }""",
+            selector,
+        )
+    )

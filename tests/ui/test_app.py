@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -27,6 +28,15 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 NO_FILTERS = ([], 1900, 2026, 0)
 
 
+def cards_in(html: str) -> int:
+    return html.count('<div class="movie-card">')
+
+
+def card_vote(turn: int, card: int, vote: int) -> str:
+    """What the page script sends when a card's thumb is clicked."""
+    return json.dumps({"turn": turn, "card": card, "vote": vote})
+
+
 def run(handlers: _Handlers, question: str, turns: list | None = None, *filters: object):
     return list(handlers.respond(question, turns or [], "ana", *(filters or NO_FILTERS)))
 
@@ -34,15 +44,22 @@ def run(handlers: _Handlers, question: str, turns: list | None = None, *filters:
 def test_cards_stream_one_by_one_and_the_box_clears(chain: RecommenderChain) -> None:
     handlers = _Handlers(LocalBackend(chain), None, k=3)
     steps = run(handlers, "I liked 'Jurassic Park'. Can you suggest some movies similar?")
-    counts = [sum("movie-card" in m["content"] for m in messages) for messages, _, _ in steps]
+    counts = [cards_in(messages[-1]["content"]) for messages, _, _ in steps]
     assert counts[0] == 0 and "Looking for movies" in steps[0][0][-1]["content"]
     assert counts[1:4] == [1, 2, 3]  # one more card per step, as the chain streams them
     messages, turns, box = steps[-1]
     assert box == ""
     assert all(box == steps[0][2] for _, _, box in steps[:-1])  # kept while answering
-    assert [m["role"] for m in messages] == ["user"] + ["assistant"] * 4
-    assert "Jurassic Park" in messages[1]["content"]
-    assert "1. " not in messages[1]["content"]  # the list lives in the cards
+    # One answer is one message: its text and the grid of its cards.
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert all(len(step[0]) == 2 for step in steps)
+    answer = messages[1]["content"]
+    assert answer.startswith('<div class="movie-answer">') and cards_in(answer) == 3
+    assert answer.count('class="movie-grid"') == 1
+    assert "Jurassic Park" in answer.split('class="movie-grid"')[0]
+    text = answer.split('class="movie-grid"')[0]
+    assert "1. " not in text  # the list lives in the cards
+    assert answer.count("/10</span>") == 3  # every card shows its rating
     assert len(turns[0]["recommendations"]) == 3
 
 
@@ -116,10 +133,15 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
         handlers = _Handlers(LocalBackend(chain), recorder, k=3)
         _, turns, _ = run(handlers, "Suggest me the best horror movie, that can scare anyone.")[-1]
         targets = chat_messages(turns)[1]
-        card = targets.index(("movie", 0, 1))
+        assert targets == [("user", 0, -1), ("answer", 0, -1)]
         answer = targets.index(("answer", 0, -1))
         second = turns[0]["recommendations"][1]
-        assert handlers.vote(turns, " ana ", card, True).startswith("Thanks! Your thumbs up on “")
+        turns, status = handlers.vote_card(card_vote(0, 1, 1), turns, " ana ")
+        assert status.startswith("Thanks! Your thumbs up on “")
+        assert turns[0]["card_votes"] == {"1": 1}
+        # The redrawn answer shows the pressed thumb on that card only.
+        redrawn = chat_messages(turns)[0][1]["content"]
+        assert redrawn.count(" pressed") == 1 and "mr-card-1 pressed" in redrawn
         assert (
             handlers.vote(turns, "", answer, False)
             == "Thanks! Your thumbs down on the answer was saved."
@@ -138,7 +160,7 @@ def test_votes_on_answers_and_movies_reach_both_sinks(
         assert [(r["event_id"], r["vote"]) for r in rows] == [(e.event_id, e.vote) for e in local]
         # The shared table down: the vote is still kept in the workdir, and the user told.
         sql.warehouses.clear()
-        status = handlers.vote(turns, "ana", card, False)
+        _, status = handlers.vote_card(card_vote(0, 1, -1), turns, "ana")
         assert "saved here; the shared feedback table is unreachable" in status
         assert len(LocalFeedbackStore(tmp_path).events()) == 3
 
@@ -147,15 +169,14 @@ def test_clicking_a_thumb_again_withdraws_the_vote(chain: RecommenderChain, tmp_
     settings = MovieRagSettings(workdir=tmp_path)
     handlers = _Handlers(LocalBackend(chain), FeedbackRecorder.from_settings(settings), k=3)
     _, turns, _ = run(handlers, "Suggest me the best horror movie, that can scare anyone.")[-1]
-    card = chat_messages(turns)[1].index(("movie", 0, 0))
     first = turns[0]["recommendations"][0]
     store = LocalFeedbackStore(tmp_path)
 
-    handlers.vote(turns, "ana", card, False)
+    turns, _ = handlers.vote_card(card_vote(0, 0, -1), turns, "ana")
     assert store.movie_votes("ana") == {first["movie_id"]: -1}
-    assert (
-        handlers.vote(turns, "ana", card, None) == f"Your vote on “{first['title']}” was withdrawn."
-    )
+    # The same thumb again (as the page sends it) withdraws the vote.
+    turns, status = handlers.vote_card(card_vote(0, 0, -1), turns, "ana")
+    assert status == f"Your vote on “{first['title']}” was withdrawn."
     assert store.movie_votes("ana") == {}
     assert [e.vote for e in store.events("ana")] == [-1, 0]  # append-only: both clicks kept
 
@@ -166,5 +187,5 @@ def test_the_remote_mode_renders_cards_from_the_served_model(
     handlers = _Handlers(RemoteBackend(EndpointClient(endpoint.url, endpoint.token)), None, k=3)
     messages, turns, box = run(handlers, "a feel-good comedy", None, ["Comedy"], 1900, 2026, 0)[-1]
     assert box == ""
-    assert sum("movie-card" in m["content"] for m in messages) == 3
+    assert [cards_in(m["content"]) for m in messages] == [0, 3]
     assert all("Comedy" in r["genres"] for r in turns[0]["recommendations"])

@@ -16,14 +16,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 from browser_helpers import (
+    DESKTOP,
+    PHONE,
     USER_FIELD,
     WAIT_MS,
     ask,
     card_genres,
+    in_view,
     new_conversation,
     open_page,
     running_ui,
     vote,
+    vote_answer,
 )
 
 from emulators.model_invocations import ModelInvocationsEmulator
@@ -175,3 +179,69 @@ def test_an_empty_question_is_a_hint(page: Page) -> None:
     page.click("#send")
     page.locator("#chat .answer-error").wait_for(timeout=WAIT_MS)
     assert "Please type a question first" in page.inner_text("#chat")
+
+
+RATING = re.compile(r"^★ \d{1,2}\.\d/10$")
+
+
+def _one_answer_with_rated_cards(page: Page) -> None:
+    bots = page.locator('#chat [data-testid="bot"]')
+    assert bots.count() == 1  # one answer, one message
+    answer = bots.first
+    assert answer.locator(".movie-grid").count() == 1
+    cards = answer.locator(".movie-card")
+    assert cards.count() == 5
+    ratings = answer.locator(".movie-card .movie-rating").all_inner_texts()
+    assert len(ratings) == 5 and all(RATING.match(r) for r in ratings), ratings
+    # No poster base URL is configured: every card shows the placeholder, nothing loads.
+    assert answer.locator(".movie-poster").count() == 5
+    assert answer.locator(".movie-poster-image, img").count() == 0
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_the_question_box_is_in_view_and_an_answer_is_one_message_of_rated_cards(
+    browser: Browser, app_url: tuple[str, Path], viewport: dict[str, int]
+) -> None:
+    with open_page(browser, app_url[0], "cleo", viewport) as page:
+        page.wait_for_timeout(1000)  # the sidebar script runs once the page has loaded
+        sidebar_open = page.locator(".sidebar.open").count() == 1
+        if viewport is PHONE:
+            assert not sidebar_open  # folded away: it would cover the question box
+        else:
+            page.locator(".sidebar.open").wait_for(timeout=WAIT_MS)
+            assert in_view(page, "#genres")
+        assert in_view(page, "#question textarea") and in_view(page, "#send")
+        assert page.evaluate("window.scrollY") == 0
+
+        ask(page, EXAMPLE_QUESTIONS[2])
+        _one_answer_with_rated_cards(page)
+        # The chat fills the window and scrolls inside: the box stays in view after an answer.
+        assert in_view(page, "#question textarea")
+        chat = page.locator("#chat").bounding_box()
+        assert chat is not None and chat["height"] >= 0.45 * viewport["height"]
+        assert page.console_errors == []  # type: ignore[attr-defined]
+        assert page.off_host == []  # type: ignore[attr-defined]
+
+
+def test_the_answer_and_its_cards_are_rated_apart(
+    page: Page, app_url: tuple[str, Path], uc_table: SqlStatementsEmulator
+) -> None:
+    _, workdir = app_url
+    store = LocalFeedbackStore(workdir)
+    before = len(store.events())
+    new_conversation(page)
+    ask(page, EXAMPLE_QUESTIONS[3])
+    status = page.locator("#feedback-status")
+    vote_answer(page, "Dislike")
+    status.get_by_text("thumbs down on the answer").wait_for(timeout=WAIT_MS)
+    vote(page, 2, "Dislike")
+    status.get_by_text("thumbs down on “").wait_for(timeout=WAIT_MS)
+    button = page.locator(".movie-card").nth(2).locator("button.card-vote.vote-down")
+    assert "pressed" in (button.get_attribute("class") or "")
+    vote(page, 2, "Dislike")  # the same thumb again takes the vote back
+    status.get_by_text("was withdrawn").wait_for(timeout=WAIT_MS)
+    assert "pressed" not in (button.get_attribute("class") or "")
+    events = store.events()[before:]
+    assert [(e.target, e.vote) for e in events] == [("answer", -1), ("movie", -1), ("movie", 0)]
+    assert events[1].movie_id == events[1].recommended_ids[2]
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -52,6 +52,7 @@ IMDB_RECORD_SCHEMA = pa.schema(
         ("languages", _STRINGS),
         ("runtime", pa.int32()),  # minutes
         ("url", pa.string()),
+        ("poster_path", pa.string()),  # TMDB image path ("/abc.jpg"), TMDB-based sources only
     ]
 )
 
@@ -96,6 +97,8 @@ MOVIES_INFO_SCHEMA = pa.schema(
         _column("rating", pa.float64(), "public"),
         _column("votes", pa.int64(), "public"),
         _column("url", pa.string(), "public"),
+        # TMDB's image path ("/abc.jpg"); the UI joins it to its poster base URL.
+        _column("poster_path", pa.string(), "public"),
         _column("sources", _STRINGS, "public"),
         # The embedded text and its hash: what the index searches and syncs by.
         _column("document", pa.string(), "retrieval"),

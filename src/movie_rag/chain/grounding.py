@@ -260,6 +260,8 @@ class GroundingGuard:
             reason=pick.reason,
             url=movie.get("url") or metadata.get("url"),
             score=candidate.score if candidate is not None else 0.0,
+            rating=movie.get("rating", metadata.get("rating")),
+            poster_path=movie.get("poster_path") or metadata.get("poster_path"),
             in_catalog=True,
         )
         outcome.kept.append(recommendation)

@@ -608,5 +608,7 @@ def recommendation_from(candidate: Candidate, reason: str) -> Recommendation:
         reason=reason,
         url=meta.get("url"),
         score=candidate.score,
+        rating=meta.get("rating"),
+        poster_path=meta.get("poster_path"),
         in_catalog=True,
     )

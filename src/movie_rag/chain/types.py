@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -41,6 +42,10 @@ class Recommendation(BaseModel):
         reason: Why it fits the request, from the movie's own record.
         url: IMDb page, or None.
         score: Ranking score, higher is better.
+        rating: The catalogue's rating on the 0-10 scale (IMDb's where known, else the
+            MovieLens average scaled), or None.
+        poster_path: TMDB poster image path (``/abc.jpg``), or None; the UI joins it to
+            its poster base URL.
         in_catalog: False only for titles an LLM named that the platform does not have
             (kept and labelled when ``allow_outside_catalog`` is on).
     """
@@ -52,7 +57,19 @@ class Recommendation(BaseModel):
     reason: str = ""
     url: str | None = None
     score: float = 0.0
+    rating: float | None = None
+    poster_path: str | None = None
     in_catalog: bool = True
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _finite_rating(cls, value: Any) -> float | None:
+        # The catalogue holds a missing rating as null or NaN; neither is a rating.
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return round(number, 2) if math.isfinite(number) else None
 
 
 class RecommendationResponse(BaseModel):

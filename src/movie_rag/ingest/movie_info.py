@@ -355,6 +355,7 @@ class MovieInfoBuilder:
             "rating": rating,
             "votes": imdb_votes if imdb_votes is not None else count,
             "url": imdb_url(imdb_id),
+            "poster_path": pick("poster_path", list(_POSTER_SOURCES)),
             "sources": ["movielens", *sorted(by_source)],
         }
 
@@ -440,6 +441,9 @@ def _unmapped_genres(imdb: Sequence[IMDBSource]) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+#: The sources whose records carry a TMDB poster path, in order of preference.
+_POSTER_SOURCES = ("movies_dataset", "tmdb_5000")
+
 _COVERED = (
     "year",
     "genres",
@@ -455,6 +459,7 @@ _COVERED = (
     "imdb_rating",
     "rating",
     "url",
+    "poster_path",
 )
 
 

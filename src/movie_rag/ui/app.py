@@ -1,8 +1,10 @@
 """The Gradio chat: questions in, movie cards out, thumbs up/down kept as feedback.
 
-Layout: a sidebar with filters (genres, year range, minimum rating) and the user's name; the
-chat, where each answer is one message followed by one message per movie card (so each card
-carries its own thumbs); the question box; the original UI's four examples.
+Layout: a sidebar with filters (genres, year range, minimum rating) and the user's name
+(closed at first on narrow screens, open on wide ones); the chat, filling the window, where
+each answer is one message: its text and a responsive grid of movie cards, each card with its
+own thumbs (the message's thumbs rate the answer); the question box; the original UI's four
+examples.
 
 Everything the page needs is served by the app itself: no analytics, no version check, no
 share tunnel, no web fonts from elsewhere (the default theme's fonts ship with Gradio).
@@ -11,6 +13,7 @@ share tunnel, no web fonts from elsewhere (the default theme's fonts ship with G
 from __future__ import annotations
 
 import html
+import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -22,7 +25,13 @@ from movie_rag.chain.types import Recommendation, RecommendationResponse
 from movie_rag.feedback import FeedbackEvent
 from movie_rag.privacy import redact_pii
 from movie_rag.ui.backends import AnswerError, Backend
-from movie_rag.ui.cards import CARD_CSS, answer_html, card_html
+from movie_rag.ui.cards import (
+    CARD_CSS,
+    CARD_SCRIPT,
+    FONT_STACK,
+    POSTER_BASE_ENV,
+    answer_message_html,
+)
 from movie_rag.ui.feedback import FeedbackRecorder
 
 if TYPE_CHECKING:
@@ -110,12 +119,21 @@ def history_of(turns: Sequence[Turn]) -> list[dict[str, Any]]:
     return history
 
 
-def chat_messages(turns: Sequence[Turn]) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]]:
+def chat_messages(
+    turns: Sequence[Turn], *, poster_base_url: str | None = None
+) -> tuple[list[dict[str, str]], list[tuple[str, int, int]]]:
     """The chatbot's messages for a conversation, and what each message is.
 
+    Each answer is one message: its text and the grid of its movie cards (each card with
+    its own thumbs; the message's thumbs rate the answer as a whole).
+
+    Args:
+        turns: The conversation.
+        poster_base_url: Where posters load from (see :func:`~movie_rag.ui.cards.poster_url`).
+
     Returns:
-        ``(messages, targets)``: ``targets[i]`` is ``(kind, turn, card)`` for message ``i``,
-        kind ``user``, ``answer``, ``movie`` (``card`` is its position) or ``error``.
+        ``(messages, targets)``: ``targets[i]`` is ``(kind, turn, -1)`` for message ``i``,
+        kind ``user``, ``answer`` or ``error``.
     """
     messages: list[dict[str, str]] = []
     targets: list[tuple[str, int, int]] = []
@@ -129,30 +147,42 @@ def chat_messages(turns: Sequence[Turn]) -> tuple[list[dict[str, str]], list[tup
             targets.append(("error", number, -1))
             continue
         answer = turn.get("answer") or ""
-        waiting = "<em>Looking for movies…</em>"
-        messages.append(
-            {
-                "role": "assistant",
-                "content": answer_html(answer, without_list=bool(turn.get("recommendations")))
-                if answer
-                else waiting,
-            }
-        )
+        recommendations = [
+            Recommendation.model_validate(data) for data in turn.get("recommendations", [])
+        ]
+        if not answer and not recommendations:
+            content = "<em>Looking for movies…</em>"
+        else:
+            votes = {int(k): int(v) for k, v in (turn.get("card_votes") or {}).items()}
+            content = answer_message_html(
+                answer or "Looking for movies…",
+                recommendations,
+                turn=number,
+                votes=votes,
+                poster_base_url=poster_base_url,
+            )
+        messages.append({"role": "assistant", "content": content})
         targets.append(("answer", number, -1))
-        for position, data in enumerate(turn.get("recommendations", [])):
-            card = card_html(Recommendation.model_validate(data), position + 1)
-            messages.append({"role": "assistant", "content": card})
-            targets.append(("movie", number, position))
     return messages, targets
 
 
 class _Handlers:
     """The app's event handlers (plain methods, so they are testable without a browser)."""
 
-    def __init__(self, backend: Backend, recorder: FeedbackRecorder | None, k: int) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        recorder: FeedbackRecorder | None,
+        k: int,
+        poster_base_url: str | None = None,
+    ) -> None:
         self.backend = backend
         self.recorder = recorder
         self.k = k
+        self.poster_base_url = poster_base_url
+
+    def messages(self, turns: Sequence[Turn]) -> list[dict[str, str]]:
+        return chat_messages(turns, poster_base_url=self.poster_base_url)[0]
 
     def respond(
         self,
@@ -169,12 +199,18 @@ class _Handlers:
         turns = list(turns or [])
         if not question.strip():
             turns.append({"query": "", "error": EMPTY_QUESTION})
-            yield chat_messages(turns)[0], turns, question
+            yield self.messages(turns), turns, question
             return
         history = history_of(turns)
-        turn: Turn = {"query": question, "answer": "", "recommendations": [], "error": None}
+        turn: Turn = {
+            "query": question,
+            "answer": "",
+            "recommendations": [],
+            "error": None,
+            "card_votes": {},
+        }
         turns.append(turn)
-        yield chat_messages(turns)[0], turns, question
+        yield self.messages(turns), turns, question
         try:
             for kind, data in self.backend.answer(
                 question,
@@ -192,21 +228,21 @@ class _Handlers:
                     turn["recommendations"] = [
                         r.model_dump(mode="json") for r in data.recommendations
                     ]
-                yield chat_messages(turns)[0], turns, question
+                yield self.messages(turns), turns, question
         except AnswerError as exc:
             turn["error"] = str(exc)
-            yield chat_messages(turns)[0], turns, question
+            yield self.messages(turns), turns, question
             return
         except Exception:
             # The log keeps the question without personal data, like every other sink.
             logger.exception("answering %r failed", redact_pii(question))
             turn["error"] = UNEXPECTED
-            yield chat_messages(turns)[0], turns, question
+            yield self.messages(turns), turns, question
             return
-        yield chat_messages(turns)[0], turns, ""
+        yield self.messages(turns), turns, ""
 
     def vote(self, turns: list[Turn] | None, user: str | None, index: Any, liked: Any) -> str:
-        """Record a thumbs up/down on message ``index``; returns a status line."""
+        """Record a thumbs up/down on the answer in message ``index``; returns a status line."""
         # Clicking a chosen thumb again takes the vote back: recorded as a 0 vote, since
         # feedback is append-only.
         vote = 1 if liked is True else -1 if liked is False else 0
@@ -215,14 +251,45 @@ class _Handlers:
         position = index[0] if isinstance(index, list | tuple) else index
         if not isinstance(position, int) or not 0 <= position < len(targets):
             return ""
-        kind, number, card = targets[position]
-        if kind not in ("answer", "movie") or self.recorder is None:
+        kind, number, _ = targets[position]
+        if kind != "answer" or self.recorder is None:
             return "Only answers and movies can be rated." if self.recorder else ""
+        return self._record(turns[number], user, vote, None)
+
+    def vote_card(
+        self, payload: str | None, turns: list[Turn] | None, user: str | None
+    ) -> tuple[list[Turn], str]:
+        """Record a thumb on one card; ``payload`` is the page's JSON ``{turn, card, vote}``.
+
+        Clicking the chosen thumb again withdraws the vote (a 0 vote). Returns the
+        conversation (with the card's vote, so redrawn cards keep it) and a status line.
+        """
+        turns = list(turns or [])
+        try:
+            data = json.loads(payload or "")
+            number, card, clicked = int(data["turn"]), int(data["card"]), int(data["vote"])
+        except (TypeError, ValueError, KeyError):
+            return turns, ""
+        if not 0 <= number < len(turns) or clicked not in (1, -1):
+            return turns, ""
         turn = turns[number]
+        recommendations = turn.get("recommendations") or []
+        if not 0 <= card < len(recommendations):
+            return turns, ""
+        movie = recommendations[card]
+        if movie["movie_id"] <= 0:
+            return turns, "Movies that are not on the platform cannot be rated."
+        if self.recorder is None:
+            return turns, ""
+        votes = dict(turn.get("card_votes") or {})
+        vote = 0 if votes.get(str(card)) == clicked else clicked
+        votes[str(card)] = vote
+        turns[number] = {**turn, "card_votes": votes}
+        return turns, self._record(turn, user, vote, movie)
+
+    def _record(self, turn: Turn, user: str | None, vote: int, movie: dict[str, Any] | None) -> str:
+        assert self.recorder is not None
         recommended = [r["movie_id"] for r in turn.get("recommendations", [])]
-        movie = turn["recommendations"][card] if kind == "movie" else None
-        if movie is not None and movie["movie_id"] <= 0:
-            return "Movies that are not on the platform cannot be rated."
         event = FeedbackEvent(
             user_id=_user_id(user) or ANONYMOUS,
             # The event redacts too; the vote handler never hands a sink the raw question.
@@ -259,6 +326,7 @@ def create_app(
     feedback: FeedbackRecorder | None = None,
     k: int = 5,
     examples: Sequence[str] | None = None,
+    poster_base_url: str | None = None,
 ) -> gr.Blocks:
     """Build the chat app (not yet launched).
 
@@ -269,6 +337,9 @@ def create_app(
         k: Recommendations per answer.
         examples: Example questions (default: the original UI's four, as ``movie-rag demo``
             asks them).
+        poster_base_url: Base URL of the posters (e.g. ``https://image.tmdb.org/t/p/w185``
+            or a relay on your own server); default ``MOVIE_RAG_POSTER_BASE_URL``. Unset,
+            cards show a neutral placeholder and the page loads nothing from elsewhere.
 
     Returns:
         The Gradio Blocks; start it with :func:`launch_app`.
@@ -280,7 +351,9 @@ def create_app(
         from movie_rag.datasets import EXAMPLE_QUESTIONS
 
         examples = EXAMPLE_QUESTIONS
-    handlers = _Handlers(backend, feedback, k)
+    if poster_base_url is None:
+        poster_base_url = os.environ.get(POSTER_BASE_ENV, "")
+    handlers = _Handlers(backend, feedback, k, poster_base_url)
 
     def on_like(turns: list[Turn], user: str, data: gr.LikeData) -> str:
         return handlers.vote(turns, user, data.index, data.liked)
@@ -296,7 +369,9 @@ def create_app(
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_height=True) as app:
         turns = gr.State([])
-        with gr.Sidebar(label="Filters", open=True, elem_id="filters"):
+        # Closed at first: on a phone it would cover the question box. Wide screens open it
+        # once the page has loaded (SIDEBAR_SCRIPT).
+        with gr.Sidebar(label="Filters", open=False, elem_id="filters"):
             gr.Markdown("### Filters")
             genres = gr.CheckboxGroup(
                 list(MOVIELENS_GENRES), label="Genres (any of these)", elem_id="genres"
@@ -316,17 +391,20 @@ def create_app(
                 elem_id="user",
                 max_length=200,
             )
-        gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
+        gr.Markdown(f"## {TITLE}\n{DESCRIPTION}", elem_id="intro")
         chatbot = gr.Chatbot(
             label="Chat",
             elem_id="chat",
-            height=640,
+            # Fills what the window leaves (Blocks fill_height + scale), never a fixed size.
+            height="100%",
+            min_height=260,
+            scale=1,
             group_consecutive_messages=False,
             latex_delimiters=[],
             feedback_options=("Like", "Dislike"),
             placeholder="Ask for a movie, or pick an example below.",
         )
-        with gr.Row():
+        with gr.Row(equal_height=True):
             question = gr.Textbox(
                 placeholder="What would you like to watch?",
                 show_label=False,
@@ -334,12 +412,16 @@ def create_app(
                 elem_id="question",
                 max_length=4000,
             )
-            send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-        gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
+            send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
         status = gr.Markdown(elem_id="feedback-status")
+        gr.Examples([[q] for q in examples], inputs=[question], label="Examples")
         with gr.Row():
             clear = gr.Button("New conversation", size="sm", elem_id="clear")
             gr.Markdown(f"<small>Answers from: {html.escape(backend.label)}</small>")
+        # The card thumbs' channel: the page script clicks this button with the vote in
+        # window.movieRagVote (CARD_SCRIPT); the box only carries it into the handler.
+        card_vote = gr.Textbox(elem_id="card-vote", elem_classes=["mr-hidden"], show_label=False)
+        card_vote_send = gr.Button(elem_id="card-vote-send", elem_classes=["mr-hidden"])
 
         gr.on(
             [question.submit, send.click],
@@ -350,9 +432,34 @@ def create_app(
             concurrency_limit=getattr(backend, "concurrency", 1),
         )
         chatbot.like(on_like, inputs=[turns, user], outputs=[status])
+        card_vote_send.click(
+            handlers.vote_card,
+            inputs=[card_vote, turns, user],
+            outputs=[turns, status],
+            js="(vote, turns, user) => [window.movieRagVote || '', turns, user]",
+            show_progress="hidden",
+        )
         clear.click(lambda: ([], [], ""), None, [chatbot, turns, status])
         app.load(user_from_url, None, user)
+        app.load(None, None, None, js=SIDEBAR_SCRIPT)
     return app
+
+
+#: Opens the filter sidebar on wide screens once the page has loaded (it starts closed, so a
+#: phone shows the question box first).
+SIDEBAR_SCRIPT = """
+() => {
+  if (window.innerWidth < 1024) return;
+  const open = () => {
+    const sidebar = document.querySelector(".sidebar");
+    const toggle = sidebar && sidebar.querySelector(".toggle-button");
+    if (!toggle) return false;
+    if (!sidebar.classList.contains("open")) toggle.click();
+    return true;
+  };
+  if (!open()) setTimeout(open, 300);
+}
+"""
 
 
 def launch_app(
@@ -389,8 +496,10 @@ def launch_app(
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
-        theme=gr.themes.Default(),
+        # System fonts only: every glyph from one font, nothing fetched from elsewhere.
+        theme=gr.themes.Default(font=list(FONT_STACK)),
         css=CARD_CSS,
+        head=CARD_SCRIPT,
     )
     if block:
         app.block_thread()

@@ -17,7 +17,7 @@ from typing import Any
 from movie_rag.errors import ConfigurationError
 from movie_rag.ui.client import EndpointClient
 
-__all__ = ["WorkspaceEndpointClient", "main"]
+__all__ = ["WorkspaceEndpointClient", "main", "run"]
 
 
 class WorkspaceEndpointClient(EndpointClient):
@@ -39,12 +39,27 @@ class WorkspaceEndpointClient(EndpointClient):
             self.token = None
 
 
-def main() -> None:
-    """Start the chat on ``DATABRICKS_APP_PORT`` against the ``SERVING_ENDPOINT`` endpoint."""
+def main(*, block: bool = True) -> str:
+    """Start the chat on ``DATABRICKS_APP_PORT`` against the ``SERVING_ENDPOINT`` endpoint.
+
+    The app's credentials are tried before the server starts, so a wrong client secret is
+    one error, not a chat whose every answer fails.
+
+    Args:
+        block: Serve until interrupted; False returns once the server is up.
+
+    Returns:
+        The local URL.
+
+    Raises:
+        ConfigurationError: ``SERVING_ENDPOINT`` is missing, or the workspace refused the
+            app's credentials (:class:`~movie_rag.workspace.WorkspaceAuthError`).
+    """
     from movie_rag.settings import MovieRagSettings
     from movie_rag.ui.app import create_app, launch_app
     from movie_rag.ui.backends import RemoteBackend
     from movie_rag.ui.feedback import FeedbackRecorder
+    from movie_rag.workspace import check_credentials, workspace_client
 
     endpoint = os.environ.get("SERVING_ENDPOINT", "").strip()
     if not endpoint:
@@ -58,13 +73,36 @@ def main() -> None:
     if warehouse:
         overrides["sql_warehouse_id"] = warehouse
     settings = MovieRagSettings(**overrides)
-    from movie_rag.workspace import workspace_client
-
-    client = WorkspaceEndpointClient(workspace_client(settings), endpoint)
+    workspace = workspace_client(settings)
+    check_credentials(workspace.config)
+    client = WorkspaceEndpointClient(workspace, endpoint)
     recorder = FeedbackRecorder.from_settings(settings)
     app = create_app(RemoteBackend(client), feedback=recorder)
-    launch_app(app, host="0.0.0.0", port=port, block=True)
+    # Databricks Apps route to the port on every interface.
+    host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
+    return launch_app(app, host=host, port=port, block=block)
+
+
+def run() -> int:
+    """Run the app as its command does (``python -m movie_rag.ui.databricks_app``).
+
+    Returns:
+        The exit code: 2 after a configuration or credential problem, printed as one line
+        on stderr (never a traceback).
+    """
+    import sys
+
+    from movie_rag.errors import MovieRagError
+
+    try:
+        main()
+    except MovieRagError as exc:
+        print(f"movie_rag app: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run())

@@ -171,6 +171,7 @@ class Collector:
             "languages": fields.get("languages", []),
             "runtime": in_range("runtime", 1, _MAX_RUNTIME),
             "url": imdb_url(imdb_id),
+            "poster_path": fields.get("poster_path"),
         }
 
     def result(self) -> Collected:

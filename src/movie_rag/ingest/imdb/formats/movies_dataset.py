@@ -1,10 +1,12 @@
 """The Movies Dataset ``movies_metadata.csv`` (Python-literal lists).
 
 Its ``vote_average`` is TMDB's and is not used as an IMDb rating; "No overview found." → null.
+Its ``poster_path`` (TMDB's image path, ``/abc.jpg``) is kept when it has that shape.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,30 @@ from movie_rag.ingest.imdb.values import (
 )
 
 MOVIES_DATASET_REQUIRED = ("id", "imdb_id", "title", "overview", "genres", "release_date")
-MOVIES_DATASET_OPTIONAL = ("original_title", "runtime", "production_countries", "spoken_languages")
+MOVIES_DATASET_OPTIONAL = (
+    "original_title",
+    "runtime",
+    "production_countries",
+    "spoken_languages",
+    "poster_path",
+)
+
+# TMDB image paths: one path segment of safe characters with an image suffix. Anything else
+# (a full URL, markup, "None") is dropped, so no record can steer the UI's <img> elsewhere.
+_POSTER_PATH = re.compile(r"^/[A-Za-z0-9_-]{1,100}\.(?:jpe?g|png|webp)$")
+
+
+def tmdb_poster_path(value: Any) -> str | None:
+    """A TMDB ``poster_path`` such as ``/rhIRbceoE9lR4veEXuwCC2wARtG.jpg``, or None.
+
+    Example:
+        >>> tmdb_poster_path(" /abc123.jpg "), tmdb_poster_path("javascript:alert(1)")
+        ('/abc123.jpg', None)
+    """
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if _POSTER_PATH.match(value) else None
 
 
 def movies_dataset_record(record: Mapping[str, Any], notes: Notes) -> dict[str, Any]:
@@ -43,6 +68,7 @@ def movies_dataset_record(record: Mapping[str, Any], notes: Notes) -> dict[str, 
         ),
         "languages": clean_list(language_names(record.get("spoken_languages"), "spoken_languages")),
         "runtime": lenient(notes, "runtime", record.get("runtime"), parse_runtime),
+        "poster_path": tmdb_poster_path(record.get("poster_path")),
     }
 
 

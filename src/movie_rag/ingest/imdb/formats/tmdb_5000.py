@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from movie_rag.ingest.imdb.collector import Collected, load_csv
+from movie_rag.ingest.imdb.formats.movies_dataset import tmdb_poster_path
 from movie_rag.ingest.imdb.registry import BY_COLUMNS, FormatSpec
 from movie_rag.ingest.imdb.values import (
     Notes,
@@ -22,7 +23,14 @@ from movie_rag.ingest.imdb.values import (
 )
 
 TMDB_REQUIRED = ("id", "title", "overview", "genres", "keywords", "release_date")
-TMDB_OPTIONAL = ("original_title", "runtime", "production_countries", "spoken_languages")
+# The Kaggle copy has no poster_path; copies exported from the TMDB API do.
+TMDB_OPTIONAL = (
+    "original_title",
+    "runtime",
+    "production_countries",
+    "spoken_languages",
+    "poster_path",
+)
 
 
 def tmdb_5000_record(record: Mapping[str, Any], notes: Notes) -> dict[str, Any]:
@@ -39,6 +47,7 @@ def tmdb_5000_record(record: Mapping[str, Any], notes: Notes) -> dict[str, Any]:
         ),
         "languages": clean_list(language_names(record.get("spoken_languages"), "spoken_languages")),
         "runtime": lenient(notes, "runtime", record.get("runtime"), parse_runtime),
+        "poster_path": tmdb_poster_path(record.get("poster_path")),
     }
 
 
