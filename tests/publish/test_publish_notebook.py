@@ -37,7 +37,7 @@ def test_every_cell_compiles_and_the_widgets_read_are_declared() -> None:
     source = NOTEBOOK.read_text(encoding="utf-8")
     declared = re.findall(r'dbutils\.widgets\.(?:text|dropdown)\(\s*"(\w+)"', source)
     read = re.findall(r'dbutils\.widgets\.get\("(\w+)"\)', source)
-    assert len(declared) == len(set(declared)) == 12
+    assert len(declared) == len(set(declared)) == 13
     assert set(read) == set(declared)
     # The Databricks branch is the original's flow, through the package.
     for call in ("deploy_databricks(", "InferenceTableConfig(", "grant_read(", "publish("):
