@@ -185,6 +185,7 @@ def _merge(old: ParsedQuery, new: ParsedQuery) -> ParsedQuery:
             "seed": seed,
             "seed_text": None if seed else (new.seed_text or old.seed_text),
             "wants_best": old.wants_best or new.wants_best,
+            "open_ask": new.open_ask and (old.open_ask or not old.wants_best),
             "liked": [m for m in _movies(new.liked, old.liked) if m.movie_id not in unwanted],
             "disliked": disliked,
             "seen": _movies(old.seen, new.seen),

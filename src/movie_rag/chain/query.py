@@ -328,6 +328,7 @@ class QueryParser:
             # well-liked films, not title-word matches ("Hello, Dolly!", "All of Me").
             parsed.search_text = "movies"
             parsed.wants_best = True
+            parsed.open_ask = True
         logger.debug(
             "parsed query: filters=%s seed=%s follow_up=%s off_topic=%s",
             parsed.filters.model_dump(exclude_none=True),

@@ -366,7 +366,8 @@ def _topicless(parsed: ParsedQuery) -> bool:
         and parsed.filters.is_empty
         and not parsed.boost_genres
         and not parsed.boost_terms
-        and not parsed.wants_best
+        # An open ask sets wants_best for strangers; a known taste still leads it.
+        and (parsed.open_ask or not parsed.wants_best)
     )
 
 

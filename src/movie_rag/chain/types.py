@@ -160,6 +160,8 @@ class ParsedQuery(BaseModel):
         follow_up: A reference to an earlier answer, if any.
         off_topic: The request is not about movies.
         wants_best: The user asked for the best/top/highest rated (rating weighs more).
+        open_ask: The request names nothing in particular (small talk, "recommend me
+            some"): well-known, well-liked films, or the user's own taste when it is known.
         avoid_genres: Genres the user ruled out ("no horror", "nothing too scary"): a soft
             penalty, since filters have no genre exclusion.
         liked: Every movie the user said they liked ("I loved X", "Easy A (2010)"), the
@@ -182,6 +184,7 @@ class ParsedQuery(BaseModel):
     follow_up: FollowUp | None = None
     off_topic: bool = False
     wants_best: bool = False
+    open_ask: bool = False
     avoid_genres: list[str] = Field(default_factory=list)
     liked: list[SeedMovie] = Field(default_factory=list)
     disliked: list[SeedMovie] = Field(default_factory=list)
