@@ -765,6 +765,7 @@ def movie_rows() -> list[dict[str, Any]]:
             "rating": rating,
             "votes": votes,
             "url": f"https://www.imdb.com/title/tt{movie_id:07d}/",
+            "poster_path": None,
             "sources": ["movielens", "imdb"],
         }
         row["document"] = document_for(row)
