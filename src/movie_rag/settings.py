@@ -83,7 +83,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "collab": _group(
         "collab_",
         "collab_enabled collab_path collab_like_threshold collab_min_co_likes collab_top_n "
-        "collab_alpha collab_engine collab_min_likes",
+        "collab_alpha collab_shrinkage collab_engine collab_min_likes",
         keep="als_rank als_reg als_alpha als_max_iter weight_collab weight_like_similarity "
         "weight_like_popularity weight_collab_text weight_personal",
     ),
@@ -197,6 +197,12 @@ class MovieRagSettings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
+    )
+    collab_shrinkage: float = Field(
+        0.0,
+        ge=0.0,
+        description="Co-likes at which a neighbour's score is halved (co/(co+s)): discounts "
+        "pairs few users co-liked (0: no shrinkage).",
     )
     collab_engine: Literal["auto", "single_node", "spark"] = Field(
         "auto",
