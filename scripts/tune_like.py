@@ -45,11 +45,15 @@ from movie_rag.evaluation.protocols import EvalQuery, ProtocolParams
 from movie_rag.evaluation.systems import EvalContext, ItemKNNSystem
 from movie_rag.settings import MovieRagSettings
 
-GRID_ALPHA = (1.0, 0.5, 0.4, 0.3, 0.2)
-GRID_SHRINKAGE = (0.0, 2.0, 5.0, 10.0, 20.0)
+GRID_ALPHA = (1.0, 0.5, 0.45, 0.4, 0.35, 0.3)
+GRID_SHRINKAGE = (0.0, 1.0, 2.0, 3.0, 5.0, 10.0)
+# The chain's neighbours: the settings of step 0 that can lead without concentrating more.
+GRID_CHAIN_ALPHA = (0.5, 0.45, 0.4, 0.35)
+GRID_CHAIN_SHRINKAGE = (2.0, 5.0, 10.0)
 GRID_COLLAB = (0.5, 1.0, 2.0, 4.0)
 GRID_LIKE_SIMILARITY = (0.3, 0.15, 0.05)
 GRID_LIKE_POPULARITY = (1.0, 0.15, 0.05, 0.0)
+GRID_LIKE_RATING = (0.25, 0.1, 0.0)
 K = 10
 _PARTS = ("similarity", "collab", "personal", "rating", "popularity", "boost")
 
@@ -60,12 +64,16 @@ def validation_context(context: EvalContext) -> EvalContext:
     return dataclasses.replace(context, split=split)
 
 
-def pick(results: dict[Any, list[float]]) -> Any:
-    """The first setting within one standard error (paired) of the best one."""
-    best_key = max(results, key=lambda key: statistics.fmean(results[key]))
+def pick(results: dict[Any, list[float]], feasible: Sequence[Any] | None = None) -> Any:
+    """The first setting within one standard error (paired) of the best one.
+
+    Only ``feasible`` settings (all when None) are candidates.
+    """
+    keys = [k for k in results if feasible is None or k in feasible] or list(results)
+    best_key = max(keys, key=lambda key: statistics.fmean(results[key]))
     best = results[best_key]
-    for key, values in results.items():
-        differences = [b - v for b, v in zip(best, values, strict=True)]
+    for key in keys:
+        differences = [b - v for b, v in zip(best, results[key], strict=True)]
         spread = statistics.stdev(differences) if len(differences) > 1 else 0.0
         if statistics.fmean(differences) <= spread / len(differences) ** 0.5:
             return key
@@ -86,20 +94,8 @@ def reorder(candidates: list[Any], weights: dict[str, float], ranker: Any) -> li
     return [c.movie_id for c in ranker._dedupe(scored)[:K]]
 
 
-def blend_weights(settings: MovieRagSettings, collab: float, sim: float, pop: float) -> dict:
-    """The weights ``Ranker._blend`` uses for a warm "like X" seed with these settings."""
-    return {
-        "similarity": sim,
-        "collab": collab,
-        "personal": 0.0,
-        "rating": settings.weight_rating,
-        "popularity": pop,
-        "boost": settings.weight_boost,
-    }
-
-
 def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
-    """Run the two grid searches and return the choices with their validation scores."""
+    """Run the grid searches and return the choices with their validation scores."""
     settings = MovieRagSettings(workdir=workdir)
     params = ProtocolParams()
     inputs = EvaluationInputs.from_build_report(workdir)
@@ -109,16 +105,18 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
     counts = context.rating_counts
     say(f"validation similar-specific queries: {len(queries)}")
 
-    knn: dict[tuple[float, float], list[float]] = {}
-    knn_conc: dict[tuple[float, float], float] = {}
-    for alpha, shrinkage in itertools.product(GRID_ALPHA, GRID_SHRINKAGE):
-        model = fit_item_knn(
+    def fit(alpha: float, shrinkage: float) -> Any:
+        return fit_item_knn(
             context.train_ratings,
             like_threshold=params.like_threshold,
             alpha=alpha,
             shrinkage=shrinkage,
         )
-        lists = [ItemKNNSystem(model).recommend(q, K) for q in queries]
+
+    knn: dict[tuple[float, float], list[float]] = {}
+    knn_conc: dict[tuple[float, float], float] = {}
+    for alpha, shrinkage in itertools.product(GRID_ALPHA, GRID_SHRINKAGE):
+        lists = [ItemKNNSystem(fit(alpha, shrinkage)).recommend(q, K) for q in queries]
         knn[(alpha, shrinkage)] = precisions(lists, queries)
         knn_conc[(alpha, shrinkage)] = concentration(lists, counts)
         say(
@@ -126,49 +124,74 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
             f"P@10 {statistics.fmean(knn[(alpha, shrinkage)]):.4f} "
             f"top-1% {knn_conc[(alpha, shrinkage)]:.3f}"
         )
-    alpha, shrinkage = pick(knn)
+    # The bar: no more concentrated on the usual blockbusters than plain cosine item-kNN.
+    ceiling = knn_conc[(0.5, 0.0)]
 
     chain, _ = chain_for(context)
     if chain.collab is None:
         raise SystemExit("the evaluation build has no collaborative model (no ratings?)")
     eval_settings = chain.settings
-    chain.collab.neighbours = fit_item_knn(
-        context.train_ratings,
-        like_threshold=params.like_threshold,
-        top_n=eval_settings.collab_top_n,
-        min_co_likes=eval_settings.collab_min_co_likes,
-        alpha=alpha,
-        shrinkage=shrinkage,
-    )
-    recorded = []
-    for query in queries:
-        parsed = chain.parser.parse(query.query)
-        recorded.append(chain.ranker.rank(parsed, K, exclude=query.exclude))
-    blend: dict[tuple[float, float, float], list[float]] = {}
-    blend_conc: dict[tuple[float, float, float], float] = {}
-    for key in itertools.product(GRID_COLLAB, GRID_LIKE_SIMILARITY, GRID_LIKE_POPULARITY):
-        weights = blend_weights(eval_settings, *key)
-        lists = [reorder(c, weights, chain.ranker) for c in recorded]
-        blend[key] = precisions(lists, queries)
-        blend_conc[key] = concentration(lists, counts)
-        say(f"like-X {key}: P@10 {statistics.fmean(blend[key]):.4f} top-1% {blend_conc[key]:.3f}")
-    weight_collab, like_sim, like_pop = pick(blend)
+    parsed = [chain.parser.parse(q.query) for q in queries]
+    blend: dict[tuple[float, ...], list[float]] = {}
+    blend_conc: dict[tuple[float, ...], float] = {}
+    for alpha, shrinkage in itertools.product(GRID_CHAIN_ALPHA, GRID_CHAIN_SHRINKAGE):
+        chain.collab.neighbours = fit_item_knn(
+            context.train_ratings,
+            like_threshold=params.like_threshold,
+            top_n=eval_settings.collab_top_n,
+            min_co_likes=eval_settings.collab_min_co_likes,
+            alpha=alpha,
+            shrinkage=shrinkage,
+        )
+        recorded = [
+            chain.ranker.rank(p, K, exclude=q.exclude) for p, q in zip(parsed, queries, strict=True)
+        ]
+        grid = itertools.product(
+            GRID_COLLAB, GRID_LIKE_SIMILARITY, GRID_LIKE_POPULARITY, GRID_LIKE_RATING
+        )
+        for collab, sim, pop, rating in grid:
+            weights = {
+                "similarity": sim,
+                "collab": collab,
+                "personal": 0.0,
+                "rating": rating,
+                "popularity": pop,
+                "boost": eval_settings.weight_boost,
+            }
+            key = (alpha, shrinkage, collab, sim, pop, rating)
+            lists = [reorder(c, weights, chain.ranker) for c in recorded]
+            blend[key] = precisions(lists, queries)
+            blend_conc[key] = concentration(lists, counts)
+        best = max(
+            (k for k in blend if k[:2] == (alpha, shrinkage)),
+            key=lambda k: statistics.fmean(blend[k]),
+        )
+        say(
+            f"like-X alpha={alpha} shrinkage={shrinkage}: best {best[2:]} "
+            f"P@10 {statistics.fmean(blend[best]):.4f} top-1% {blend_conc[best]:.3f}"
+        )
+    feasible = [k for k, v in blend_conc.items() if v < ceiling]
+    alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating = pick(blend, feasible)
+    key = (alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating)
+    say(f"chosen {key}: P@10 {statistics.fmean(blend[key]):.4f} top-1% {blend_conc[key]:.3f}")
     chosen = {
         "collab_alpha": alpha,
         "collab_shrinkage": shrinkage,
         "weight_collab": weight_collab,
         "weight_like_similarity": like_sim,
         "weight_like_popularity": like_pop,
+        "weight_like_rating": like_rating,
     }
     return {
         "chosen": chosen,
-        "validation_precision@10": {
-            "item-knn": {f"{a}/{s}": statistics.fmean(v) for (a, s), v in knn.items()},
-            "like-x": {"/".join(map(str, k)): statistics.fmean(v) for k, v in blend.items()},
+        "concentration_ceiling": ceiling,
+        "item-knn": {
+            f"{a}/{s}": {"precision": statistics.fmean(v), "concentration": knn_conc[(a, s)]}
+            for (a, s), v in knn.items()
         },
-        "validation_concentration": {
-            "item-knn": {f"{a}/{s}": v for (a, s), v in knn_conc.items()},
-            "like-x": {"/".join(map(str, k)): v for k, v in blend_conc.items()},
+        "like-x": {
+            "/".join(map(str, k)): {"precision": statistics.fmean(v), "concentration": blend_conc[k]}
+            for k, v in blend.items()
         },
         "queries": len(queries),
     }

@@ -85,7 +85,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "collab_enabled collab_path collab_like_threshold collab_min_co_likes collab_top_n "
         "collab_alpha collab_shrinkage collab_engine collab_min_likes",
         keep="als_rank als_reg als_alpha als_max_iter weight_collab weight_like_similarity "
-        "weight_like_popularity weight_collab_text weight_personal",
+        "weight_like_popularity weight_like_rating weight_collab_text weight_personal",
     ),
     "llm": _group(
         "llm_",
@@ -228,6 +228,12 @@ class MovieRagSettings(BaseSettings):
         ge=0.0,
         description="'Like X' with co-likes: weight of popularity (cold seeds drift back to "
         "weight_popularity).",
+    )
+    weight_like_rating: float = Field(
+        0.25,
+        ge=0.0,
+        description="'Like X' with co-likes: weight of the rating prior (cold seeds drift back "
+        "to weight_rating).",
     )
     weight_collab_text: float = Field(
         0.4,

@@ -271,6 +271,7 @@ class Ranker:
             confidence = signals.collab_weight / s.weight_collab
             w_sim = _mix(s.weight_like_similarity, w_sim, confidence)
             w_pop = _mix(s.weight_like_popularity, w_pop, confidence)
+            w_rating = _mix(s.weight_like_rating, w_rating, confidence)
         personal = self._personal(signals.profile, [h.movie_id for h in hits])
         w_personal = signals.personal_weight if personal else 0.0
         total = (w_sim + w_collab + w_personal + w_rating + w_pop + w_boost) or 1.0

@@ -11,10 +11,12 @@ The ``similar-specific`` protocol asks instead what the held-out users who liked
 * a seed X qualifies when at least ``specific_min_likers`` held-out users liked it and at
   least ``seed_min_train_ratings`` training users rated it (so every system knows it);
 * a candidate j's relevance is its co-likes normalised by both movies' popularity among the
-  held-out users, ``|L(X) ∩ L(j)| / sqrt(|L(X)| · |L(j)|)`` (the cosine of the two movies'
-  like vectors), counted only when at least ``specific_min_co_likes`` users co-liked them;
-* the relevant movies are the ``specific_truth_size`` most relevant (ties: more co-likes, then
-  the smaller id); a seed with fewer than 5 is skipped.
+  held-out users, the lift ``|L(X) ∩ L(j)| · N / (|L(X)| · |L(j)|)`` (``N`` held-out users):
+  how many times more often X's fans liked j than everybody did;
+* j is relevant when its lift is at least ``specific_min_lift`` (2: X's fans liked it at
+  least twice as often as everybody) and at least ``specific_min_co_likes`` (2) of X's fans
+  liked it (one co-like is a coincidence); a seed with fewer than 5 relevant movies is
+  skipped.
 
 One query per qualifying seed, ``I liked '{Title (Year)}'. Anything similar?``, in movie-id
 order (``specific_queries`` draws that many with the seed when set). The harness adds
@@ -67,41 +69,43 @@ def held_out_likers(ratings: pa.Table, like_threshold: float) -> dict[int, froze
 def specific_truth(
     likers: dict[int, frozenset[int]],
     seed: int,
+    users: int,
     *,
+    min_lift: float = 2.0,
     min_co_likes: int = 2,
-    size: int = 20,
     allowed: frozenset[int] | None = None,
-) -> list[int]:
+) -> dict[int, float]:
     """The movies X's fans specifically liked: co-likes over both movies' popularity.
 
     Args:
         likers: Movie id → held-out users who liked it (:func:`held_out_likers`).
         seed: The movie X.
-        min_co_likes: Candidates co-liked by fewer of X's fans are not relevant.
-        size: Most relevant movies kept.
+        users: Number of held-out users (``N`` of the lift).
+        min_lift: Least lift ``co · N / (n_X · n_j)`` of a relevant movie.
+        min_co_likes: Least co-likes of a relevant movie with X.
         allowed: Candidate ids (the catalogue); None allows every movie.
 
     Returns:
-        Movie ids, most relevant first (cosine, then more co-likes, then the smaller id).
+        Relevant movie id → its lift.
 
     Example:
-        >>> likers = {1: frozenset({1, 2, 3}), 2: frozenset({1, 2, 3, 4, 5, 6, 7, 8}),
-        ...           3: frozenset({1, 2}), 4: frozenset({1})}
-        >>> specific_truth(likers, 1)  # 3's fans are all 1's fans; 2 is liked by everyone
-        [3, 2]
+        >>> likers = {1: frozenset({1, 2, 3, 4}), 2: frozenset(range(1, 9)),
+        ...           3: frozenset({1, 2, 3}), 4: frozenset({1, 9})}
+        >>> specific_truth(likers, 1, users=10)  # 2 is liked by most: lift 1.25
+        {3: 2.5}
     """
     fans = likers.get(seed, frozenset())
-    if not fans:
-        return []
-    scored = []
-    for movie, users in likers.items():
-        if movie == seed or (allowed is not None and movie not in allowed):
+    relevant: dict[int, float] = {}
+    for movie, movie_fans in likers.items():
+        if not fans or movie == seed or (allowed is not None and movie not in allowed):
             continue
-        co = len(fans & users)
+        co = len(fans & movie_fans)
         if co < min_co_likes:
             continue
-        scored.append((-co / math.sqrt(len(fans) * len(users)), -co, movie))
-    return [movie for _, _, movie in sorted(scored)[:size]]
+        lift = co * users / (len(fans) * len(movie_fans))
+        if lift >= min_lift:
+            relevant[movie] = lift
+    return relevant
 
 
 class SpecificSimilarProtocol:
@@ -115,6 +119,7 @@ class SpecificSimilarProtocol:
         params = context.params
         held_out = context.split.test_ratings(context.ratings)
         likers = held_out_likers(held_out, params.like_threshold)
+        users = len(set(held_out.column("user_id").to_pylist()))
         catalogue = context.catalogue_ids
         train_counts = context.rating_counts
         seeds = sorted(
@@ -129,8 +134,9 @@ class SpecificSimilarProtocol:
             truth = specific_truth(
                 likers,
                 seed,
+                users,
+                min_lift=params.specific_min_lift,
                 min_co_likes=params.specific_min_co_likes,
-                size=params.specific_truth_size,
                 allowed=catalogue,
             )
             if len(truth) < MIN_TRUTH:

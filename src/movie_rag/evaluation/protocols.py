@@ -114,8 +114,8 @@ class ProtocolParams(BaseModel):
     specific_min_co_likes: int = Field(
         2, ge=1, description="similar-specific: a relevant movie's co-likes with the seed."
     )
-    specific_truth_size: int = Field(
-        20, ge=1, description="similar-specific: the most specifically co-liked movies kept."
+    specific_min_lift: float = Field(
+        2.0, gt=0.0, description="similar-specific: a relevant movie's lift over popularity."
     )
     specific_queries: int | None = Field(
         None, ge=1, description="Most similar-specific queries (None: one per eligible seed)."
