@@ -45,15 +45,15 @@ from movie_rag.evaluation.protocols import EvalQuery, ProtocolParams
 from movie_rag.evaluation.systems import EvalContext, ItemKNNSystem
 from movie_rag.settings import MovieRagSettings
 
-GRID_ALPHA = (1.0, 0.5, 0.45, 0.4, 0.35, 0.3)
-GRID_SHRINKAGE = (0.0, 1.0, 2.0, 3.0, 5.0, 10.0)
+GRID_ALPHA = (1.0, 0.5, 0.45, 0.4, 0.35)
+GRID_SHRINKAGE = (0.0, 2.0, 5.0, 10.0)
 # The chain's neighbours: the settings of step 0 that can lead without concentrating more.
-GRID_CHAIN_ALPHA = (0.5, 0.45, 0.4, 0.35)
+GRID_CHAIN_ALPHA = (0.5, 0.45, 0.4)
 GRID_CHAIN_SHRINKAGE = (2.0, 5.0, 10.0)
-GRID_COLLAB = (0.5, 1.0, 2.0, 4.0)
-GRID_LIKE_SIMILARITY = (0.3, 0.15, 0.05)
-GRID_LIKE_POPULARITY = (1.0, 0.15, 0.05, 0.0)
-GRID_LIKE_RATING = (0.25, 0.1, 0.0)
+GRID_COLLAB = (1.0, 2.0, 4.0)
+GRID_LIKE_SIMILARITY = (0.3, 0.15)
+GRID_LIKE_POPULARITY = (0.15, 0.05, 0.0)
+GRID_LIKE_RATING = (0.25, 0.1)
 K = 10
 _PARTS = ("similarity", "collab", "personal", "rating", "popularity", "boost")
 
@@ -116,7 +116,8 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
     knn: dict[tuple[float, float], list[float]] = {}
     knn_conc: dict[tuple[float, float], float] = {}
     for alpha, shrinkage in itertools.product(GRID_ALPHA, GRID_SHRINKAGE):
-        lists = [ItemKNNSystem(fit(alpha, shrinkage)).recommend(q, K) for q in queries]
+        system = ItemKNNSystem(fit(alpha, shrinkage))
+        lists = [system.recommend(q, K) for q in queries]
         knn[(alpha, shrinkage)] = precisions(lists, queries)
         knn_conc[(alpha, shrinkage)] = concentration(lists, counts)
         say(
@@ -190,7 +191,10 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
             for (a, s), v in knn.items()
         },
         "like-x": {
-            "/".join(map(str, k)): {"precision": statistics.fmean(v), "concentration": blend_conc[k]}
+            "/".join(map(str, k)): {
+                "precision": statistics.fmean(v),
+                "concentration": blend_conc[k],
+            }
             for k, v in blend.items()
         },
         "queries": len(queries),

@@ -193,13 +193,13 @@ class MovieRagSettings(BaseSettings):
     )
     collab_top_n: int = Field(100, ge=1, description="Co-like neighbours kept per movie.")
     collab_alpha: float = Field(
-        1.0,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
     )
     collab_shrinkage: float = Field(
-        0.0,
+        2.0,
         ge=0.0,
         description="Co-likes at which a neighbour's score is halved (co/(co+s)): discounts "
         "pairs few users co-liked (0: no shrinkage).",
@@ -215,7 +215,7 @@ class MovieRagSettings(BaseSettings):
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
     als_max_iter: int = Field(10, ge=1, description="ALS iterations.")
     weight_collab: float = Field(
-        0.5, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
+        1.0, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
     )
     weight_like_similarity: float = Field(
         0.3,
@@ -224,7 +224,7 @@ class MovieRagSettings(BaseSettings):
         "drift back to weight_similarity).",
     )
     weight_like_popularity: float = Field(
-        1.0,
+        0.15,
         ge=0.0,
         description="'Like X' with co-likes: weight of popularity (cold seeds drift back to "
         "weight_popularity).",

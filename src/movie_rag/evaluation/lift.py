@@ -29,7 +29,6 @@ Baselines next to the chain: ``popularity`` and ``item-knn-cosine``, plain cosin
 
 from __future__ import annotations
 
-import math
 import random
 from collections import defaultdict
 from typing import TYPE_CHECKING
