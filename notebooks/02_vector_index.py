@@ -30,7 +30,11 @@
 
 # COMMAND ----------
 
-dbutils.widgets.text("wheel", "/Volumes/movie_rag/bronze/raw/wheels/movie_rag-0.1.0-py3-none-any.whl", "movie_rag wheel (UC volume or bundle artifact path)")
+dbutils.widgets.text(
+    "wheel",
+    "/Volumes/movie_rag/bronze/raw/wheels/movie_rag-0.1.0-py3-none-any.whl",
+    "movie_rag wheel (UC volume or bundle artifact path)",
+)
 wheel = dbutils.widgets.get("wheel")
 
 # COMMAND ----------

@@ -58,14 +58,16 @@ REFERENCE = re.compile(r"\$\{([^}]+)\}")
 JOB_REFERENCE = re.compile(r"\{\{([^}]+)\}\}")
 TOKEN = "dapi-bundle-run-0123456789"
 USER = "deployer@example.com"
-#: What `databricks bundle deploy --var ...` would pass: a catalog local Spark has, and
-#: schemas no other test uses.
+#: What `databricks bundle deploy --var ...` would pass: a catalog local Spark has, schemas
+#: no other test uses, and a gate the 20-movie sample can pass (its held-out nDCG is far below
+#: what the real catalogue's gate asks; the gate's refusal is tested in tests/test_bundle.py).
 OVERRIDES = {
     "catalog": "spark_catalog",
     "bronze_schema": "bundle_bronze",
     "silver_schema": "bundle_silver",
     "service_principal": "movie-rag-sp",
     "warehouse_id": "0123456789abcdef",
+    "gate_min": "0.0",
 }
 SEED_QUESTION = "I liked 'Jurassic Park'. Can you suggest some movies similar?"
 
@@ -239,11 +241,6 @@ def workspace() -> Iterator[Workspace]:
         yield ws
 
 
-@pytest.mark.xfail(
-    reason="ingest..publish pass; the sample's tags/chain/ndcg is under gate_min 0.05, so "
-    "gate_passed is false and deploy is skipped (the gate works); threshold not settled yet",
-    strict=False,
-)
 def test_the_job_runs_every_task_and_the_endpoint_answers(
     spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace: Workspace
 ) -> None:
@@ -296,6 +293,13 @@ def test_the_job_runs_every_task_and_the_endpoint_answers(
                 workspace.vector_search.register_table(
                     table, location.first()["data_type"].removeprefix("file:")
                 )
+            if task["task_key"] in {"ingest", "index"}:
+                # What the tasks created is a Unity Catalog securable deploy can grant on.
+                for row in spark.sql(f"SHOW TABLES IN {catalog}.{silver}").collect():
+                    workspace.serving.register_table(f"{catalog}.{silver}.{row['tableName']}")
+                for index_name in workspace.vector_search.indexes:
+                    workspace.serving.register_table(index_name)
+                workspace.serving.register_table(f"{catalog}.{silver}.collab", "VOLUME")
             if task["task_key"] == "publish":
                 published = run.outputs["publish"]
                 workspace.serving.register_model(published["name"], str(published["version"]))
@@ -322,8 +326,8 @@ def test_the_job_runs_every_task_and_the_endpoint_answers(
             {"dataframe_split": {"columns": ["query"], "data": [[SEED_QUESTION]]}},
         )
         predictions = answer["predictions"]
-        assert len(predictions) == 1 and "Jurassic Park" not in str(predictions[0])[:0]
-        assert isinstance(predictions[0], str) and predictions[0]
+        assert len(predictions) == 1
+        assert isinstance(predictions[0], str) and predictions[0].strip()
 
         # The same tasks with the agent interface: a new version, the endpoint follows it.
         monkeypatch.setenv("MOVIE_RAG_SERVING_INTERFACE", "responses")

@@ -25,6 +25,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from movie_rag.secret_redaction import redact_secrets
+
 __all__ = [
     "PII_PLACEHOLDERS",
     "RedactingFilter",
@@ -277,8 +279,6 @@ def redact_value(value: Any) -> Any:
 
 
 def _clean_log_text(text: str) -> str:
-    from movie_rag.chain.safety import redact_secrets
-
     # Secret values and key-shaped strings too (an LLM error may quote its request), but
     # not every long token: run ids and hashes in a log are no secrets.
     return redact_secrets(redact_pii(text), random_tokens=False)

@@ -22,17 +22,15 @@ from movie_rag.cli import serve  # noqa: F401
 from movie_rag.cli import evaluate  # noqa: F401
 from movie_rag.cli import ui  # noqa: F401
 
+# The deployment job's commands (ingest, collab, index, gate, deploy).
+from movie_rag.cli import platform  # noqa: F401
+
 # isort: on
-# cli.platform reaches _reported_errors, _settings and _start through ``from movie_rag import cli``.
 from movie_rag.cli._app import _settings, _start, app, err, out  # noqa: F401
 from movie_rag.cli._errors import _reported_errors, install_hint  # noqa: F401
-from movie_rag.cli.platform import register as _register_platform
 from movie_rag.datasets import EXAMPLE_QUESTIONS
 
 __all__ = ["EXAMPLE_QUESTIONS", "app", "err", "install_hint", "main", "out"]
-
-# The deployment job's commands (collab, index, gate, deploy).
-_register_platform(app)
 
 
 def main() -> None:

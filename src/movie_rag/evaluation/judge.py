@@ -31,11 +31,10 @@ JUDGES = ("relevance", "groundedness", "safety")
 
 def judge_model(settings: MovieRagSettings) -> str | None:
     """The MLflow judge model URI for the configured LLM, or None when there is none."""
-    if settings.llm_provider == "openai":
-        return f"openai:/{settings.llm_endpoint}"
-    if settings.llm_provider == "databricks":
-        return f"databricks:/{settings.llm_endpoint}"
-    return None
+    from movie_rag.chain.llm_providers import llm_provider_for
+
+    provider = llm_provider_for(settings)
+    return None if provider is None else provider.judge_uri(settings)
 
 
 def judge_answers(
@@ -64,7 +63,7 @@ def judge_answers(
     yes = dict.fromkeys(JUDGES, 0)
     seen = dict.fromkeys(JUDGES, 0)
     errors = 0
-    with _openai_environment(settings):
+    with _judge_environment(settings):
         for query in queries:
             response = chain.invoke({"query": query.query, "k": k})
             records = [_record(chain, r.movie_id) for r in response.recommendations]
@@ -109,17 +108,15 @@ def _record(chain: Any, movie_id: int) -> dict[str, Any]:
 
 
 @contextmanager
-def _openai_environment(settings: MovieRagSettings) -> Iterator[None]:
-    # MLflow's OpenAI judge provider reads its endpoint and key from the environment.
-    wanted: dict[str, str] = {}
+def _judge_environment(settings: MovieRagSettings) -> Iterator[None]:
+    # MLflow's judge providers read their endpoint and key from the environment.
+    from movie_rag.chain.llm_providers import llm_provider_for
+
+    provider = llm_provider_for(settings)
+    wanted = {} if provider is None else provider.judge_environment(settings)
     if "MLFLOW_MODEL_CATALOG_URI" not in os.environ:
         # MLflow otherwise fetches a model price catalogue from the internet on each call.
         wanted["MLFLOW_MODEL_CATALOG_URI"] = ""
-    if settings.llm_provider == "openai":
-        if settings.llm_base_url:
-            wanted["OPENAI_API_BASE"] = settings.llm_base_url
-        if settings.llm_api_key is not None:
-            wanted["OPENAI_API_KEY"] = settings.llm_api_key.get_secret_value()
     previous = {name: os.environ.get(name) for name in wanted}
     os.environ.update(wanted)
     try:

@@ -9,7 +9,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from movie_rag.index.base import HIDDEN_COLUMNS, SearchHit, SearchMode, VectorIndex
+from movie_rag.index.base import SearchMode, VectorIndex
+from movie_rag.index.documents import to_document
 from movie_rag.index.filters import SearchFilters
 
 
@@ -55,18 +56,3 @@ class MovieIndexRetriever(BaseRetriever):
             mmr=self.mmr if mmr is None else mmr,
         )
         return [to_document(hit) for hit in hits]
-
-
-def to_document(hit: SearchHit) -> Document:
-    metadata = {
-        key: value
-        for key, value in hit.metadata.items()
-        if key != "document" and key not in HIDDEN_COLUMNS
-    }
-    metadata["movie_id"] = hit.movie_id
-    metadata["score"] = hit.score
-    return Document(
-        page_content=str(hit.metadata.get("document") or ""),
-        metadata=metadata,
-        id=str(hit.movie_id),
-    )

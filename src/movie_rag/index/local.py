@@ -24,8 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +36,8 @@ from filelock import Timeout
 
 from movie_rag._fault import fault_point
 from movie_rag._snapshots import PointerStat, VersionedDirectory
-from movie_rag.index._bm25 import BM25
 from movie_rag.index._cache import EmbeddingCache, text_digest
+from movie_rag.index._loaded_version import LoadedVersion
 from movie_rag.index._mmr import mmr_order, mmr_pool, relevance_from_scores
 from movie_rag.index._table import fingerprint, prepare, read_table
 from movie_rag.index.base import (
@@ -53,7 +52,7 @@ from movie_rag.index.base import (
     UnknownMovieError,
     VectorIndex,
 )
-from movie_rag.index.filters import SearchFilters, normalise_name
+from movie_rag.index.filters import SearchFilters
 
 if TYPE_CHECKING:
     from movie_rag.index.embeddings import TextEncoder
@@ -147,7 +146,7 @@ class LocalVectorIndex(VectorIndex):
         self.rrf_k = rrf_k
         self.lock_timeout = lock_timeout
         self._versions = VersionedDirectory(self.path, keep=2, lock_timeout=lock_timeout)
-        self._loaded: tuple[PointerStat, _Snapshot] | None = None
+        self._loaded: tuple[PointerStat, LoadedVersion] | None = None
         self._reload_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -205,7 +204,7 @@ class LocalVectorIndex(VectorIndex):
         with self._write_lock():
             current = self._current_version()
             if current is None:
-                previous: _Snapshot | None = None
+                previous: LoadedVersion | None = None
             else:
                 previous = self._load_version(current)
             table_fingerprint = fingerprint(data)
@@ -439,7 +438,7 @@ class LocalVectorIndex(VectorIndex):
     def _current_version(self) -> str | None:
         return self._versions.live()
 
-    def _read_snapshot(self) -> _Snapshot:
+    def _read_snapshot(self) -> LoadedVersion:
         pointer = self._versions.pointer_stat()
         # One tuple, swapped in one assignment: concurrent searches never pair the pointer
         # state of one version with the snapshot of another.
@@ -454,7 +453,7 @@ class LocalVectorIndex(VectorIndex):
             self._loaded = (pointer, snapshot)
             return snapshot
 
-    def _load_current(self, held: _Snapshot | None) -> _Snapshot:
+    def _load_current(self, held: LoadedVersion | None) -> LoadedVersion:
         for attempt in range(_LOAD_ATTEMPTS):
             current = self._current_version()
             if current is None:
@@ -475,7 +474,7 @@ class LocalVectorIndex(VectorIndex):
                     raise
         raise AssertionError("unreachable")
 
-    def _load_version(self, version: str) -> _Snapshot:
+    def _load_version(self, version: str) -> LoadedVersion:
         directory = self.path / version
         manifest = json.loads((directory / _MANIFEST).read_text())
         problem = self._mismatch(manifest)
@@ -490,7 +489,7 @@ class LocalVectorIndex(VectorIndex):
                 f"{metadata.num_rows} movies; rebuild it with `movie-rag build`"
             )
         logger.debug("loaded index version %s (%d movies)", version, metadata.num_rows)
-        return _Snapshot.create(version, manifest, vectors, metadata)
+        return LoadedVersion.create(version, manifest, vectors, metadata)
 
     def _mismatch(self, manifest: dict[str, Any]) -> str | None:
         if manifest.get("format_version") != FORMAT_VERSION:
@@ -507,141 +506,6 @@ class LocalVectorIndex(VectorIndex):
                 "rebuild the index with `movie-rag build`"
             )
         return None
-
-
-@dataclass
-class _Snapshot:
-    """One loaded, immutable index version with its filter columns pre-extracted."""
-
-    version: str
-    manifest: dict[str, Any]
-    vectors: np.ndarray
-    metadata: pa.Table
-    ids: np.ndarray
-    row_of: dict[int, int]
-    numeric: dict[str, np.ndarray]
-    genre_columns: dict[str, int]
-    genre_matrix: np.ndarray
-    people: dict[str, np.ndarray]
-    _bm25: BM25 | None = None
-    _bm25_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @classmethod
-    def create(
-        cls, version: str, manifest: dict[str, Any], vectors: np.ndarray, metadata: pa.Table
-    ) -> _Snapshot:
-        ids = np.asarray(metadata.column("movie_id").to_numpy(), dtype=np.int64)
-        numeric = {name: _float_column(metadata, name) for name in ("year", "rating", "votes")}
-        genre_columns, genre_matrix = _genre_matrix(_list_column(metadata, "genres"))
-        people: dict[str, list[int]] = {}
-        for column in ("directors", "cast"):
-            for row, names in enumerate(_list_column(metadata, column)):
-                for name in names:
-                    rows = people.setdefault(normalise_name(name), [])
-                    if not rows or rows[-1] != row:
-                        rows.append(row)
-        return cls(
-            version=version,
-            manifest=manifest,
-            vectors=vectors,
-            metadata=metadata,
-            ids=ids,
-            row_of={int(movie_id): row for row, movie_id in enumerate(ids.tolist())},
-            numeric=numeric,
-            genre_columns=genre_columns,
-            genre_matrix=genre_matrix,
-            people={name: np.unique(rows) for name, rows in people.items()},
-        )
-
-    @property
-    def size(self) -> int:
-        return len(self.ids)
-
-    def candidates(self, filters: SearchFilters | None) -> np.ndarray:
-        """Rows passing ``filters``, ascending (the same semantics as ``matches``)."""
-        if filters is None or filters.is_empty:
-            return np.arange(self.size)
-        mask = np.ones(self.size, dtype=bool)
-        if filters.include_ids is not None:
-            mask &= np.isin(self.ids, np.fromiter(filters.include_ids, dtype=np.int64))
-        if filters.exclude_ids is not None:
-            mask &= ~np.isin(self.ids, np.fromiter(filters.exclude_ids, dtype=np.int64))
-        if filters.genres_any is not None:
-            mask &= self._genre_hits(filters.genres_any).any(axis=1)
-        if filters.genres_all is not None:
-            mask &= self._genre_hits(filters.genres_all).all(axis=1)
-        # NaN (unknown) compares False, so unknown values fail every bound.
-        with np.errstate(invalid="ignore"):
-            if filters.year_min is not None:
-                mask &= self.numeric["year"] >= filters.year_min
-            if filters.year_max is not None:
-                mask &= self.numeric["year"] <= filters.year_max
-            if filters.min_rating is not None:
-                mask &= self.numeric["rating"] >= filters.min_rating
-            if filters.min_votes is not None:
-                mask &= self.numeric["votes"] >= filters.min_votes
-        for person in filters.people or ():
-            credited = np.zeros(self.size, dtype=bool)
-            credited[self.people.get(normalise_name(person), np.empty(0, dtype=np.int64))] = True
-            mask &= credited
-        return np.flatnonzero(mask)
-
-    def _genre_hits(self, genres: Sequence[str]) -> np.ndarray:
-        hits = np.zeros((self.size, len(genres)), dtype=bool)
-        for position, genre in enumerate(genres):
-            column = self.genre_columns.get(normalise_name(genre))
-            if column is not None:
-                hits[:, position] = self.genre_matrix[:, column]
-        return hits
-
-    def bm25(self) -> BM25:
-        # Built on first hybrid query rather than at load: dense-only readers never pay.
-        if self._bm25 is None:
-            with self._bm25_lock:
-                if self._bm25 is None:
-                    self._bm25 = BM25(self.metadata.column("document").to_pylist())
-        return self._bm25
-
-    def hits(self, rows: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
-        records = self.metadata.take(pa.array(rows, type=pa.int64())).to_pylist()
-        return [
-            SearchHit(movie_id=int(record["movie_id"]), score=float(score), metadata=record)
-            for record, score in zip(records, scores.tolist(), strict=True)
-        ]
-
-    def hashes(self) -> dict[int, str]:
-        return dict(
-            zip(self.ids.tolist(), self.metadata.column("content_hash").to_pylist(), strict=True)
-        )
-
-    def vectors_by_digest(self) -> dict[bytes, np.ndarray]:
-        documents = self.metadata.column("document").to_pylist()
-        return {text_digest(doc): self.vectors[row] for row, doc in enumerate(documents)}
-
-
-def _float_column(table: pa.Table, name: str) -> np.ndarray:
-    if name not in table.column_names:
-        return np.full(table.num_rows, np.nan)
-    # Nulls become NaN, which fails every comparison: unknown values never pass a bound.
-    return np.asarray(table.column(name).cast(pa.float64()).to_numpy(), dtype=np.float64)
-
-
-def _list_column(table: pa.Table, name: str) -> list[list[str]]:
-    if name not in table.column_names:
-        return [[] for _ in range(table.num_rows)]
-    return [[v for v in values or () if v] for values in table.column(name).to_pylist()]
-
-
-def _genre_matrix(genres: list[list[str]]) -> tuple[dict[str, int], np.ndarray]:
-    columns: dict[str, int] = {}
-    for names in genres:
-        for name in names:
-            columns.setdefault(normalise_name(name), len(columns))
-    matrix = np.zeros((len(genres), len(columns)), dtype=bool)
-    for row, names in enumerate(genres):
-        for name in names:
-            matrix[row, columns[normalise_name(name)]] = True
-    return columns, matrix
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

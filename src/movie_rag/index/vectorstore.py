@@ -13,15 +13,17 @@ movies are added, changed and removed in the table and reach the index through
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from movie_rag.index._retriever import to_document
-from movie_rag.index.base import VectorIndex
+from movie_rag.index.documents import to_document
 from movie_rag.index.filters import FiltersLike, SearchFilters
+
+if TYPE_CHECKING:
+    from movie_rag.index.base import VectorIndex
 
 __all__ = ["MovieVectorStore"]
 

@@ -83,18 +83,20 @@ class ServedModelAccess:
 
         The index is the one ``DatabricksVectorIndex.from_settings`` queries; the embedding
         endpoint is ``settings.embedding_model`` unless that names the local model (then the
-        default Databricks embedding endpoint); the LLM endpoint when the provider is
-        ``databricks``; the collab volume when collaborative ranking is on and its location
-        is a volume.
+        default Databricks embedding endpoint); the LLM endpoints the provider calls
+        (``databricks``: its serving endpoint); the collab volume when collaborative ranking
+        is on and its location is a volume.
         """
+        from movie_rag.chain.llm_providers import llm_provider_for
         from movie_rag.index.databricks import DEFAULT_EMBEDDING_ENDPOINT
 
         s = settings
         index = s.vs_index_name or f"{s.catalog}.{s.silver_schema}.{s.movies_info_table}_index"
         model = s.embedding_model.removeprefix("sentence-transformers/")
         endpoints = [DEFAULT_EMBEDDING_ENDPOINT if model == "all-MiniLM-L6-v2" else model]
-        if s.llm_provider == "databricks":
-            endpoints.append(s.llm_endpoint)
+        provider = llm_provider_for(s)
+        if provider is not None:
+            endpoints.extend(provider.serving_endpoints(s))
         return cls(
             index=index,
             endpoints=tuple(dict.fromkeys(endpoints)),

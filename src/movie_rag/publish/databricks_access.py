@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from functools import partial
@@ -41,34 +42,37 @@ _APPLICATION_ID = re.compile(
 _QUERYING = frozenset({"CAN_QUERY", "CAN_VIEW", "CAN_MANAGE"})
 
 
-class WorkspaceAccess:
-    """Secrets, grants and identity; ``DatabricksServing`` supplies the plumbing below."""
+class WorkspaceAccess(ABC):
+    """Secrets, grants and identity over the workspace plumbing a subclass supplies.
+
+    :class:`~movie_rag.publish.databricks.DatabricksServing` is the one implementation: it
+    owns the SDK client, the retried call and the translation of SDK errors, which the
+    abstract members below name.
+    """
 
     _timeout: float
 
     @property
-    def host(self) -> str:  # pragma: no cover - DatabricksServing's
+    @abstractmethod
+    def host(self) -> str:
         """The workspace URL."""
-        raise NotImplementedError
 
     @property
-    def _workspace(self) -> WorkspaceClient:  # pragma: no cover - DatabricksServing's
-        raise NotImplementedError
+    @abstractmethod
+    def _workspace(self) -> WorkspaceClient:
+        """The authenticated SDK client."""
 
-    def _call(self, action: str, call: Callable[[], T], deadline: float) -> T:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _call(self, action: str, call: Callable[[], T], deadline: float) -> T:
+        """``call()`` retried on transient errors until ``deadline``."""
 
-    def _translate(  # pragma: no cover - DatabricksServing's
-        self, action: str, endpoint: str | None = None
-    ) -> AbstractContextManager[None]:
-        """The workspace URL."""
-        """The workspace URL."""
-        raise NotImplementedError
+    @abstractmethod
+    def _translate(self, action: str, endpoint: str | None = None) -> AbstractContextManager[None]:
+        """A context that turns SDK errors inside it into one-line ``ServingError``s."""
 
-    def _get(  # pragma: no cover - DatabricksServing's
-        self, name: str, deadline: float
-    ) -> ServingEndpointDetailed | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _get(self, name: str, deadline: float) -> ServingEndpointDetailed | None:
+        """The endpoint ``name``, or ``None`` when it does not exist."""
 
     def ensure_secret_scope(self, scope: str, secrets: dict[str, SecretStr]) -> dict[str, str]:
         """Create the secret scope if needed and store (overwrite) each secret in it.
