@@ -83,9 +83,9 @@ GROUPS: dict[str, dict[str, str]] = {
     "collab": _group(
         "collab_",
         "collab_enabled collab_path collab_like_threshold collab_min_co_likes collab_top_n "
-        "collab_alpha collab_engine collab_min_likes",
+        "collab_alpha collab_shrinkage collab_engine collab_min_likes",
         keep="als_rank als_reg als_alpha als_max_iter weight_collab weight_like_similarity "
-        "weight_like_popularity weight_collab_text weight_personal",
+        "weight_like_popularity weight_like_rating weight_collab_text weight_personal",
     ),
     "llm": _group(
         "llm_",
@@ -193,10 +193,16 @@ class MovieRagSettings(BaseSettings):
     )
     collab_top_n: int = Field(100, ge=1, description="Co-like neighbours kept per movie.")
     collab_alpha: float = Field(
-        1.0,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
+    )
+    collab_shrinkage: float = Field(
+        2.0,
+        ge=0.0,
+        description="Co-likes at which a neighbour's score is halved (co/(co+s)): discounts "
+        "pairs few users co-liked (0: no shrinkage).",
     )
     collab_engine: Literal["auto", "single_node", "spark"] = Field(
         "auto",
@@ -209,7 +215,7 @@ class MovieRagSettings(BaseSettings):
     als_alpha: float = Field(10.0, gt=0.0, description="ALS implicit-feedback confidence scale.")
     als_max_iter: int = Field(10, ge=1, description="ALS iterations.")
     weight_collab: float = Field(
-        0.5, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
+        1.0, ge=0.0, description="Weight of co-like neighbours of the seed ('like X')."
     )
     weight_like_similarity: float = Field(
         0.3,
@@ -218,10 +224,16 @@ class MovieRagSettings(BaseSettings):
         "drift back to weight_similarity).",
     )
     weight_like_popularity: float = Field(
-        1.0,
+        0.15,
         ge=0.0,
         description="'Like X' with co-likes: weight of popularity (cold seeds drift back to "
         "weight_popularity).",
+    )
+    weight_like_rating: float = Field(
+        0.25,
+        ge=0.0,
+        description="'Like X' with co-likes: weight of the rating prior (cold seeds drift back "
+        "to weight_rating).",
     )
     weight_collab_text: float = Field(
         0.4,

@@ -27,10 +27,30 @@ def real_ratings(shared_data: Path):
     return ratings.filter(pc.less_equal(ratings.column("user_id"), 200))
 
 
-def test_spark_neighbours_equal_the_in_memory_definition(spark: SparkSession, real_ratings) -> None:
+def _build_defaults() -> dict[str, float | int]:
+    from movie_rag.collab.model import training_params
+    from movie_rag.settings import MovieRagSettings
+
+    params = training_params(MovieRagSettings())
+    return {
+        name: params[name]
+        for name in ("like_threshold", "min_co_likes", "top_n", "alpha", "shrinkage")
+    }
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"like_threshold": 3.5, "min_co_likes": 2, "top_n": 25, "shrinkage": 3.0},
+        # What a build trains: the lift-over-popularity defaults of the settings.
+        pytest.param(_build_defaults(), id="build-defaults"),
+    ],
+)
+def test_spark_neighbours_equal_the_in_memory_definition(
+    spark: SparkSession, real_ratings, params: dict
+) -> None:
     from movie_rag.spark import arrow_to_spark
 
-    params = {"like_threshold": 3.5, "min_co_likes": 2, "top_n": 25, "shrinkage": 3.0}
     expected = fit_item_knn(real_ratings, **params)
     got = fit_item_knn_spark(arrow_to_spark(spark, real_ratings), **params)
     assert got.params == expected.params

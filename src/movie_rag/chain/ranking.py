@@ -103,6 +103,8 @@ class Ranker:
         excluded = set(exclude)
         if profile is not None:
             excluded |= profile.excluded
+        for other in [*parsed.more_seeds, *parsed.negative_seeds]:
+            excluded |= {other.movie_id, *self.catalogue.duplicates_of(other.movie_id)}
         if parsed.seed is not None:
             seed_id = parsed.seed.movie_id
             excluded |= {seed_id, *self.catalogue.duplicates_of(seed_id)}
@@ -159,7 +161,7 @@ class Ranker:
         s = self.settings
         if parsed.seed is not None:
             if model is not None and s.weight_collab > 0:
-                signals = self._seed_signals(parsed.seed.movie_id, model, pool, excluded)
+                signals = self._seed_signals(parsed, model, pool, excluded)
         elif (
             model is not None
             and hits
@@ -184,14 +186,21 @@ class Ranker:
         return signals
 
     def _seed_signals(
-        self, seed: int, model: CollaborativeModel, pool: int, excluded: set[int]
+        self, parsed: ParsedQuery, model: CollaborativeModel, pool: int, excluded: set[int]
     ) -> _Signals:
         s = self.settings
-        likes = model.neighbours.like_counts.get(seed, 0)
-        # Cold start: a seed few people liked has noisy co-likes; content carries it, and
-        # only a matching share of its neighbours joins the pool.
+        seeds = _seed_ids(parsed)
+        likes = sum(model.neighbours.like_counts.get(seed, 0) for seed in seeds)
+        # Cold start: seeds few people liked have noisy co-likes; content carries them, and
+        # only a matching share of their neighbours joins the pool.
         confidence = min(1.0, likes / s.collab_min_likes)
-        neighbours = model.neighbours.similar_to([seed], pool, exclude=excluded)
+        # Several seeds add their lift scores; a disliked one subtracts its own.
+        neighbours = model.neighbours.similar_to(
+            seeds,
+            pool,
+            exclude=excluded,
+            avoid=[m.movie_id for m in parsed.negative_seeds],
+        )
         return _Signals(
             collab=dict(neighbours),
             collab_weight=s.weight_collab * confidence,
@@ -263,6 +272,7 @@ class Ranker:
             confidence = signals.collab_weight / s.weight_collab
             w_sim = _mix(s.weight_like_similarity, w_sim, confidence)
             w_pop = _mix(s.weight_like_popularity, w_pop, confidence)
+            w_rating = _mix(s.weight_like_rating, w_rating, confidence)
         personal = self._personal(signals.profile, [h.movie_id for h in hits])
         w_personal = signals.personal_weight if personal else 0.0
         total = (w_sim + w_collab + w_personal + w_rating + w_pop + w_boost) or 1.0
@@ -340,6 +350,12 @@ class _Signals:
     personal_weight: float = 0.0
     extra_ids: list[int] = field(default_factory=list)
     text_hits: int = 0  # free text: only the first hits carry comparable text scores
+
+
+def _seed_ids(parsed: ParsedQuery) -> list[int]:
+    """The liked movies of a "like X" request: the seed first, then the others."""
+    seeds = [parsed.seed] if parsed.seed is not None else []
+    return list(dict.fromkeys(m.movie_id for m in [*seeds, *parsed.more_seeds]))
 
 
 def _mix(collab_weight: float, content_weight: float, confidence: float) -> float:

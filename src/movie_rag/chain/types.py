@@ -156,6 +156,10 @@ class ParsedQuery(BaseModel):
             softly boost matching movies; they never filter.
         boost_genres: Genres a vibe suggests (soft, like boost_terms).
         seed: The movie of a "like X" request, resolved in the catalogue.
+        more_seeds: Further liked movies of the request ("I liked A and B"): their co-likes
+            add to the seed's.
+        negative_seeds: Movies the request rules out ("... but not C"): never recommended,
+            and what their fans co-like is pushed down.
         seed_text: The title as written when it could not be resolved.
         follow_up: A reference to an earlier answer, if any.
         off_topic: The request is not about movies.
@@ -180,6 +184,8 @@ class ParsedQuery(BaseModel):
     boost_terms: list[str] = Field(default_factory=list)
     boost_genres: list[str] = Field(default_factory=list)
     seed: SeedMovie | None = None
+    more_seeds: list[SeedMovie] = Field(default_factory=list)
+    negative_seeds: list[SeedMovie] = Field(default_factory=list)
     seed_text: str | None = None
     follow_up: FollowUp | None = None
     off_topic: bool = False

@@ -109,7 +109,12 @@ class ItemNeighbours:
         ]
 
     def similar_to(
-        self, seed_ids: Sequence[int], k: int, exclude: Collection[int] = ()
+        self,
+        seed_ids: Sequence[int],
+        k: int,
+        exclude: Collection[int] = (),
+        *,
+        avoid: Sequence[int] = (),
     ) -> list[tuple[int, float]]:
         """Movies most co-liked with the seeds: each neighbour's scores summed over the seeds.
 
@@ -117,21 +122,47 @@ class ItemNeighbours:
             seed_ids: Movies the user liked (or asked about).
             k: How many movies to return (fewer when the seeds have fewer neighbours).
             exclude: Movies that must not come back; the seeds never do.
+            avoid: Movies the user disliked ("... but not C"): their neighbours' scores are
+                subtracted, so what C's fans like sinks; they never come back either. Only
+                movies co-liked with a seed are returned.
 
         Returns:
             ``(movie_id, score)`` pairs, best first, ties broken by the smaller id.
+
+        Example:
+            >>> import pyarrow as pa
+            >>> from movie_rag.collab.item_knn import fit_item_knn
+            >>> ratings = pa.table({"user_id": [1, 1, 1, 2, 2, 3, 3],
+            ...                     "movie_id": [10, 20, 30, 10, 20, 30, 40],
+            ...                     "rating": [5.0] * 7})
+            >>> model = fit_item_knn(ratings, alpha=0.5)
+            >>> [m for m, _ in model.similar_to([10], k=5)]
+            [20, 30]
+            >>> [m for m, _ in model.similar_to([10], k=5, avoid=[40])]
+            [20, 30]
+            >>> round(dict(model.similar_to([10], k=5, avoid=[40]))[30], 3)
+            -0.207
         """
-        banned = {int(i) for i in exclude} | {int(i) for i in seed_ids}
+        seeds = list(dict.fromkeys(int(i) for i in seed_ids))
+        negatives = [m for m in dict.fromkeys(int(i) for i in avoid) if m not in seeds]
+        banned = {int(i) for i in exclude} | set(seeds) | set(negatives)
         totals: dict[int, float] = {}
-        for seed in dict.fromkeys(int(i) for i in seed_ids):
-            start, end = self._offsets.get(seed, (0, 0))
-            for n, s in zip(
-                self._neighbours[start:end].tolist(), self._scores[start:end], strict=True
-            ):
+        for seed in seeds:
+            for n, s in self._rows(seed):
                 if n not in banned:
-                    totals[n] = totals.get(n, 0.0) + float(s)
+                    totals[n] = totals.get(n, 0.0) + s
+        for negative in negatives:
+            for n, s in self._rows(negative):
+                if n in totals:
+                    totals[n] -= s
         ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
         return ranked[: max(k, 0)]
+
+    def _rows(self, movie_id: int) -> list[tuple[int, float]]:
+        start, end = self._offsets.get(movie_id, (0, 0))
+        return list(
+            zip(self._neighbours[start:end].tolist(), self._scores[start:end].tolist(), strict=True)
+        )
 
     def save(self, directory: str | Path) -> Path:
         """Write the neighbours (parquet) and parameters (JSON) into ``directory``, atomically.

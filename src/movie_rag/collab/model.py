@@ -127,6 +127,7 @@ def training_params(settings: MovieRagSettings) -> dict[str, Any]:
         "min_co_likes": settings.collab_min_co_likes,
         "top_n": settings.collab_top_n,
         "alpha": settings.collab_alpha,
+        "shrinkage": settings.collab_shrinkage,
         "als_rank": settings.als_rank,
         "als_reg": settings.als_reg,
         "als_alpha": settings.als_alpha,
@@ -367,6 +368,7 @@ def train_collaborative(
         "min_co_likes": params["min_co_likes"],
         "top_n": params["top_n"],
         "alpha": params["alpha"],
+        "shrinkage": params["shrinkage"],
     }
     als = {
         "rank": params["als_rank"],

@@ -24,7 +24,7 @@ logger = logging.getLogger("movie_rag")
 
 #: Metric names in report order.
 RANKING_METRICS = ("precision", "recall", "ndcg", "hit_rate", "mrr")
-BEYOND_METRICS = ("coverage", "diversity", "novelty", "popularity", "grounding")
+BEYOND_METRICS = ("coverage", "diversity", "novelty", "popularity", "concentration", "grounding")
 
 Progress = Callable[[str], None]
 
@@ -145,5 +145,6 @@ def score_lists(
     scores["diversity"] = round(m.intra_list_diversity(lists, context.genres), 6)
     scores["novelty"] = round(m.novelty(lists, context.rating_counts, context.n_train_users), 6)
     scores["popularity"] = round(m.popularity(lists, context.rating_counts), 3)
+    scores["concentration"] = round(m.concentration(lists, context.rating_counts), 6)
     scores["grounding"] = round(m.grounding_rate(lists, context.catalogue_ids), 6)
     return scores

@@ -218,9 +218,17 @@ def build_user_item_knn(context: EvalContext) -> RecommenderSystem:
 
 
 def register() -> None:
-    """Add ``content``, ``hybrid``, ``als``, ``item-knn-user`` and ``per-user``."""
+    """Add the hybrid's systems and protocols.
+
+    Systems ``content``, ``hybrid``, ``als``, ``item-knn-user`` and ``item-knn-cosine``;
+    protocols ``per-user`` and ``similar-specific``.
+    """
+    from movie_rag.evaluation.lift import SpecificSimilarProtocol, build_cosine_item_knn
+
     SYSTEMS.setdefault("content", build_content)
     SYSTEMS.setdefault("hybrid", build_hybrid)
     SYSTEMS.setdefault("als", build_als)
     SYSTEMS.setdefault("item-knn-user", build_user_item_knn)
+    SYSTEMS.setdefault("item-knn-cosine", build_cosine_item_knn)
     PROTOCOLS.setdefault("per-user", PerUserProtocol())
+    PROTOCOLS.setdefault("similar-specific", SpecificSimilarProtocol())

@@ -18,6 +18,8 @@ Beyond accuracy, over all lists of one system on one protocol:
   movies, ``n_i`` the number of training users who rated movie i
 - ``popularity`` = mean training rating count of recommended movies (average recommendation
   popularity; lower means less popularity bias)
+- ``concentration`` = share of recommended movies that are among the 1% most-rated movies
+  (training rating counts): how much of what is recommended is the usual blockbusters
 - ``grounding`` = share of returned ids that are catalogue movies
 
 Example:
@@ -32,9 +34,11 @@ from collections.abc import Collection, Mapping, Sequence
 
 __all__ = [
     "catalogue_coverage",
+    "concentration",
     "grounding_rate",
     "hit_rate_at_k",
     "intra_list_diversity",
+    "most_rated",
     "ndcg_at_k",
     "novelty",
     "popularity",
@@ -128,6 +132,34 @@ def popularity(lists: Sequence[Sequence[int]], rating_counts: Mapping[int, int])
     """Mean training rating count of every recommended movie (popularity bias)."""
     values = [rating_counts.get(m, 0) for items in lists for m in items]
     return sum(values) / len(values) if values else 0.0
+
+
+def most_rated(rating_counts: Mapping[int, int], share: float = 0.01) -> frozenset[int]:
+    """The ``share`` most-rated movies (at least one), ties to the smaller id.
+
+    Example:
+        >>> sorted(most_rated({1: 5, 2: 9, 3: 9, 4: 1}, share=0.5))
+        [2, 3]
+    """
+    if not 0.0 < share <= 1.0:
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    rated = [m for m, n in rating_counts.items() if n > 0]
+    size = max(1, round(share * len(rated))) if rated else 0
+    return frozenset(sorted(rated, key=lambda m: (-rating_counts[m], m))[:size])
+
+
+def concentration(
+    lists: Sequence[Sequence[int]], rating_counts: Mapping[int, int], share: float = 0.01
+) -> float:
+    """Share of all recommended movies that are among the ``share`` most-rated movies.
+
+    Example:
+        >>> concentration([[2, 4], [3, 1]], {1: 5, 2: 9, 3: 9, 4: 1}, share=0.5)
+        0.5
+    """
+    top = most_rated(rating_counts, share)
+    returned = [m for items in lists for m in items]
+    return sum(1 for m in returned if m in top) / len(returned) if returned else 0.0
 
 
 def grounding_rate(lists: Sequence[Sequence[int]], catalogue_ids: Collection[int]) -> float:

@@ -1,6 +1,6 @@
 """Evaluation protocols: the queries, their ground truth and every parameter that fixes them.
 
-Two offline protocols on MovieLens, both deterministic given :class:`ProtocolParams`:
+Offline protocols on MovieLens, all deterministic given :class:`ProtocolParams`:
 
 ``tags``
     Natural-language queries built from MovieLens user tags ("Recommend some heist movies").
@@ -16,6 +16,10 @@ Two offline protocols on MovieLens, both deterministic given :class:`ProtocolPar
     >= ``like_threshold``), one liked movie that at least ``seed_min_train_ratings`` training
     users rated is drawn (``seed``) as X; the relevant movies are the user's other liked
     movies.
+
+``similar-specific``
+    "I liked X" again, judged on what the held-out users who liked X liked beyond its
+    popularity (:mod:`movie_rag.evaluation.lift`).
 
 ``grounding``
     A fixed mix of the two query kinds above, answered by the chain through an LLM (the
@@ -104,6 +108,18 @@ class ProtocolParams(BaseModel):
     similar_template: str = Field(
         "I liked '{title}'. Anything similar?", description="Similar-movie query text."
     )
+    specific_min_likers: int = Field(
+        5, ge=1, description="similar-specific: held-out users who liked the seed, at least."
+    )
+    specific_min_co_likes: int = Field(
+        2, ge=1, description="similar-specific: a relevant movie's co-likes with the seed."
+    )
+    specific_min_lift: float = Field(
+        2.0, gt=0.0, description="similar-specific: a relevant movie's lift over popularity."
+    )
+    specific_queries: int | None = Field(
+        None, ge=1, description="Most similar-specific queries (None: one per eligible seed)."
+    )
     grounding_queries: int = Field(
         60, ge=1, description="Queries of the adversarial-LLM grounding protocol."
     )
@@ -114,10 +130,11 @@ class ProtocolParams(BaseModel):
 
     @classmethod
     def reduced(cls, **overrides: object) -> ProtocolParams:
-        """The CI protocol: the same rules on 30 tag and 40 similar-movie queries."""
+        """The CI protocol: the same rules on 30 tag, 40 similar, 150 similar-specific queries."""
         values: dict[str, object] = {
             "tag_queries": 30,
             "similar_queries": 40,
+            "specific_queries": 150,
             "grounding_queries": 20,
             "judge_queries": 5,
         }

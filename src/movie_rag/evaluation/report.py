@@ -44,6 +44,7 @@ _LABELS = {
     "diversity": "ILD",
     "novelty": "novelty",
     "popularity": "popularity",
+    "concentration": "top-1%",
     "grounding": "grounded",
     "latency_ms_p50": "p50 ms",
 }

@@ -224,7 +224,7 @@ class ItemKNNSystem:
     """Neighbours of the seed movies by co-likes among training users."""
 
     name = "item-knn"
-    protocols = frozenset({"similar"})
+    protocols = frozenset({"similar", "similar-specific"})
 
     def __init__(self, neighbours: Any) -> None:
         self._neighbours = neighbours
