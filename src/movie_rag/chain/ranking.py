@@ -170,10 +170,12 @@ class Ranker:
         ):
             # "The best X" (and a bare "X movies") asks for quality (rating and
             # popularity), not for the co-likes of whatever matched the wording.
+            # The share of each match's fans who liked a movie, not the lift-scored order of
+            # "like X": a kind's well-liked films are what free text asks for.
             best = sorted(hits, key=lambda h: (-h.score, h.movie_id))[:_TEXT_SEEDS]
             totals: dict[int, float] = {}
             for rank, hit in enumerate(best):
-                for movie_id, score in model.neighbours.neighbours_of(hit.movie_id):
+                for movie_id, score in model.share_of_fans(hit.movie_id):
                     totals[movie_id] = totals.get(movie_id, 0.0) + score / (1 + rank)
             signals.collab = totals
             signals.collab_weight = s.weight_collab_text

@@ -182,6 +182,48 @@ class CollaborativeModel:
         bounds = np.flatnonzero(np.r_[True, users[1:] != users[:-1], True])
         return {int(users[a]): (movies[a:b], stars[a:b]) for a, b in itertools.pairwise(bounds)}
 
+    @cached_property
+    def _likes(self) -> tuple[Any, Any, np.ndarray, np.ndarray]:
+        from scipy import sparse
+
+        liked = self.histories.column("rating").to_numpy() >= self.like_threshold
+        users = self.histories.column("user_id").to_numpy()[liked]
+        movies = self.histories.column("movie_id").to_numpy()[liked]
+        user_ids, user_index = np.unique(users, return_inverse=True)
+        movie_ids, movie_index = np.unique(movies, return_inverse=True)
+        matrix = sparse.csr_matrix(
+            (np.ones(len(users)), (user_index, movie_index)),
+            shape=(len(user_ids), len(movie_ids)),
+        )
+        matrix.data[:] = 1.0  # a user rating a movie twice still likes it once
+        return matrix, matrix.T.tocsr(), movie_ids, np.asarray(matrix.sum(axis=0)).ravel()
+
+    def share_of_fans(self, movie_id: int) -> list[tuple[int, float]]:
+        """Movies the fans of one movie liked, scored by the share of its fans who did.
+
+        ``co(i, j) / n(i)`` (the conditional probability: :func:`~movie_rag.collab.item_knn.
+        fit_item_knn` with ``alpha`` 1 and no shrinkage), computed from the stored histories
+        whatever normalisation the stored neighbours use, with the neighbours' ``min_co_likes``
+        and ``top_n``. Free text borrows these from its best text matches: there the
+        well-liked films of a kind are the answer, not what X's fans like more than everybody.
+
+        Returns:
+            ``(movie_id, share)`` pairs, best first, ties broken by the smaller id; empty for
+            a movie nobody liked.
+        """
+        matrix, by_item, movie_ids, counts = self._likes
+        row = int(np.searchsorted(movie_ids, movie_id))
+        if row >= len(movie_ids) or movie_ids[row] != movie_id:
+            return []
+        co = np.asarray((by_item[row] @ matrix).todense()).ravel()
+        co[row] = 0.0
+        params = self.neighbours.params
+        co[co < params.get("min_co_likes", 1)] = 0.0
+        (cols,) = np.nonzero(co)
+        shares = co[cols] / counts[row]
+        order = np.lexsort((movie_ids[cols], -shares))[: params.get("top_n", 100)]
+        return [(int(movie_ids[cols[i]]), float(shares[i])) for i in order]
+
     def user_factor(self, user_id: int) -> np.ndarray | None:
         """The ALS factor of a MovieLens user, or None for a user the model never saw."""
         row = self._user_rows.get(int(user_id))
