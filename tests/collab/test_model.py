@@ -243,3 +243,25 @@ def test_single_node_needs_no_spark_and_spark_needs_a_frame(
     # No staging or temp files; only the writers' lock.
     assert [p.name for p in root.iterdir() if p.name.startswith(".")] == [".lock"]
     assert (root / live / "manifest.json").is_file()
+
+
+def test_free_text_share_of_fans_is_the_conditional_probability(small_ratings: pa.Table) -> None:
+    # The stored neighbours are lift-scored; free text still borrows co(i, j) / n(i).
+    lift = fit_item_knn(small_ratings, alpha=0.4, shrinkage=2.0)
+    conditional = fit_item_knn(small_ratings, alpha=1.0)
+    model = CollaborativeModel(
+        neighbours=lift,
+        user_ids=np.array([], dtype=np.int64),
+        user_factors=np.zeros((0, 1)),
+        item_ids=np.array([], dtype=np.int64),
+        item_factors=np.zeros((0, 1)),
+        histories=small_ratings,
+        manifest={"params": {"like_threshold": 4.0}},
+    )
+    for movie_id in (1, 260, 296, 2571, 4993):
+        expected = conditional.neighbours_of(movie_id)
+        got = model.share_of_fans(movie_id)
+        assert [m for m, _ in got] == [m for m, _ in expected]
+        assert np.allclose([s for _, s in got], [s for _, s in expected])
+    assert [m for m, _ in model.share_of_fans(1)] != [m for m, _ in lift.neighbours_of(1)]
+    assert model.share_of_fans(-5) == []
