@@ -7,7 +7,6 @@ add per query term.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,26 +22,35 @@ class BM25:
     def __init__(self, documents: Sequence[str], *, k1: float = 1.5, b: float = 0.75) -> None:
         self.size = len(documents)
         tokenized = [tokenize(doc) for doc in documents]
-        lengths = np.array([len(tokens) for tokens in tokenized], dtype=np.float32)
+        counts_per_row = np.fromiter(map(len, tokenized), dtype=np.int64, count=self.size)
+        lengths = counts_per_row.astype(np.float32)
         average = float(lengths.mean()) if self.size and lengths.mean() > 0 else 1.0
         norm = k1 * (1.0 - b + b * lengths / average)
 
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for row, tokens in enumerate(tokenized):
-            for term, count in Counter(tokens).items():
-                rows, counts = postings.setdefault(term, ([], []))
-                rows.append(row)
-                counts.append(count)
-
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, (rows, counts) in postings.items():
-            row_array = np.array(rows, dtype=np.int64)
-            tf = np.array(counts, dtype=np.float32)
-            df = len(rows)
-            # The "+1" form of IDF stays positive for terms in more than half the documents.
-            idf = np.log1p((self.size - df + 0.5) / (df + 0.5))
-            weights = idf * tf * (k1 + 1.0) / (tf + norm[row_array])
-            self._postings[term] = (row_array, weights.astype(np.float32))
+        # Vectorised postings: one term id per token, then (term, row) pairs counted in one
+        # sort, grouped by term (rows ascending within a term), as the loop over
+        # ``Counter(tokens)`` would give them. Term ids follow first appearance.
+        vocabulary: dict[str, int] = {}
+        term_of = vocabulary.setdefault
+        term_ids = np.fromiter(
+            (term_of(token, len(vocabulary)) for tokens in tokenized for token in tokens),
+            dtype=np.int64,
+            count=int(counts_per_row.sum()),
+        )
+        token_rows = np.repeat(np.arange(self.size, dtype=np.int64), counts_per_row)
+        pairs, tf_counts = np.unique(term_ids * max(self.size, 1) + token_rows, return_counts=True)
+        pair_terms = pairs // max(self.size, 1)
+        row_array = pairs - pair_terms * max(self.size, 1)
+        df = np.bincount(pair_terms, minlength=len(vocabulary))
+        bounds = np.concatenate(([0], np.cumsum(df))).tolist()
+        # The "+1" form of IDF stays positive for terms in more than half the documents.
+        idf = np.log1p((self.size - df + 0.5) / (df + 0.5))
+        tf = tf_counts.astype(np.float32)
+        weights = (idf[pair_terms] * tf * (k1 + 1.0) / (tf + norm[row_array])).astype(np.float32)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            term: (row_array[bounds[i] : bounds[i + 1]], weights[bounds[i] : bounds[i + 1]])
+            for term, i in vocabulary.items()
+        }
 
     def scores(self, query: str) -> np.ndarray:
         scores = np.zeros(self.size, dtype=np.float32)

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from filelock import Timeout
 
 from movie_rag._fault import fault_point
+from movie_rag._parquet import read_parquet
 from movie_rag._snapshots import PointerStat, VersionedDirectory
 from movie_rag.index._cache import EmbeddingCache, text_digest
 from movie_rag.index._loaded_version import LoadedVersion
@@ -481,7 +482,7 @@ class LocalVectorIndex(VectorIndex):
         if problem is not None:
             raise IndexMismatchError(f"index at {directory}: {problem}")
         vectors = np.load(directory / _VECTORS)
-        metadata = pq.read_table(directory / _METADATA)
+        metadata = read_parquet(directory / _METADATA)
         if vectors.shape != (metadata.num_rows, manifest["dimension"]):
             raise IndexMismatchError(
                 f"index at {directory} is inconsistent: {vectors.shape[0]} vectors of "
