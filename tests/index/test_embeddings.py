@@ -172,9 +172,9 @@ def test_onnx_cache_key_follows_the_weights(tmp_path: Path) -> None:
         onnx_cache_file(tmp_path / "empty", tmp_path)
 
 
-# Measured over 32 benchmark questions on the real build: query cosine int8 vs fp32 min 0.952,
-# median 0.970; 256 real documents: min 0.907, median 0.951 (docs/performance.md).
-INT8_QUERY_COSINE = 0.93
+# Measured on the real build (bench_index.py --int8): 500 generated queries, cosine int8 vs fp32
+# min 0.922, median 0.969; 256 real documents: min 0.907, median 0.951 (docs/performance.md).
+INT8_QUERY_COSINE = 0.9
 
 
 def test_int8_query_vectors_stay_close_to_fp32(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,13 +37,20 @@ class LoadedVersion:
     numeric: dict[str, np.ndarray]
     _genres: tuple[dict[str, int], np.ndarray] | None = None
     _people: dict[str, np.ndarray] | None = None
+    bm25_file: Path | None = None
     _bm25: BM25 | None = None
     _bm25_lock: threading.Lock = field(default_factory=threading.Lock)
     _columns_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(
-        cls, version: str, manifest: dict[str, Any], vectors: np.ndarray, metadata: pa.Table
+        cls,
+        version: str,
+        manifest: dict[str, Any],
+        vectors: np.ndarray,
+        metadata: pa.Table,
+        *,
+        bm25_file: Path | None = None,
     ) -> LoadedVersion:
         ids = np.asarray(metadata.column("movie_id").to_numpy(), dtype=np.int64)
         numeric = {name: _float_column(metadata, name) for name in ("year", "rating", "votes")}
@@ -56,6 +64,7 @@ class LoadedVersion:
             ids=ids,
             row_of={int(movie_id): row for row, movie_id in enumerate(ids.tolist())},
             numeric=numeric,
+            bm25_file=bm25_file,
         )
 
     @property
@@ -126,11 +135,15 @@ class LoadedVersion:
         return hits
 
     def bm25(self) -> BM25:
-        # Built on first hybrid query rather than at load: dense-only readers never pay.
+        # Read (or built) on first hybrid query rather than at load: dense-only readers never
+        # pay. A version written since the postings are saved with it reads them.
         if self._bm25 is None:
             with self._bm25_lock:
                 if self._bm25 is None:
-                    self._bm25 = BM25(self.metadata.column("document").to_pylist())
+                    saved = None
+                    if self.bm25_file is not None and self.bm25_file.is_file():
+                        saved = BM25.load(self.bm25_file, size=self.size)
+                    self._bm25 = saved or BM25(self.metadata.column("document").to_pylist())
         return self._bm25
 
     def hits(self, rows: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
