@@ -10,4 +10,6 @@ mypy
 # The real-data build on the other runtimes (pyspark 3.5, Spark Connect; see docs/runtimes.md),
 # checked against this environment's by tests/test_runtimes.py.
 source scripts/_matrix.sh
-pytest -m "not databricks_live" --durations=15 "$@"
+# Two workers: much of the suite waits on subprocesses, servers and the JVM, so two overlap
+# well on two cores (tests/conftest.py keeps each expensive session fixture on one worker).
+pytest -m "not databricks_live" -n "${MOVIE_RAG_TEST_WORKERS:-2}" --dist loadgroup --durations=15 "$@"

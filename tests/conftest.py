@@ -16,6 +16,26 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# Session fixtures that are expensive to build: every test using one runs on the same
+# pytest-xdist worker (``--dist loadgroup``), so each is built once per run, not per worker.
+_GROUPED_FIXTURES = {
+    "real_build": "real-build",
+    "evaluation": "real-build",
+    "sample_workdir": "sample-publish",
+    "safety_workdir": "safety",
+    "built_index_dir": "minilm-index",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        for fixture, group in _GROUPED_FIXTURES.items():
+            if fixture in names:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
 def _shared_data_dir() -> Path:
     env = os.environ.get("MOVIE_RAG_SHARED_DATA")
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
