@@ -10,10 +10,15 @@ Measures, on one movies_info table:
 4. incremental ``sync`` after changing 1% of documents vs the full build, plus a no-change
    sync and a rebuild served by the embedding cache.
 
+5. with ``--int8 ENCODER_DIR`` instead: the ONNX encoder fp32 vs its int8 dynamic
+   quantisation, alternated in one process: document throughput, query p50 and the cosine
+   of each int8 vector to its fp32 one (documents and queries of the table).
+
 Usage::
 
     python benchmarks/bench_index.py --table .movie_rag/tables/movies_info
     python benchmarks/bench_index.py --synthetic 2000
+    python benchmarks/bench_index.py --table WD/tables/movies_info --int8 WD/index/encoder
 
 Prints a table and writes JSON to ``benchmarks/results/``.
 """
@@ -424,6 +429,55 @@ def render(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def int8_comparison(table: pa.Table, query_count: int, encoder_dir: Path) -> dict[str, Any]:
+    """ONNX fp32 vs int8 (dynamic quantisation): docs/s, query p50, vector cosines."""
+    from movie_rag.index import LocalEmbeddings
+    from movie_rag.index.onnx_encoder import OnnxSentenceEncoder, ensure_int8_export
+
+    fp32_embeddings = LocalEmbeddings(backend="onnx", onnx_dir=encoder_dir)
+    if fp32_embeddings.active_backend != "onnx":
+        raise SystemExit("--int8 needs onnxruntime and the ONNX export")
+    fp32 = fp32_embeddings._onnx_encoder()
+    started = time.perf_counter()
+    int8 = OnnxSentenceEncoder(fp32.model_path, ensure_int8_export(fp32.onnx_file))
+    quantise_s = time.perf_counter() - started
+    documents = [str(d) for d in _column(table, "document")][:256]
+    queries = make_queries(table, query_count)
+    rates: dict[str, list[float]] = {"fp32": [], "int8": []}
+    for _ in range(2):
+        for name, encoder in (("fp32", fp32), ("int8", int8)):
+            started = time.perf_counter()
+            encoder.encode(documents)
+            rates[name].append(len(documents) / (time.perf_counter() - started))
+    timings: dict[str, list[float]] = {"fp32": [], "int8": []}
+    for query in queries:
+        for name, encoder in (("fp32", fp32), ("int8", int8)):
+            started = time.perf_counter()
+            encoder.encode([query], batch_size=1)
+            timings[name].append((time.perf_counter() - started) * 1000)
+    doc_cos = (fp32.encode(documents) * int8.encode(documents)).sum(axis=1)
+    query_cos = (fp32.encode(queries) * int8.encode(queries)).sum(axis=1)
+    return {
+        "documents": len(documents),
+        "queries": len(queries),
+        "quantise_seconds": round(quantise_s, 2),
+        "file_mb": {
+            "fp32": round(fp32.onnx_file.stat().st_size / 2**20, 1),
+            "int8": round(int8.onnx_file.stat().st_size / 2**20, 1),
+        },
+        "docs_per_s": {name: round(max(values), 1) for name, values in rates.items()},
+        "query_p50_ms": {name: round(statistics.median(v), 2) for name, v in timings.items()},
+        "document_cosine": {
+            "min": round(float(doc_cos.min()), 4),
+            "median": round(float(np.median(doc_cos)), 4),
+        },
+        "query_cosine": {
+            "min": round(float(query_cos.min()), 4),
+            "median": round(float(np.median(query_cos)), 4),
+        },
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group()
@@ -432,6 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="use only this many rows of --table")
     parser.add_argument("--queries", type=int, default=500, help="distinct queries (>= 500)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
+    parser.add_argument(
+        "--int8", type=Path, metavar="ENCODER_DIR", help="only fp32 vs int8 ONNX (see 5.)"
+    )
     args = parser.parse_args(argv)
 
     if args.table is not None:
@@ -447,6 +504,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         dataset = {"source": "synthetic", "rows": table.num_rows}
 
     load_before = os.getloadavg()[0]
+    if args.int8 is not None:
+        compared = int8_comparison(table, args.queries, args.int8)
+        compared["load_average_before"] = [round(x, 2) for x in (load_before,)]
+        compared["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench_index_int8.json").write_text(json.dumps(compared, indent=2))
+        sys.stdout.write(json.dumps(compared, indent=2) + "\n")
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_index_") as scratch:
         results = bench(table, args.queries, Path(scratch))
     results["load_average_1m_before"] = round(load_before, 2)

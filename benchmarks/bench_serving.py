@@ -1,6 +1,7 @@
 """The served model under load: ready time, sequential latency, 8 concurrent clients.
 
 Usage: .venv/bin/python benchmarks/bench_serving.py [--workdir DIR] [--workers N] [--seconds S]
+       .venv/bin/python benchmarks/bench_serving.py --compare-encoders [--rounds R]
 
 Publishes the chain of a built workdir (default: builds the bundled sample into a temporary
 one) to the local registry, serves ``models:/movie_rag@champion`` with ``mlflow models serve``
@@ -8,6 +9,12 @@ on 127.0.0.1, and measures: seconds until ready, the first request, sequential p
 8 client threads posting the original UI's ``dataframe_records`` payload for S seconds
 (req/s, p50/p99, errors). Target: >= 30 req/s with the grounded generator on 2 cores.
 Results: stdout and benchmarks/results/serving.json. Traffic goes to loopback only.
+
+``--compare-encoders`` measures only the ready time (and the first request), side by side in
+one run: the same workdir published twice, once with ``embedding_backend="onnx"`` (the
+default query path, no torch) and once with ``embedding_backend="torch"``
+(sentence-transformers), under their own aliases, served alternately ``--rounds`` times
+each; the median ready times and their ratio go to benchmarks/results/serving_encoders.json.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = [
@@ -88,6 +96,45 @@ def load(url: str, seconds: float, clients: int = 8) -> dict[str, float]:
     }
 
 
+def compare_encoders(workdir: Path, workers: int, rounds: int) -> dict[str, Any]:
+    """Ready time of the served model with the ONNX and the torch query encoder, alternated."""
+    from movie_rag import MovieRagSettings
+    from movie_rag.publish import ModelPublisher
+
+    publishers = {}
+    for backend in ("onnx", "torch"):
+        settings = MovieRagSettings(workdir=workdir, embedding_backend=backend)
+        publisher = ModelPublisher(settings)
+        publisher.publish(alias=f"bench_{backend}")
+        publishers[backend] = publisher
+    load_before = os.getloadavg()
+    ready: dict[str, list[float]] = {"onnx": [], "torch": []}
+    first: dict[str, list[float]] = {"onnx": [], "torch": []}
+    for _ in range(rounds):
+        for backend, publisher in publishers.items():
+            server = publisher.serve_local(
+                model_uri=f"models:/movie_rag@bench_{backend}", port=0, workers=workers
+            )
+            try:
+                first[backend].append(post(server.url, QUERIES[0])[0])
+            finally:
+                server.stop()
+            ready[backend].append(server.ready_seconds or 0.0)
+    medians = {backend: statistics.median(values) for backend, values in ready.items()}
+    return {
+        "workers": workers,
+        "rounds": rounds,
+        "ready_seconds": {b: [round(v, 1) for v in values] for b, values in ready.items()},
+        "ready_median_seconds": {b: round(v, 1) for b, v in medians.items()},
+        "first_request_ms": {
+            b: round(statistics.median(values) * 1000, 1) for b, values in first.items()
+        },
+        "onnx_over_torch": round(medians["onnx"] / medians["torch"], 2),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     from movie_rag import MovieRagSettings
     from movie_rag.publish import ModelPublisher
@@ -96,6 +143,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="a built workdir (default: build the sample)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument(
+        "--compare-encoders",
+        action="store_true",
+        help="only ready times, ONNX vs torch query encoder, alternated in one run",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="servers per encoder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp) / "wd"
@@ -105,6 +158,14 @@ def main() -> None:
 
             sample = sample_catalogue()
             build_catalogue(settings, sample.movielens_dir, sample.imdb_paths)
+        if args.compare_encoders:
+            compared = compare_encoders(workdir, args.workers, args.rounds)
+            compared["workdir"] = str(args.workdir or "sample")
+            print(json.dumps(compared, indent=2))
+            out = REPO / "benchmarks" / "results"
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "serving_encoders.json").write_text(json.dumps(compared, indent=2) + "\n")
+            return
         publisher = ModelPublisher(settings)
         publisher.publish()
         server = publisher.serve_local(port=0, workers=args.workers)

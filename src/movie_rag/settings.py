@@ -141,6 +141,16 @@ class MovieRagSettings(BaseSettings):
     document_max_tokens: int | None = Field(
         None, ge=16, description="Override the document token limit (default: the model's)."
     )
+    embedding_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="Local encoder runtime: 'onnx' (onnxruntime, no torch on the query path), "
+        "'torch' (sentence-transformers); 'auto' is onnx when onnxruntime is installed.",
+    )
+    embedding_query_int8: bool = Field(
+        False,
+        description="Encode queries with the int8-quantised ONNX export (documents stay "
+        "fp32); off: it changes rankings more than the 1% quality bar allows.",
+    )
     title_year_tolerance: int = Field(
         1, ge=0, le=3, description="Years of slack when matching id-less records on title."
     )

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from movie_rag._parquet import read_parquet
 from movie_rag.errors import ConfigurationError, InputFileError
 from movie_rag.platform import platform_for
 from movie_rag.settings import MovieRagSettings
@@ -306,7 +307,7 @@ def read_local_table(path: str | Path) -> pa.Table:
         return _read_delta(path)
     try:
         # Directory discovery skips _SUCCESS, .crc and other files Spark leaves beside parts.
-        return pq.read_table(path)
+        return read_parquet(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputFileError(path, f"cannot be read as parquet: {exc}", "a parquet table") from exc
 

@@ -40,6 +40,58 @@ def test_bm25_of_no_documents() -> None:
     assert BM25([]).scores("anything").shape == (0,)
 
 
+def _reference_postings(documents: list[str], k1: float = 1.5, b: float = 0.75) -> dict:
+    # The per-document loop the vectorised construction replaced, kept as the oracle.
+    from collections import Counter
+
+    tokenized = [tokenize(doc) for doc in documents]
+    lengths = np.array([len(tokens) for tokens in tokenized], dtype=np.float32)
+    average = float(lengths.mean()) if len(documents) and lengths.mean() > 0 else 1.0
+    norm = k1 * (1.0 - b + b * lengths / average)
+    postings: dict[str, tuple[list[int], list[int]]] = {}
+    for row, tokens in enumerate(tokenized):
+        for term, count in Counter(tokens).items():
+            rows, counts = postings.setdefault(term, ([], []))
+            rows.append(row)
+            counts.append(count)
+    out = {}
+    for term, (rows, counts) in postings.items():
+        row_array = np.array(rows, dtype=np.int64)
+        tf = np.array(counts, dtype=np.float32)
+        idf = np.log1p((len(documents) - len(rows) + 0.5) / (len(rows) + 0.5))
+        weights = idf * tf * (k1 + 1.0) / (tf + norm[row_array])
+        out[term] = (row_array, weights.astype(np.float32))
+    return out
+
+
+def test_bm25_postings_equal_the_per_document_construction() -> None:
+    documents = [*DOCS, "kidnapping kidnapping kidnapping in the snow", "Snow, snow; SNOW!"]
+    built = BM25(documents)._postings
+    reference = _reference_postings(documents)
+    assert built.keys() == reference.keys()
+    for term, (rows, weights) in reference.items():
+        np.testing.assert_array_equal(built[term][0], rows)
+        np.testing.assert_array_equal(built[term][1], weights)
+
+
+def test_bm25_saved_postings_load_equal_and_mismatches_are_refused(tmp_path: Path) -> None:
+    bm25 = BM25(DOCS)
+    path = tmp_path / "bm25.npz"
+    bm25.save(path)
+    loaded = BM25.load(path, size=len(DOCS))
+    assert loaded is not None
+    for query in ("woodchipper kidnapping", "keywords", "zzz", ""):
+        np.testing.assert_array_equal(loaded.scores(query), bm25.scores(query))
+    assert BM25.load(path, size=len(DOCS) + 1) is None  # another version's documents
+    assert BM25.load(path, size=len(DOCS), k1=1.2) is None  # other parameters
+    assert BM25.load(tmp_path / "missing.npz", size=len(DOCS)) is None
+    (tmp_path / "broken.npz").write_bytes(b"not an npz")
+    assert BM25.load(tmp_path / "broken.npz", size=len(DOCS)) is None
+    BM25([]).save(tmp_path / "empty.npz")
+    empty = BM25.load(tmp_path / "empty.npz", size=0)
+    assert empty is not None and empty.scores("x").shape == (0,)
+
+
 def _vectors(n: int, dim: int = 4, seed: int = 0) -> np.ndarray:
     v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
     return v / np.linalg.norm(v, axis=1, keepdims=True)

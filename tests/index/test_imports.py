@@ -24,6 +24,7 @@ PUBLIC = {
     "UnknownMovieError",
     "VectorIndex",
     "VectorIndexManager",
+    "embed_on_spark",
     "export_onnx",
 }
 

@@ -64,6 +64,18 @@ def test_a_new_reader_finds_the_same_results(
         assert reopened.search(query, k=5) == local_index.search(query, k=5)
 
 
+def test_hybrid_search_reads_the_saved_bm25_postings_or_builds_them(
+    local_index: LocalVectorIndex, embeddings: LocalEmbeddings
+) -> None:
+    saved = _live_version(local_index) / "bm25.npz"
+    assert saved.is_file()
+    queries = ("space creature", "romantic comedy in new york", "prison escape")
+    with_file = [local_index.search(q, k=5, mode="hybrid") for q in queries]
+    saved.unlink()  # a version written before the postings were saved with it
+    rebuilt = LocalVectorIndex(local_index.path, embeddings)
+    assert [rebuilt.search(q, k=5, mode="hybrid") for q in queries] == with_file
+
+
 def test_exact_search_agrees_with_faiss(local_index: LocalVectorIndex) -> None:
     faiss = pytest.importorskip("faiss")
     vectors = np.load(_live_version(local_index) / "vectors.npy")

@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from movie_rag._parquet import read_parquet
 from movie_rag.errors import InputFileError
 
 __all__ = ["NEIGHBOURS_SCHEMA", "ItemNeighbours", "fit_item_knn", "neighbour_score"]
@@ -192,7 +193,7 @@ class ItemNeighbours:
             )
         payload = json.loads((directory / _PARAMS_FILE).read_text())
         counts = {int(k): int(v) for k, v in payload.pop("like_counts", {}).items()}
-        return cls(pq.read_table(path), payload, counts)
+        return cls(read_parquet(path), payload, counts)
 
 
 def fit_item_knn(

@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from movie_rag._parquet import read_parquet
 from movie_rag._snapshots import POINTER, VersionedDirectory
 from movie_rag.collab.item_knn import ItemNeighbours
 from movie_rag.errors import InputFileError
@@ -302,7 +303,7 @@ class CollaborativeModel:
             user_factors=arrays["user_factors"],
             item_ids=arrays["item_ids"],
             item_factors=arrays["item_factors"],
-            histories=pq.read_table(version / _HISTORIES),
+            histories=read_parquet(version / _HISTORIES),
             manifest=manifest,
         )
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from movie_rag.index.local import LocalVectorIndex
     from movie_rag.index.manager import VectorIndexManager
     from movie_rag.index.onnx_encoder import OnnxSentenceEncoder, export_onnx
+    from movie_rag.index.spark_embeddings import embed_on_spark
     from movie_rag.index.vectorstore import MovieVectorStore
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "UnknownMovieError",
     "VectorIndex",
     "VectorIndexManager",
+    "embed_on_spark",
     "export_onnx",
 ]
 
@@ -67,6 +69,7 @@ _EXPORTS: dict[str, str] = {
     "MovieVectorStore": "movie_rag.index.vectorstore",
     "OnnxSentenceEncoder": "movie_rag.index.onnx_encoder",
     "export_onnx": "movie_rag.index.onnx_encoder",
+    "embed_on_spark": "movie_rag.index.spark_embeddings",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

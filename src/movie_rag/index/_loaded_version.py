@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,26 +35,27 @@ class LoadedVersion:
     ids: np.ndarray
     row_of: dict[int, int]
     numeric: dict[str, np.ndarray]
-    genre_columns: dict[str, int]
-    genre_matrix: np.ndarray
-    people: dict[str, np.ndarray]
+    _genres: tuple[dict[str, int], np.ndarray] | None = None
+    _people: dict[str, np.ndarray] | None = None
+    bm25_file: Path | None = None
     _bm25: BM25 | None = None
     _bm25_lock: threading.Lock = field(default_factory=threading.Lock)
+    _columns_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def create(
-        cls, version: str, manifest: dict[str, Any], vectors: np.ndarray, metadata: pa.Table
+        cls,
+        version: str,
+        manifest: dict[str, Any],
+        vectors: np.ndarray,
+        metadata: pa.Table,
+        *,
+        bm25_file: Path | None = None,
     ) -> LoadedVersion:
         ids = np.asarray(metadata.column("movie_id").to_numpy(), dtype=np.int64)
         numeric = {name: _float_column(metadata, name) for name in ("year", "rating", "votes")}
-        genre_columns, genre_matrix = _genre_matrix(_list_column(metadata, "genres"))
-        people: dict[str, list[int]] = {}
-        for column in ("directors", "cast"):
-            for row, names in enumerate(_list_column(metadata, column)):
-                for name in names:
-                    rows = people.setdefault(normalise_name(name), [])
-                    if not rows or rows[-1] != row:
-                        rows.append(row)
+        # The genre matrix and the people postings are built on the first filter that needs
+        # them: a cold query without those filters (most of them) never pays for them.
         return cls(
             version=version,
             manifest=manifest,
@@ -62,10 +64,34 @@ class LoadedVersion:
             ids=ids,
             row_of={int(movie_id): row for row, movie_id in enumerate(ids.tolist())},
             numeric=numeric,
-            genre_columns=genre_columns,
-            genre_matrix=genre_matrix,
-            people={name: np.unique(rows) for name, rows in people.items()},
+            bm25_file=bm25_file,
         )
+
+    @property
+    def genre_columns(self) -> dict[str, int]:
+        """Column of each (normalised) genre in :attr:`genre_matrix`."""
+        return self._genre_index()[0]
+
+    @property
+    def genre_matrix(self) -> np.ndarray:
+        """Rows x genres, True where the movie has the genre."""
+        return self._genre_index()[1]
+
+    def _genre_index(self) -> tuple[dict[str, int], np.ndarray]:
+        if self._genres is None:
+            with self._columns_lock:
+                if self._genres is None:
+                    self._genres = _genre_matrix(_list_column(self.metadata, "genres"))
+        return self._genres
+
+    @property
+    def people(self) -> dict[str, np.ndarray]:
+        """Rows crediting each (normalised) director or cast member, ascending."""
+        if self._people is None:
+            with self._columns_lock:
+                if self._people is None:
+                    self._people = _people_rows(self.metadata)
+        return self._people
 
     @property
     def size(self) -> int:
@@ -109,11 +135,15 @@ class LoadedVersion:
         return hits
 
     def bm25(self) -> BM25:
-        # Built on first hybrid query rather than at load: dense-only readers never pay.
+        # Read (or built) on first hybrid query rather than at load: dense-only readers never
+        # pay. A version written since the postings are saved with it reads them.
         if self._bm25 is None:
             with self._bm25_lock:
                 if self._bm25 is None:
-                    self._bm25 = BM25(self.metadata.column("document").to_pylist())
+                    saved = None
+                    if self.bm25_file is not None and self.bm25_file.is_file():
+                        saved = BM25.load(self.bm25_file, size=self.size)
+                    self._bm25 = saved or BM25(self.metadata.column("document").to_pylist())
         return self._bm25
 
     def hits(self, rows: np.ndarray, scores: np.ndarray) -> list[SearchHit]:
@@ -144,6 +174,17 @@ def _list_column(table: pa.Table, name: str) -> list[list[str]]:
     if name not in table.column_names:
         return [[] for _ in range(table.num_rows)]
     return [[v for v in values or () if v] for values in table.column(name).to_pylist()]
+
+
+def _people_rows(table: pa.Table) -> dict[str, np.ndarray]:
+    people: dict[str, list[int]] = {}
+    for column in ("directors", "cast"):
+        for row, names in enumerate(_list_column(table, column)):
+            for name in names:
+                rows = people.setdefault(normalise_name(name), [])
+                if not rows or rows[-1] != row:
+                    rows.append(row)
+    return {name: np.unique(rows) for name, rows in people.items()}
 
 
 def _genre_matrix(genres: list[list[str]]) -> tuple[dict[str, int], np.ndarray]:

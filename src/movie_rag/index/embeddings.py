@@ -104,6 +104,11 @@ class LocalEmbeddings(Embeddings):
         device: Torch device.
         backend: ``auto``, ``onnx`` or ``torch`` (see above).
         onnx_dir: Where the ONNX export is cached (a build uses ``<workdir>/index/encoder``).
+        query_int8: Encode queries (:meth:`encode_query`, :meth:`embed_query`) with the
+            int8 dynamic quantisation of the ONNX export (documents stay fp32, so an index
+            and its embedding cache are unchanged). Only with the ``onnx`` backend; off by
+            default because it moves query vectors by cosine ~0.03 and changes rankings
+            (docs/performance.md).
 
     Example:
         Instantiate and embed:
@@ -126,6 +131,7 @@ class LocalEmbeddings(Embeddings):
         device: str = "cpu",
         backend: EmbeddingBackend = "auto",
         onnx_dir: str | os.PathLike[str] | None = None,
+        query_int8: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -134,6 +140,9 @@ class LocalEmbeddings(Embeddings):
         self.backend: EmbeddingBackend = backend
         self.onnx_dir = Path(onnx_dir) if onnx_dir is not None else None
         self._onnx: OnnxSentenceEncoder | None = None
+        self.query_int8 = query_int8
+        self._onnx_int8: OnnxSentenceEncoder | None = None
+        self._int8_failed = False
         self._resolved: str | None = None
         self._model_path = Path(model_path) if model_path is not None else None
         self._model_name = model_name
@@ -147,7 +156,7 @@ class LocalEmbeddings(Embeddings):
         return (
             f"LocalEmbeddings(model_name={self._model_name!r}, "
             f"model_path={str(self.model_path)!r}, batch_size={self.batch_size}, "
-            f"backend={self.backend!r})"
+            f"backend={self.backend!r}, query_int8={self.query_int8!r})"
         )
 
     @property
@@ -272,7 +281,28 @@ class LocalEmbeddings(Embeddings):
 
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query into a ``(dimension,)`` float32 unit vector."""
+        if self.query_int8 and self.active_backend == "onnx":
+            int8 = self._int8_encoder()
+            if int8 is not None:
+                return int8.encode([text], batch_size=1)[0]
         return self.encode([text])[0]
+
+    def _int8_encoder(self) -> OnnxSentenceEncoder | None:
+        if self._onnx_int8 is None and not self._int8_failed:
+            with self._load_lock:
+                if self._onnx_int8 is None and not self._int8_failed:
+                    from movie_rag.index.onnx_encoder import (
+                        OnnxSentenceEncoder,
+                        ensure_int8_export,
+                    )
+
+                    try:
+                        target = ensure_int8_export(self._onnx_encoder().onnx_file)
+                        self._onnx_int8 = OnnxSentenceEncoder(self.model_path, target)
+                    except (ConfigurationError, OSError, RuntimeError) as exc:
+                        logger.warning("int8 query encoder unavailable (%s); using fp32", exc)
+                        self._int8_failed = True
+        return self._onnx_int8
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed documents (LangChain ``Embeddings`` interface).
@@ -303,6 +333,8 @@ class LocalEmbeddings(Embeddings):
         state = self.__dict__.copy()
         state["_model"] = None
         state["_onnx"] = None
+        state["_onnx_int8"] = None
+        state["_int8_failed"] = False
         state["_resolved"] = None
         state["_load_lock"] = None
         return state

@@ -35,7 +35,9 @@ import pyarrow.parquet as pq
 from filelock import Timeout
 
 from movie_rag._fault import fault_point
+from movie_rag._parquet import read_parquet
 from movie_rag._snapshots import PointerStat, VersionedDirectory
+from movie_rag.index._bm25 import BM25
 from movie_rag.index._cache import EmbeddingCache, text_digest
 from movie_rag.index._loaded_version import LoadedVersion
 from movie_rag.index._mmr import mmr_order, mmr_pool, relevance_from_scores
@@ -67,6 +69,8 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _VECTORS = "vectors.npy"
 _METADATA = "metadata.parquet"
+#: BM25 postings of the version's documents (optional: older versions build them on load).
+_BM25 = "bm25.npz"
 _CACHE_DIR = "embedding_cache"
 # Texts per embedding call between progress reports and cache checkpoints: an interrupted
 # build resumes from the last checkpoint instead of re-embedding everything.
@@ -284,6 +288,7 @@ class LocalVectorIndex(VectorIndex):
         with self._versions.stage() as staged:
             np.save(staged.path / _VECTORS, vectors)
             pq.write_table(data, staged.path / _METADATA)
+            BM25(data.column("document").to_pylist()).save(staged.path / _BM25)
             manifest = {
                 "format_version": FORMAT_VERSION,
                 "backend": self.backend,
@@ -481,7 +486,7 @@ class LocalVectorIndex(VectorIndex):
         if problem is not None:
             raise IndexMismatchError(f"index at {directory}: {problem}")
         vectors = np.load(directory / _VECTORS)
-        metadata = pq.read_table(directory / _METADATA)
+        metadata = read_parquet(directory / _METADATA)
         if vectors.shape != (metadata.num_rows, manifest["dimension"]):
             raise IndexMismatchError(
                 f"index at {directory} is inconsistent: {vectors.shape[0]} vectors of "
@@ -489,7 +494,9 @@ class LocalVectorIndex(VectorIndex):
                 f"{metadata.num_rows} movies; rebuild it with `movie-rag build`"
             )
         logger.debug("loaded index version %s (%d movies)", version, metadata.num_rows)
-        return LoadedVersion.create(version, manifest, vectors, metadata)
+        return LoadedVersion.create(
+            version, manifest, vectors, metadata, bm25_file=directory / _BM25
+        )
 
     def _mismatch(self, manifest: dict[str, Any]) -> str | None:
         if manifest.get("format_version") != FORMAT_VERSION:

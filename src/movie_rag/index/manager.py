@@ -111,6 +111,8 @@ class VectorIndexManager:
             model_name=DEFAULT_MODEL_NAME,
             batch_size=batch_size,
             onnx_dir=self.workdir.index / ENCODER_DIR,
+            backend=self.settings.embedding_backend,
+            query_int8=self.settings.embedding_query_int8,
         )
 
     @property

@@ -116,7 +116,11 @@ def build_chain(config: Mapping[str, Any], artifacts: Mapping[str, str]) -> Reco
 
         # Serving only reads: no embedding cache to consult or fill.
         # The ONNX export travels in the index artifact: queries are encoded without torch.
-        encoder = LocalEmbeddings(onnx_dir=Path(artifacts["index"]) / ENCODER_DIR)
+        encoder = LocalEmbeddings(
+            onnx_dir=Path(artifacts["index"]) / ENCODER_DIR,
+            backend=settings.embedding_backend,
+            query_int8=settings.embedding_query_int8,
+        )
         index = LocalVectorIndex(artifacts["index"], encoder, use_cache=False)
         manager = manager_class(settings, index=index)
     else:
