@@ -71,8 +71,10 @@ def test_build_trains_stores_and_skips_unchanged_ratings(
     model = CollaborativeModel.load(collab_location(settings))
     assert model.manifest["ratings_fingerprint"] == ratings_fingerprint(small_ratings)
     assert model.manifest["params"]["als_rank"] == 8
-    # The stored neighbours are the shared definition's.
-    expected = fit_item_knn(small_ratings)
+    # The stored neighbours are the shared definition's, with the build's normalisation.
+    expected = fit_item_knn(
+        small_ratings, alpha=settings.collab_alpha, shrinkage=settings.collab_shrinkage
+    )
     got, want = model.neighbours.similar_to([1, 260], 20), expected.similar_to([1, 260], 20)
     assert [m for m, _ in got] == [m for m, _ in want]
     np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-12)
