@@ -245,6 +245,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax, mem) = plt.subplots(1, 2, figsize=(10, 4))
+    rows = sorted(rows, key=lambda r: r["ratings"])  # sizes may be measured in any order
     ratings = [r["ratings"] for r in rows]
     for stage, label in (
         ("read", "read CSVs"),
