@@ -125,3 +125,15 @@ def test_rebuild_is_identical(real_build, real_builder, spark, shared_data) -> N
     assert report.changes == {"inserted": 0, "updated": 0, "deleted": 0, "unchanged": 9742}
     assert report.index is not None and report.index["embedded"] == 0
     assert after.equals(before)
+
+
+def test_cast_is_in_billing_order_with_the_other_credits_after(movies_info: pa.Table) -> None:
+    # itemsapi lists credits in screen order ("Jodie Foster, Lawrence A. Bonney, ..."); the
+    # top-1000 set's Star1-Star4 are the billing, and lead the cast.
+    cast = {r["movie_id"]: r["cast"] for r in movies_info.to_pylist()}
+    lambs = cast[593]  # The Silence of the Lambs (1991)
+    assert lambs[:2] == ["Jodie Foster", "Anthony Hopkins"]
+    assert "Scott Glenn" in lambs  # a credit only itemsapi has is kept, after the billing
+    assert len(lambs) == len({name.casefold() for name in lambs})
+    pulp = cast[296]  # Pulp Fiction (1994)
+    assert pulp[:4] == ["John Travolta", "Uma Thurman", "Samuel L. Jackson", "Bruce Willis"]

@@ -40,6 +40,29 @@ def _ranked(group: str) -> Any:
     return Field(default_factory=default)
 
 
+def billed_first(billed: list[str] | None, credited: list[str] | None) -> list[str]:
+    """The cast with the billed stars first, then the other credits, each name once.
+
+    Some sources list cast in credit order (who appears first on screen), which would make a
+    minor part the lead of a reason; a billing-ordered source puts the stars in front.
+
+    Args:
+        billed: Names in billing order (may be short: e.g. the four top-billed stars).
+        credited: The fuller cast from the ``people`` source, in its own order.
+
+    Returns:
+        The merged cast; names compared without case or surrounding spaces.
+
+    Example:
+        >>> billed_first(["Jodie Foster", "Anthony Hopkins"], ["Jodie Foster", "Kasi Lemmons"])
+        ['Jodie Foster', 'Anthony Hopkins', 'Kasi Lemmons']
+    """
+    merged: dict[str, str] = {}
+    for name in [*(billed or []), *(credited or [])]:
+        merged.setdefault(name.strip().casefold(), name)
+    return list(merged.values())
+
+
 class SourcePrecedence(BaseModel):
     """Which source wins each field when several describe the same movie.
 
@@ -54,6 +77,7 @@ class SourcePrecedence(BaseModel):
 
     overview: list[str] = _ranked("overview")
     people: list[str] = _ranked("people")
+    billing: list[str] = _ranked("billing")
     ratings: list[str] = _ranked("ratings")
     keywords: list[str] = _ranked("keywords")
     genres: list[str] = _ranked("genres")
@@ -341,7 +365,7 @@ class MovieInfoBuilder:
             "tmdb_id": row.get("tmdb_id"),
             "overview": pick("overview", p.overview),
             "directors": list(pick("directors", p.people) or []),
-            "cast": list(pick("cast", p.people) or []),
+            "cast": billed_first(pick("cast", p.billing), pick("cast", p.people)),
             "keywords": list(pick("keywords", p.keywords) or []),
             "genome_tags": [
                 {"tag": t["tag"], "relevance": t["relevance"]} for t in row.get("genome_tags") or []

@@ -34,8 +34,9 @@ __all__ = [
 ]
 
 #: The field groups a source can fill in movies_info (the fields of ``SourcePrecedence``):
-#: ``people`` is directors and cast, ``ratings`` the IMDb rating and its votes.
-FIELD_GROUPS = ("overview", "people", "ratings", "keywords", "genres", "year")
+#: ``people`` is directors and cast, ``billing`` a cast list in billing order (its names lead
+#: the cast, the ``people`` source's credits follow), ``ratings`` the IMDb rating and its votes.
+FIELD_GROUPS = ("overview", "people", "billing", "ratings", "keywords", "genres", "year")
 
 #: ``detect`` scores: the header or first record's keys identify the format, or only the name.
 BY_COLUMNS = 2

@@ -176,7 +176,9 @@ FORMAT = FormatSpec(
     name="bright_data",
     load=load_bright_data,
     detect=_detect,
-    strengths=dict.fromkeys(("overview", "people", "ratings", "keywords", "genres", "year"), 90),
+    strengths=dict.fromkeys(
+        ("overview", "people", "billing", "ratings", "keywords", "genres", "year"), 90
+    ),
     description="a Bright Data IMDb JSON/NDJSON/CSV export",
     order=60,
 )

@@ -71,7 +71,8 @@ FORMAT = FormatSpec(
     name="imdb_top_1000",
     load=load_imdb_top_1000,
     detect=_detect,
-    strengths={"overview": 50, "people": 60, "ratings": 70, "genres": 50},
+    # Star1-Star4 are the billed stars, in billing order.
+    strengths={"overview": 50, "people": 60, "billing": 90, "ratings": 70, "genres": 50},
     description="imdb_top_1000.csv",
     order=20,
 )

@@ -266,7 +266,8 @@ FORMAT = FormatSpec(
     name="imdb_tsv",
     load=load_imdb_tsv,
     detect=_detect,
-    strengths={"people": 80, "ratings": 80, "genres": 80, "year": 80},
+    # title.principals lists people by billing ``ordering``.
+    strengths={"people": 80, "billing": 80, "ratings": 80, "genres": 80, "year": 80},
     description="an IMDb dataset directory or title.basics.tsv[.gz]",
     order=10,
     directory=lambda path: find_tsv(path, "title.basics") is not None,
