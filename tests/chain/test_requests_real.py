@@ -88,6 +88,19 @@ def _since(year: int) -> Check:
     return _between(year, 2100)
 
 
+def _leads_and_fills(person: str) -> Check:
+    """The person's films come first and the answer is not cut short for want of them."""
+
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        movies = _movies(response, chain)
+        return len(movies) == chain.settings.default_k and person in [
+            *(movies[0].get("directors") or []),
+            *(movies[0].get("cast") or []),
+        ]
+
+    return check
+
+
 def _by(person: str, share: float = 0.6) -> Check:
     def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
         movies = _movies(response, chain)
@@ -205,6 +218,9 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     # Soft people; reasons are sentences about the film.
     ("action movies starring Keanu Reeves", _both(_not_empty, _by("Keanu Reeves", 0.4)),
      "Keanu Reeves leads"),
+    ("romantic comedies with Kristen Wiig",
+     _both(_all_genre("Comedy"), _leads_and_fills("Kristen Wiig")),
+     "an actor with few such films leads, other comedies fill the answer"),
     ("a good action movie", _sentence_reasons, "reasons are sentences, not genre lists"),
     ("nothing too scary for the kids", _all_genre("Children"), "Children, softly not scary"),
 ]  # fmt: skip

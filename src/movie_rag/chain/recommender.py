@@ -484,6 +484,21 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
                 if candidates:
                     note = f"Nothing matched every wish, so I left out {dropped}. "
                     return _Ranked(understood, relaxed, candidates, profile, note)
+        if 0 < len(candidates) < k and request.filters is None and parsed.filters.people:
+            # A person named in the text is a preference, not a contract: their films lead
+            # and the answer is filled with films that meet every other wish.
+            others = parsed.model_copy(
+                update={"filters": parsed.filters.model_copy(update={"people": None})}
+            )
+            shown = exclude | {c.movie_id for c in candidates}
+            more = self.ranker.rank(others, k - len(candidates), exclude=shown, profile=profile)
+            if more:
+                names = " and ".join(parsed.filters.people)
+                note = (
+                    f"Only {len(candidates)} of the films matching every wish have {names}; "
+                    "the others are close matches without them. "
+                )
+                return _Ranked(understood, parsed, candidates + more, profile, note)
         return _Ranked(understood, parsed, candidates, profile)
 
     def _generate(self, ranked: _Ranked) -> _Generated:
