@@ -11,5 +11,6 @@ mypy
 # checked against this environment's by tests/test_runtimes.py.
 source scripts/_matrix.sh
 # Two workers: much of the suite waits on subprocesses, servers and the JVM, so two overlap
-# well on two cores (tests/conftest.py keeps each expensive session fixture on one worker).
-pytest -m "not databricks_live" -n "${MOVIE_RAG_TEST_WORKERS:-2}" --dist loadgroup --durations=15 "$@"
+# well on two cores (tests/conftest.py keeps each file, and all files sharing an expensive
+# fixture, on one worker).
+pytest -m "not databricks_live" -n "${MOVIE_RAG_TEST_WORKERS:-2}" --dist loadscope --durations=15 "$@"

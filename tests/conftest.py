@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,24 +18,44 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-# Session fixtures that are expensive to build: every test using one runs on the same
-# pytest-xdist worker (``--dist loadgroup``), so each is built once per run, not per worker.
+# Fixtures that are expensive to build (session- or module-scoped): every test file that asks
+# for one runs on the same pytest-xdist worker, so each is built once per run, not per worker.
 _GROUPED_FIXTURES = {
     "real_build": "real-build",
     "evaluation": "real-build",
     "sample_workdir": "sample-publish",
+    "publisher": "sample-publish",
+    "champion": "sample-publish",
+    "server": "sample-publish",
     "safety_workdir": "safety",
+    "safety_settings": "safety",
+    "safety_chain": "safety",
     "built_index_dir": "minilm-index",
+    "local_index": "minilm-index",
 }
+_FIXTURE_ARGUMENT = re.compile(
+    r"[(,]\s*(" + "|".join(map(re.escape, _GROUPED_FIXTURES)) + r")\b\s*[:,)=]"
+)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        for fixture, group in _GROUPED_FIXTURES.items():
-            if fixture in names:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+@functools.cache
+def _worker_scope(test_file: str) -> str:
+    """The group of a test file that takes a grouped fixture as an argument, else the file."""
+    source = (REPO_ROOT / test_file).read_text(encoding="utf-8", errors="replace")
+    match = _FIXTURE_ARGUMENT.search(source)
+    return _GROUPED_FIXTURES[match.group(1)] if match else test_file
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    # pytest-xdist's own ``loadgroup`` marks do not reach the scheduler on this pytest, so the
+    # scope (what one worker runs together) is chosen here: a file, or its fixture's group.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FixtureGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _worker_scope(nodeid.split("::", 1)[0])
+
+    return FixtureGroupScheduling(config, log)
 
 
 def _shared_data_dir() -> Path:

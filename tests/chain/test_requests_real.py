@@ -216,11 +216,9 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("Komödien mit Tom Hanks", _both(_all_genre("Comedy"), _by("Tom Hanks")),
      "German: Comedy, Hanks"),
     # Soft people; reasons are sentences about the film.
-    ("action movies starring Keanu Reeves", _both(_not_empty, _by("Keanu Reeves", 0.4)),
-     "Keanu Reeves leads"),
-    ("romantic comedies with Kristen Wiig",
-     _both(_all_genre("Comedy"), _leads_and_fills("Kristen Wiig")),
-     "an actor with few such films leads, other comedies fill the answer"),
+    ("action movies starring Keanu Reeves",
+     _both(_all_genre("Action"), _leads_and_fills("Keanu Reeves")),
+     "Keanu Reeves leads, other action films fill the answer"),
     ("a good action movie", _sentence_reasons, "reasons are sentences, not genre lists"),
     ("nothing too scary for the kids", _all_genre("Children"), "Children, softly not scary"),
 ]  # fmt: skip

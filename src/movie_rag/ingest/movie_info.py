@@ -40,15 +40,20 @@ def _ranked(group: str) -> Any:
     return Field(default_factory=default)
 
 
-def billed_first(billed: list[str] | None, credited: list[str] | None) -> list[str]:
+def billed_first(
+    billed: list[str] | None, credited: list[str] | None, directors: list[str] | None = None
+) -> list[str]:
     """The cast with the billed stars first, then the other credits, each name once.
 
     Some sources list cast in credit order (who appears first on screen), which would make a
-    minor part the lead of a reason; a billing-ordered source puts the stars in front.
+    minor part the lead of a reason; a billing-ordered source puts the stars in front. A
+    billed name that is one of the directors and not credited as cast is left out: the
+    top-1000 set writes a film's second director as its first star.
 
     Args:
         billed: Names in billing order (may be short: e.g. the four top-billed stars).
         credited: The fuller cast from the ``people`` source, in its own order.
+        directors: The film's directors.
 
     Returns:
         The merged cast; names compared without case or surrounding spaces.
@@ -57,9 +62,15 @@ def billed_first(billed: list[str] | None, credited: list[str] | None) -> list[s
         >>> billed_first(["Jodie Foster", "Anthony Hopkins"], ["Jodie Foster", "Kasi Lemmons"])
         ['Jodie Foster', 'Anthony Hopkins', 'Kasi Lemmons']
     """
+
+    def key(name: str) -> str:
+        return name.strip().casefold()
+
+    credited = credited or []
+    not_cast = {key(d) for d in directors or []} - {key(c) for c in credited}
     merged: dict[str, str] = {}
-    for name in [*(billed or []), *(credited or [])]:
-        merged.setdefault(name.strip().casefold(), name)
+    for name in [*(n for n in billed or [] if key(n) not in not_cast), *credited]:
+        merged.setdefault(key(name), name)
     return list(merged.values())
 
 
@@ -356,6 +367,7 @@ class MovieInfoBuilder:
             else (round(2 * bayes, 2) if bayes is not None else None)
         )
         imdb_id = row.get("imdb_id")
+        directors = list(pick("directors", p.people) or [])
         return {
             "movie_id": row["movie_id"],
             "title": row["title"],
@@ -364,8 +376,8 @@ class MovieInfoBuilder:
             "imdb_id": imdb_id,
             "tmdb_id": row.get("tmdb_id"),
             "overview": pick("overview", p.overview),
-            "directors": list(pick("directors", p.people) or []),
-            "cast": billed_first(pick("cast", p.billing), pick("cast", p.people)),
+            "directors": directors,
+            "cast": billed_first(pick("cast", p.billing), pick("cast", p.people), directors),
             "keywords": list(pick("keywords", p.keywords) or []),
             "genome_tags": [
                 {"tag": t["tag"], "relevance": t["relevance"]} for t in row.get("genome_tags") or []
