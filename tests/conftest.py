@@ -36,14 +36,23 @@ _GROUPED_FIXTURES = {
 _FIXTURE_ARGUMENT = re.compile(
     r"[(,]\s*(" + "|".join(map(re.escape, _GROUPED_FIXTURES)) + r")\b\s*[:,)=]"
 )
+_FIXTURE_DEFINITION = re.compile(r"^def (\w+)\(", re.MULTILINE)
 
 
 @functools.cache
 def _worker_scope(test_file: str) -> str:
-    """The group of a test file that takes a grouped fixture as an argument, else the file."""
+    """The group of a test file that takes a grouped fixture as an argument, else the file.
+
+    A file's own fixture of the same name (a local ``server``) is not the shared one; when a
+    file takes several, the first group listed in ``_GROUPED_FIXTURES`` wins.
+    """
     source = (REPO_ROOT / test_file).read_text(encoding="utf-8", errors="replace")
-    match = _FIXTURE_ARGUMENT.search(source)
-    return _GROUPED_FIXTURES[match.group(1)] if match else test_file
+    own = set(_FIXTURE_DEFINITION.findall(source))
+    taken = {name for name in _FIXTURE_ARGUMENT.findall(source) if name not in own}
+    for name, group in _GROUPED_FIXTURES.items():
+        if name in taken:
+            return group
+    return test_file
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
