@@ -78,7 +78,7 @@ GROUPS: dict[str, dict[str, str]] = {
     "ranking": _group(
         "",
         "retrieval_mode candidate_pool default_k weight_similarity weight_rating "
-        "weight_popularity weight_boost mmr_lambda allow_outside_catalog",
+        "rating_prior_count weight_popularity weight_boost mmr_lambda allow_outside_catalog",
     ),
     "collab": _group(
         "collab_",
@@ -173,6 +173,12 @@ class MovieRagSettings(BaseSettings):
     default_k: int = Field(5, ge=1, le=50, description="Recommendations per answer.")
     weight_similarity: float = Field(0.6, ge=0.0, description="Weight of query/seed similarity.")
     weight_rating: float = Field(0.25, ge=0.0, description="Weight of the rating prior.")
+    rating_prior_count: int = Field(
+        10,
+        ge=0,
+        description="MovieLens ratings at which a movie's own rating counts half in the "
+        "rating prior (fewer: pulled towards the catalogue mean; 0: the rating as it is).",
+    )
     weight_popularity: float = Field(
         0.15, ge=0.0, description="Weight of popularity (log MovieLens rating count)."
     )
@@ -203,13 +209,13 @@ class MovieRagSettings(BaseSettings):
     )
     collab_top_n: int = Field(100, ge=1, description="Co-like neighbours kept per movie.")
     collab_alpha: float = Field(
-        0.4,
+        0.35,
         ge=0.0,
         le=1.0,
         description="Co-like normalisation co/(n_i^a * n_j^(1-a)): 0.5 cosine, 1 P(j liked | i).",
     )
     collab_shrinkage: float = Field(
-        2.0,
+        5.0,
         ge=0.0,
         description="Co-likes at which a neighbour's score is halved (co/(co+s)): discounts "
         "pairs few users co-liked (0: no shrinkage).",
@@ -234,13 +240,13 @@ class MovieRagSettings(BaseSettings):
         "drift back to weight_similarity).",
     )
     weight_like_popularity: float = Field(
-        0.15,
+        0.0,
         ge=0.0,
         description="'Like X' with co-likes: weight of popularity (cold seeds drift back to "
         "weight_popularity).",
     )
     weight_like_rating: float = Field(
-        0.25,
+        0.1,
         ge=0.0,
         description="'Like X' with co-likes: weight of the rating prior (cold seeds drift back "
         "to weight_rating).",

@@ -38,6 +38,7 @@ class Workdir:
         collab/               collaborative-filtering artefacts
         mlflow/               sqlite tracking/registry store and artifacts
         logs/inference/       request/response log of local serving
+        serving/port-<n>/     the served model's files (one copy per local server port)
         feedback/             user feedback from the UI
         reports/              build and evaluation reports
         spark/                Spark warehouse and scratch space

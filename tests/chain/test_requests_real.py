@@ -221,6 +221,16 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      "Keanu Reeves leads, other action films fill the answer"),
     ("a good action movie", _sentence_reasons, "reasons are sentences, not genre lists"),
     ("nothing too scary for the kids", _all_genre("Children"), "Children, softly not scary"),
+    # Openings as people write them (seen in ReDial's training dialogues).
+    ("Hi there I am searching for good comedy movies!",
+     _both(_all_genre("Comedy"), _well_known(0.6)), "asking words are no title words"),
+    (("Hi", "I am looking for some good drama movies"), _well_known(0.6),
+     "a genre ask gets the kind's well-known films"),
+    (("Good evening", "I'm looking for a good sci-fi movie", "Current or past, doesn't matter"),
+     _both(_all_genre("Sci-Fi"), _well_known(0.6)), "a shrug keeps the ask broad"),
+    (("Hi, happy new year.", "I enjoy spy movies like James Bond"),
+     _none_is("James and the Giant Peach"), "no film on a name's first word"),
+    ("Hello", _well_known(0.6), "a bare greeting gets well-known films"),
 ]  # fmt: skip
 
 

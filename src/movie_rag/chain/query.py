@@ -135,6 +135,9 @@ from movie_rag.index.filters import SearchFilters
 
 __all__ = ["MAX_QUERY_CHARS", "VOCABULARY", "QueryParser", "VocabularyRow", "only_vocabulary"]
 
+# The next word of the text is capitalised (a name goes on).
+_NEXT_CAPITALISED = re.compile(r"\s+[A-Z]")
+_KIND_NOUN = re.compile(r"\s+(?:movies?|films?|flicks?)\b", re.IGNORECASE)
 logger = logging.getLogger("movie_rag")
 
 
@@ -503,6 +506,8 @@ class QueryParser:
             candidate = raw.rstrip(",:;\"'")
             if not candidate or (_only_vocabulary(candidate) and not _title_cased(candidate)):
                 continue
+            if not _title_cased(candidate) and _KIND_NOUN.match(work.text, stop):
+                continue  # "spy movies", "dog films": a kind of film, not the title "Spy"
             year_match = _YEAR_AFTER.match(work.masked[stop:end])
             year = int(year_match.group(1)) if year_match else None
             ref = self.catalogue.resolve_title(_article_first(candidate), year)
@@ -511,6 +516,8 @@ class QueryParser:
             if ref.score < 100 and (
                 candidate.split()[-1].lower() in _FUNCTION_WORDS
                 or self.catalogue.people_in(candidate)
+                # A close match on the start of a name ("James" of "James Bond") is not it.
+                or (n < len(words) and _NEXT_CAPITALISED.match(work.text, stop))
             ):
                 continue
             if year_match and (year is None or ref.year == year):

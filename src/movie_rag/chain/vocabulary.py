@@ -112,7 +112,9 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
     ),
     _mood(r"romantic|swoon\w*", ("Romance",), ("romantic", "love")),
     _mood(
-        r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheerful|optimistic|hopeful|happy",
+        r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheerful|optimistic|hopeful|"
+        # "Happy new year" is a greeting, not a mood.
+        r"happy(?!\s+(?:new\s+year|holidays?|thanksgiving|easter|birthday|friday|monday|weekend))",
         ("Comedy",),
         ("feel-good", "uplifting", "heartwarming"),
     ),
@@ -224,6 +226,12 @@ _ASKING = frozenset((
     "few", "couple", "kinds", "all", "favorites", "favourites", "yours", "yourself", "ones",
     "options", "whats", "what's", "up", "as", "long", "its", "it's", "ever", "go", "weekend",
     "theater", "theatre", "cinema", "night", "watch", "tonight", "over", "next", "week",
+    "searching", "search", "seeking", "seek", "find", "finding", "trying", "try", "wanted",
+    "wanting", "wondering", "interested", "hoping", "hope", "thinking", "think", "wanna",
+    "gonna", "looking", "look", "get", "rent", "stream", "streaming", "someone", "anyone",
+    "happy", "current", "past", "matter", "matters", "doesn't", "doesnt", "don't", "dont",
+    "mind", "either", "whatever", "familiar", "if", "not", "too", "also", "well", "fine",
+    "just", "about", "honestly", "anymore", "lately", "recently", "suggest",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((

@@ -2,14 +2,14 @@
 
 ``ModelPublisher.serve_local`` starts ``python -m movie_rag.publish._supervisor CMD...`` in
 a new session (so the supervisor leads the server's process group) with a pipe on its stdin
-whose other end only the parent holds. The supervisor runs ``CMD`` (``mlflow models serve``,
-which starts uvicorn) in that group and waits. When the parent goes away, however it goes
-(``kill -9`` included), the pipe reads end-of-file and the supervisor stops the whole group:
-SIGTERM, then SIGKILL after a grace period. It is a child subreaper (Linux), so uvicorn,
-orphaned when ``mlflow`` exits, is reaped here rather than left as a zombie under an init that
-does not reap; the supervisor exits only once every other process of the group is gone and
-reaped. No model server outlives ``movie-rag serve``, so the next ``serve`` on the same port
-finds it free.
+whose other end only the parent holds. The supervisor runs ``CMD`` (MLflow's scoring server
+under uvicorn, as ``mlflow models serve`` starts it) in that group and waits. When the
+parent goes away, however it goes (``kill -9`` included), the pipe reads end-of-file and the
+supervisor stops the whole group: SIGTERM, then SIGKILL after a grace period. It is a child
+subreaper (Linux), so a uvicorn worker orphaned when its parent exits is reaped here rather
+than left as a zombie under an init that does not reap; the supervisor exits only once every
+other process of the group is gone and reaped. No model server outlives ``movie-rag serve``,
+so the next ``serve`` on the same port finds it free.
 
 A SIGTERM or SIGINT to the supervisor (``LocalServer.stop`` signals the group) does the same.
 The supervisor exits with the server's exit code.

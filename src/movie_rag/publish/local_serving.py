@@ -1,4 +1,4 @@
-"""Local serving: ``mlflow models serve --env-manager local`` under a supervisor.
+"""Local serving: MLflow's scoring server (as ``mlflow models serve`` runs it) under a supervisor.
 
 :class:`LocalServing` is the local sibling of
 :class:`~movie_rag.publish.databricks.DatabricksServing` behind the
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,7 +32,7 @@ logger = logging.getLogger("movie_rag")
 
 
 class LocalServer:
-    """A running ``mlflow models serve`` process (see :meth:`LocalServing.serve`).
+    """A running MLflow scoring server process (see :meth:`LocalServing.serve`).
 
     Use it as a context manager, or call :meth:`stop`.
 
@@ -222,7 +223,7 @@ class LocalServing:
         request_timeout: int = 60,
         inference_log: str | os.PathLike[str] | None = None,
     ) -> LocalServer:
-        """Serve ``model_uri`` over HTTP with ``mlflow models serve --env-manager local``.
+        """Serve ``model_uri`` over HTTP with MLflow's scoring server (``mlflow models serve``).
 
         See :meth:`movie_rag.publish.ModelPublisher.serve_local` for the arguments.
 
@@ -231,6 +232,7 @@ class LocalServing:
                 registered.
             LocalServerError: The server did not start.
         """
+        started = time.perf_counter()
         self.registry.check_model_uri(model_uri)
         if port == 0:
             port = _free_port(host)
@@ -241,24 +243,8 @@ class LocalServing:
         log_dir.mkdir(parents=True, exist_ok=True)
         server_log = workdir.root / "logs" / f"serve-{port}.log"
         server_log.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            *mlflow_command(),
-            "models",
-            "serve",
-            "--model-uri",
-            model_uri,
-            "--env-manager",
-            "local",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--timeout",
-            str(request_timeout),
-        ]
-        env = self.environment(model_uri, log_dir)
+        command, server_env = self._scoring_server(model_uri, host, port, workers, request_timeout)
+        env = self.environment(model_uri, log_dir) | server_env
         from movie_rag.publish.model import REQUEST_TIMEOUT_ENV
 
         # The model stops working on a request a second before the server gives up on it,
@@ -278,12 +264,42 @@ class LocalServing:
             )
         server = LocalServer(process, f"http://{_url_host(host)}:{port}", model_uri, server_log)
         try:
-            seconds = server.wait_ready(timeout)
+            server.wait_ready(timeout)
         except BaseException:
             server.stop()
             raise
+        # Ready time counts from the call: the model's download is part of the start.
+        seconds = server.ready_seconds = time.perf_counter() - started
         logger.info("serving %s at %s (ready in %.1f s)", model_uri, server.url, seconds)
         return server
+
+    def _scoring_server(
+        self, model_uri: str, host: str, port: int, workers: int, request_timeout: int
+    ) -> tuple[list[str], dict[str, str]]:
+        """The command and environment of MLflow's scoring server for ``model_uri``.
+
+        It is what ``mlflow models serve --env-manager local`` downloads and execs (through
+        ``mlflow.pyfunc.scoring_server.get_cmd``), started without the CLI process, which
+        would import MLflow once more only to wait on it.
+        """
+        import shutil
+
+        import mlflow
+        from mlflow.pyfunc.scoring_server import get_cmd
+
+        local_path = self.registry.workdir.root / "serving" / f"port-{port}"
+        shutil.rmtree(local_path, ignore_errors=True)
+        local_path.mkdir(parents=True)
+        with self.registry.tracking():
+            model_path = mlflow.artifacts.download_artifacts(
+                artifact_uri=model_uri, dst_path=str(local_path)
+            )
+        command, command_env = get_cmd(model_path, port, host, request_timeout, workers)
+        program, *arguments = shlex.split(command)
+        if program != "uvicorn":
+            raise LocalServerError(f"unexpected MLflow scoring server command: {command}")
+        changed = {k: v for k, v in command_env.items() if os.environ.get(k) != v}
+        return [sys.executable, "-m", "uvicorn", *arguments], changed
 
     def environment(self, model_uri: str, log_dir: Path) -> dict[str, str]:
         """Environment of a local model server."""
@@ -291,7 +307,7 @@ class LocalServing:
         from movie_rag.publish.model import SERVED_MODEL_URI_ENV
 
         env = dict(os.environ)
-        # `mlflow models serve` execs uvicorn by name: the venv's bin must come first.
+        # Tools the model runs by name come from this venv.
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
         env["MLFLOW_TRACKING_URI"] = self.registry.tracking_uri
@@ -304,13 +320,6 @@ class LocalServing:
         # Per-file download progress bars would bury startup errors in the server's log.
         env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         return env
-
-
-def mlflow_command() -> list[str]:
-    script = Path(sys.executable).parent / "mlflow"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "mlflow"]
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -425,7 +425,7 @@ class ModelPublisher:
         request_timeout: int = 60,
         inference_log: str | os.PathLike[str] | None = None,
     ) -> LocalServer:
-        """Serve a registered model over HTTP with ``mlflow models serve --env-manager local``.
+        """Serve a registered model over HTTP: MLflow's scoring server (``mlflow models serve``).
 
         Every request and response is appended to the inference log (default
         ``Workdir.inference_logs``).
