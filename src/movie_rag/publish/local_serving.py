@@ -294,7 +294,8 @@ class LocalServing:
             model_path = mlflow.artifacts.download_artifacts(
                 artifact_uri=model_uri, dst_path=str(local_path)
             )
-        command, command_env = get_cmd(model_path, port, host, request_timeout, workers)
+        # MLflow annotates host as int; it is the interface name it passes to uvicorn.
+        command, command_env = get_cmd(model_path, port, host, request_timeout, workers)  # type: ignore[arg-type]
         program, *arguments = shlex.split(command)
         if program != "uvicorn":
             raise LocalServerError(f"unexpected MLflow scoring server command: {command}")
