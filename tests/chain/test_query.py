@@ -914,3 +914,20 @@ def test_people_spans_find_every_mention_in_order(parser: QueryParser) -> None:
     assert [name for name, _, _ in spans] == ["Tom Hanks", "Al Pacino", "Tom Hanks"]
     assert all(text[a:b].lower() == name.lower() for name, a, b in spans)
     assert catalogue.people_in(text) == ["Tom Hanks", "Al Pacino", "Tom Hanks"]
+
+
+def test_liked_and_disliked_movies_become_the_seed_set() -> None:
+    from movie_rag.chain.types import ParsedQuery, SeedMovie
+
+    heat, alien, titanic, up = (
+        SeedMovie(movie_id=i, title=t, year=y)
+        for i, t, y in ((6, "Heat", 1995), (1214, "Alien", 1979), (1721, "Titanic", 1997),
+                        (68954, "Up", 2009))
+    )  # fmt: skip
+    parsed = ParsedQuery(text="x", seed=heat, liked=[heat, alien, up], disliked=[titanic])
+    seeded = parsed.with_seed_set(limit=1)
+    assert [m.title for m in seeded.more_seeds] == ["Alien"]
+    assert [m.title for m in seeded.negative_seeds] == ["Titanic"]
+    assert [m.title for m in parsed.with_seed_set().more_seeds] == ["Alien", "Up"]
+    unseeded = parsed.model_copy(update={"seed": None}).with_seed_set()
+    assert unseeded.more_seeds == [] and [m.title for m in unseeded.negative_seeds] == ["Titanic"]

@@ -112,6 +112,16 @@ def _by(person: str, share: float = 0.6) -> Check:
     return check
 
 
+def _draws_on(*genres: str) -> Check:
+    """Every genre given is among the answer's (several seeds each leave their mark)."""
+
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        present = {g for m in _movies(response, chain) for g in m.get("genres") or []}
+        return set(genres) <= present
+
+    return check
+
+
 def _refused(r: RecommendationResponse, c: RecommenderChain) -> bool:
     from movie_rag.chain.safety import POLITE_REFUSAL
 
@@ -231,6 +241,9 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     (("Hi, happy new year.", "I enjoy spy movies like James Bond"),
      _none_is("James and the Giant Peach"), "no film on a name's first word"),
     ("Hello", _well_known(0.6), "a bare greeting gets well-known films"),
+    ("I liked Heat and Alien but not Titanic",
+     _both(_none_is("Titanic", "Heat", "Alien"), _draws_on("Crime", "Sci-Fi")),
+     "two liked seeds both count, the disliked one never comes back"),
 ]  # fmt: skip
 
 

@@ -44,7 +44,9 @@ def test_chain_beats_cosine_item_knn_on_the_specific_truth(specific) -> None:
 
 
 @pytest.mark.xfail(
-    reason="bar not met yet: chain top-1% 0.237 vs cosine item-kNN 0.217", strict=False
+    reason="on these 150 queries the chain's top-1% share is 0.219 against cosine item-kNN's "
+    "0.217 (below it on the full protocol: 0.240 vs 0.252)",
+    strict=False,
 )
 def test_chain_is_less_concentrated_than_cosine_item_knn(specific) -> None:
     assert specific["chain"]["concentration"] < specific["item-knn-cosine"]["concentration"]

@@ -139,7 +139,7 @@ def accumulate(messages: Sequence[ParsedQuery]) -> ParsedQuery:
             "off_topic": False,
             "unclear": False,
         }
-    )
+    ).with_seed_set()
 
 
 def _merge(old: ParsedQuery, new: ParsedQuery) -> ParsedQuery:

@@ -339,7 +339,7 @@ class QueryParser:
             parsed.follow_up,
             parsed.off_topic,
         )
-        return parsed
+        return parsed.with_seed_set()
 
     def _off_topic(self, parsed: ParsedQuery, mentioned: bool, follow_up_words: bool) -> bool:
         """Off-topic: nothing says movies, and another subject is named or nothing is asked."""

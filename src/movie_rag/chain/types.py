@@ -31,6 +31,10 @@ __all__ = [
 MAX_K = 50
 
 
+#: Liked movies besides the seed that a "like X" request combines.
+MAX_MORE_SEEDS = 3
+
+
 class Recommendation(BaseModel):
     """One recommended movie, as users and the UI see it.
 
@@ -197,6 +201,24 @@ class ParsedQuery(BaseModel):
     seen: list[SeedMovie] = Field(default_factory=list)
     unclear: bool = False
     search_text: str | None = None
+
+    def with_seed_set(self, limit: int = MAX_MORE_SEEDS) -> ParsedQuery:
+        """This query with ``more_seeds`` and ``negative_seeds`` read off its movies.
+
+        A "like X" request also leans on the other movies the user liked (up to ``limit``,
+        the latest named first) and away from the ones they disliked.
+
+        Args:
+            limit: How many liked movies besides the seed join it.
+
+        Returns:
+            A copy; without a seed, only the disliked movies are set.
+        """
+        more: list[SeedMovie] = []
+        if self.seed is not None:
+            seed_id = self.seed.movie_id
+            more = [m for m in self.liked if m.movie_id != seed_id][:limit]
+        return self.model_copy(update={"more_seeds": more, "negative_seeds": list(self.disliked)})
 
 
 class HistoryTurn(BaseModel):
