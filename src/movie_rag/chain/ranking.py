@@ -10,7 +10,9 @@ The blend (weights in :class:`~movie_rag.settings.MovieRagSettings`)::
 ``log(1 + MovieLens rating count)`` scaled by the catalogue's maximum, and ``boost`` is the
 share of a vibe's genres and words the movie carries (for "like X", of X's genres). Asking
 for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
-are neither favoured nor buried.
+are neither favoured nor buried; a rating from few MovieLens raters is pulled towards the
+catalogue mean (``rating_prior_count``). Broad asks ("good drama movies", the best of a
+kind, small talk) also draw on the catalogue's most-rated films, not only on text matches.
 
 ``collab`` (with a collaborative model, see :mod:`movie_rag.collab`) is the co-like score of
 the candidate with the seed ("like X", weight ``weight_collab``) or with the best text
@@ -76,16 +78,17 @@ class Ranker:
         self.catalogue = catalogue
         self.settings = settings
         self.collab = collab
-        counts = {i: int(catalogue.movie(i).get("ml_rating_count") or 0) for i in catalogue.ids()}
+        counts: dict[int, int] = {}
+        rated: list[float] = []
+        for movie_id in catalogue.ids():
+            movie = catalogue.movie(movie_id)
+            counts[movie_id] = int(movie.get("ml_rating_count") or 0)
+            if movie.get("rating") is not None:
+                rated.append(_rating_prior(movie["rating"]))
         self._log_max_count = math.log1p(max(counts.values(), default=0)) or 1.0
         # Broad asks ("good drama movies") also consider the kind's best-known films, which
         # a text search over genre words would not reach.
         self._well_known = sorted(counts, key=lambda i: (-counts[i], i))[:_WELL_KNOWN]
-        rated = [
-            _rating_prior(catalogue.movie(i).get("rating"))
-            for i in catalogue.ids()
-            if catalogue.movie(i).get("rating") is not None
-        ]
         self._mean_rating = float(np.mean(rated)) if rated else 0.5
 
     def rank(
