@@ -19,7 +19,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +290,7 @@ class LocalServing:
         local_path = self.registry.workdir.root / "serving" / f"port-{port}"
         shutil.rmtree(local_path, ignore_errors=True)
         local_path.mkdir(parents=True)
-        with self.registry.tracking(), _no_progress_bars():
+        with self.registry.tracking():
             model_path = mlflow.artifacts.download_artifacts(
                 artifact_uri=model_uri, dst_path=str(local_path)
             )
@@ -322,21 +321,6 @@ class LocalServing:
         # Per-file download progress bars would bury startup errors in the server's log.
         env.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         return env
-
-
-@contextlib.contextmanager
-def _no_progress_bars() -> Iterator[None]:
-    """MLflow's per-file download bars off for a block (they would fill the terminal)."""
-    name = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    previous = os.environ.get(name)
-    os.environ[name] = "false"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
 
 
 def _check_port_free(host: str, port: int) -> None:
