@@ -122,6 +122,16 @@ def _draws_on(*genres: str) -> Check:
     return check
 
 
+def _each_genre(count: int, *genres: str) -> Check:
+    """Each genre given is on at least ``count`` of the answer's movies (none crowds out)."""
+
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        movies = _movies(response, chain)
+        return all(sum(g in (m.get("genres") or []) for m in movies) >= count for g in genres)
+
+    return check
+
+
 def _refused(r: RecommendationResponse, c: RecommenderChain) -> bool:
     from movie_rag.chain.safety import POLITE_REFUSAL
 
@@ -244,6 +254,14 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("I liked Heat and Alien but not Titanic",
      _both(_none_is("Titanic", "Heat", "Alien"), _draws_on("Crime", "Sci-Fi")),
      "two liked seeds both count, the disliked one never comes back"),
+    ("I love horror and comedy", _each_genre(2, "Horror", "Comedy"),
+     "two kinds asked for take turns"),
+    ("Inception is one of my favourite movies. What else would I like?",
+     _both(_none_is("Inception"), _draws_on("Sci-Fi")), "a favourite named before the praise"),
+    (("Hello", "I was looking for maybe a movie to watch this weekend."),
+     _both(_few_titles_with("weekend"), _well_known(0.6)), "when to watch names no title"),
+    ("Hey whadup today? Do any good films to watch?",
+     _both(_few_titles_with("today"), _well_known(0.6)), "slang small talk names no title"),
 ]  # fmt: skip
 
 

@@ -6,8 +6,9 @@ Read after the "like X" seed, on the parser's masked text (what is understood is
   overrated", and a title after a negation ("Tarantino but not Pulp Fiction", "anything
   except Titanic");
 - **seen**: "I've seen Y", "already watched Y";
-- **liked**: any other title written with its year in brackets ("Easy A (2010)" — the year
-  names the film and filters nothing), and further "I loved X and Y" titles.
+- **liked**: "X is one of my favourites", "X was amazing"; any other title written with its
+  year in brackets ("Easy A (2010)" — the year names the film and filters nothing), and
+  further "I loved X and Y" titles.
 
 Titles resolve with :meth:`~movie_rag.chain.catalogue.Catalogue.resolve_title` (any case,
 without a year, "the lord of the rings", small typos); a fragment made only of genre and mood
@@ -41,6 +42,13 @@ _DISLIKED_BEFORE = re.compile(
     rf"\s+(?:was|is|were|felt|seemed)\s+{_ADVERB}(?:boring|bad|terrible|awful|dull|stupid|"
     r"overrated|meh|lame|slow|horrible|a\s+letdown|disappointing|not\s+(?:good|great|"
     r"that\s+good|for\s+me|my\s+thing))\b",
+    re.IGNORECASE,
+)
+_LIKED_BEFORE = re.compile(
+    rf"\s+(?:was|is|were|are)\s+{_ADVERB}(?:one\s+of\s+my\s+(?:all[- ]time\s+)?favou?rites?|"
+    r"my\s+(?:all[- ]time\s+)?favou?rite|great|amazing|awesome|fantastic|excellent|brilliant|"
+    r"wonderful|hilarious|so\s+good|really\s+good|very\s+good|a\s+(?:great|good)\s+(?:movie|"
+    r"film)|perfect|the\s+best)\b",
     re.IGNORECASE,
 )
 _SEEN_AFTER = re.compile(
@@ -118,6 +126,11 @@ def read_mentions(work: _Text, catalogue: Catalogue) -> Mentions:
         if movie is not None:
             work.mask(*cue.span())
             found.disliked.append(movie)
+    for cue in list(_LIKED_BEFORE.finditer(work.masked)):
+        movie = _title_before(work, catalogue, cue.start())
+        if movie is not None:
+            work.mask(*cue.span())
+            found.liked.append(movie)
     for bracket in list(_BRACKETED_YEAR.finditer(work.masked)):
         movie = _title_before(work, catalogue, bracket.start(), year=int(bracket.group(1)))
         if movie is not None:

@@ -412,7 +412,9 @@ def only_vocabulary(text: str) -> bool:
     words = re.sub(r"[^\w\s'-]", " ", text).split()
     if any(w.lower() in _TOPICAL for w in words):
         return False
-    return _only_vocabulary(" ".join(w for w in words if w.lower() not in _ASKING))
+    # Plain English function words ("I was looking for...") name no topic either.
+    asking = _ASKING | STOP_WORDS
+    return _only_vocabulary(" ".join(w for w in words if w.lower() not in asking))
 
 
 _CAPITALISED_WORD = re.compile(r"(?<![\w'])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?![\w'])")
@@ -425,7 +427,7 @@ CHIT_CHAT_WORDS = frozenset((
     "i'm", "i", "am", "and", "yourself", "too", "nice", "to", "meet", "chat", "talk", "morning",
     "evening", "afternoon", "there", "what's", "whats", "up", "sup", "not", "bad", "pretty",
     "thanks!", "cool", "awesome", "yes", "yeah", "yep", "sure", "alright", "all", "right",
-    "hru", "wbu", "hbu", "lol", "haha", "so", "doin", "going", "it", "is", "how's", "hows",
+    "hru", "wbu", "hbu", "lol", "haha", "whadup", "wassup", "whatsup", "so", "doin", "going", "it", "is", "how's", "hows",
     "your", "day", "been", "very", "much", "a", "lot", "the", "same", "me", "myself", "oh",
     "bye", "goodbye", "cheers", "welcome", "glad", "happy", "here", "as", "always",
     "please", "do", "of", "course", "that", "would", "be", "sounds", "hello!", "no", "problem",

@@ -140,7 +140,9 @@ class Ranker:
             extra = self._retrieve_ids(parsed, signals.extra_ids, filters, hits)
             if parsed.seed is None:
                 signals.text_hits = len(hits)
-            ranked = self._dedupe(self._blend(parsed, [*hits, *extra], signals))
+            ranked = _cover_genres(
+                parsed, self._dedupe(self._blend(parsed, [*hits, *extra], signals))
+            )
             if len(ranked) >= k or len(hits) < pool or pool >= len(self.catalogue):
                 return ranked
             pool *= 2
@@ -418,6 +420,36 @@ def _topicless(parsed: ParsedQuery) -> bool:
         # An open ask sets wants_best for strangers; a known taste still leads it.
         and (parsed.open_ask or not parsed.wants_best)
     )
+
+
+def _cover_genres(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidate]:
+    """Take turns between the kinds asked for ("comedy and horror movies"), best first.
+
+    One blended order puts the kind with more well-rated films first (ten comedies for
+    "I like comedies and horror"); each asked genre gets its turn instead, a film of two of
+    them counting for the first one it serves.
+    """
+    asked = [normalise_name(g) for g in parsed.filters.genres_any or ()]
+    if len(asked) < 2:
+        return ranked
+    queues: dict[str, list[Candidate]] = {g: [] for g in asked}
+    for candidate in ranked:
+        genres = {normalise_name(g) for g in candidate.metadata.get("genres") or []}
+        for genre in asked:
+            if genre in genres:
+                queues[genre].append(candidate)
+    taken: set[int] = set()
+    out: list[Candidate] = []
+    while any(queues.values()):
+        for genre in asked:
+            queue = queues[genre]
+            while queue and queue[0].movie_id in taken:
+                queue.pop(0)
+            if queue:
+                best = queue.pop(0)
+                taken.add(best.movie_id)
+                out.append(best)
+    return [*out, *(c for c in ranked if c.movie_id not in taken)]
 
 
 def _scaled(values: dict[int, float], *, floor: bool = False) -> dict[int, float]:
