@@ -8,7 +8,9 @@ The blend (weights in :class:`~movie_rag.settings.MovieRagSettings`)::
 
 ``similarity`` is the index score min-max scaled over the retrieved pool, ``popularity`` is
 ``log(1 + MovieLens rating count)`` scaled by the catalogue's maximum, and ``boost`` is the
-share of a vibe's genres and words the movie carries (for "like X", of X's genres). Asking
+share of a vibe's genres and words the movie carries (for "like X", of X's genres; for a
+genre ask, the share of the movie's genres that were asked for, "a comedy" preferring pure
+comedies among well-known films). Two genres asked for take turns in the order. Asking
 for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
 are neither favoured nor buried; a rating from few MovieLens raters is pulled towards the
 catalogue mean (``rating_prior_count``). Broad asks ("good drama movies", the best of a
@@ -55,6 +57,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 _TEXT_SEEDS = 5
 # Broad asks add this many of the most-rated movies to the pool (filters still apply).
 _WELL_KNOWN = 1000
+# Scaled popularity at which a film counts as well known (half the most-rated film's log
+# count: about 18 MovieLens ratings on ml-latest-small).
+_KNOWN_POPULARITY = 0.5
 
 
 class Ranker:
@@ -283,7 +288,9 @@ class Ranker:
             * (0.25 if parsed.wants_best or generic else 0.5 if broad else 1.0),
             s.weight_rating * (2.0 if broad else 1.0),
             s.weight_popularity * (2.0 if broad else 1.0),
-            s.weight_boost if (parsed.boost_genres or parsed.boost_terms) else 0.0,
+            s.weight_boost
+            if (parsed.boost_genres or parsed.boost_terms or _kinds(parsed))
+            else 0.0,
         )
         collab = _scaled({h.movie_id: signals.collab.get(h.movie_id, 0.0) for h in hits})
         w_collab = signals.collab_weight if any(collab.values()) else 0.0
@@ -306,6 +313,7 @@ class Ranker:
         candidates = []
         for hit in hits:
             meta = hit.metadata
+            popularity = math.log1p(int(meta.get("ml_rating_count") or 0)) / self._log_max_count
             if hit.movie_id not in text_ids:
                 similarity = 0.0
             else:
@@ -315,9 +323,8 @@ class Ranker:
                 "collab": collab.get(hit.movie_id, 0.0),
                 "personal": personal.get(hit.movie_id, 0.0),
                 "rating": self._rating(meta),
-                "popularity": math.log1p(int(meta.get("ml_rating_count") or 0))
-                / self._log_max_count,
-                "boost": _boost(parsed, meta),
+                "popularity": popularity,
+                "boost": _boost(parsed, meta, popularity),
             }
             score = (
                 w_sim * parts["similarity"]
@@ -477,9 +484,26 @@ def _rating_prior(rating: Any) -> float:
     return max(0.0, min(float(rating) / 10.0, 1.0))
 
 
-def _boost(parsed: ParsedQuery, meta: dict[str, Any]) -> float:
+def _kinds(parsed: ParsedQuery) -> set[str]:
+    """The genres a request without a seed asks for (normalised)."""
+    if parsed.seed is not None:
+        return set()
+    f = parsed.filters
+    return {normalise_name(g) for g in (*(f.genres_any or ()), *(f.genres_all or ()))}
+
+
+def _boost(parsed: ParsedQuery, meta: dict[str, Any], popularity: float = 0.0) -> float:
     signals = 0.0
     wanted = 0
+    kinds = _kinds(parsed)
+    if kinds:
+        # "A comedy" is more Airplane! (Comedy) than Pulp Fiction (Comedy, Crime, Drama,
+        # Thriller): the share of a film's genres that were asked for. Only well-known films
+        # get it in full, or single-genre films nobody rated would lead broad asks.
+        genres = {normalise_name(g) for g in meta.get("genres") or []}
+        known = min(1.0, popularity / _KNOWN_POPULARITY)
+        signals += len(kinds & genres) / (len(genres) or 1) * known
+        wanted += 1
     if parsed.boost_genres:
         genres = {normalise_name(g) for g in meta.get("genres") or []}
         hits = sum(1 for g in parsed.boost_genres if normalise_name(g) in genres)
