@@ -54,6 +54,7 @@ GRID_COLLAB = (1.0, 2.0, 4.0)
 GRID_LIKE_SIMILARITY = (0.3, 0.15)
 GRID_LIKE_POPULARITY = (0.15, 0.05, 0.0)
 GRID_LIKE_RATING = (0.25, 0.1)
+GRID_MIN_LIKES = (5, 15, 25, 40, 60)
 K = 10
 # A choice must be clearly less concentrated than cosine item-kNN on the validation users (at
 # most this share of its top-1% concentration), so that the bar holds on other users too.
@@ -189,6 +190,38 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
     alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating = pick(blend, feasible)
     key = (alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating)
     say(f"chosen {key}: P@10 {statistics.fmean(blend[key]):.4f} top-1% {blend_conc[key]:.3f}")
+    chain.collab.neighbours = fit_item_knn(
+        context.train_ratings,
+        like_threshold=params.like_threshold,
+        top_n=eval_settings.collab_top_n,
+        min_co_likes=eval_settings.collab_min_co_likes,
+        alpha=alpha,
+        shrinkage=shrinkage,
+    )
+    min_likes: dict[int, list[float]] = {}
+    min_likes_conc: dict[int, float] = {}
+    for value in GRID_MIN_LIKES:
+        chain.ranker.settings = eval_settings.model_copy(
+            update={
+                "weight_collab": weight_collab,
+                "weight_like_similarity": like_sim,
+                "weight_like_popularity": like_pop,
+                "weight_like_rating": like_rating,
+                "collab_min_likes": value,
+            }
+        )
+        lists = [
+            [c.movie_id for c in chain.ranker.rank(p, K, exclude=q.exclude)][:K]
+            for p, q in zip(parsed, queries, strict=True)
+        ]
+        min_likes[value] = precisions(lists, queries)
+        min_likes_conc[value] = concentration(lists, counts)
+        say(
+            f"collab_min_likes={value}: P@10 {statistics.fmean(min_likes[value]):.4f} "
+            f"top-1% {min_likes_conc[value]:.3f}"
+        )
+    feasible_likes = [v for v, c in min_likes_conc.items() if c <= CONCENTRATION_MARGIN * ceiling]
+    chosen_min_likes = pick(min_likes, feasible_likes)
     chosen = {
         "collab_alpha": alpha,
         "collab_shrinkage": shrinkage,
@@ -196,6 +229,7 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
         "weight_like_similarity": like_sim,
         "weight_like_popularity": like_pop,
         "weight_like_rating": like_rating,
+        "collab_min_likes": chosen_min_likes,
     }
     return {
         "chosen": chosen,
@@ -210,6 +244,10 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
                 "concentration": blend_conc[k],
             }
             for k, v in blend.items()
+        },
+        "collab_min_likes": {
+            str(v): {"precision": statistics.fmean(p), "concentration": min_likes_conc[v]}
+            for v, p in min_likes.items()
         },
         "queries": len(queries),
     }

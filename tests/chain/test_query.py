@@ -931,3 +931,22 @@ def test_liked_and_disliked_movies_become_the_seed_set() -> None:
     assert [m.title for m in parsed.with_seed_set().more_seeds] == ["Alien", "Up"]
     unseeded = parsed.model_copy(update={"seed": None}).with_seed_set()
     assert unseeded.more_seeds == [] and [m.title for m in unseeded.negative_seeds] == ["Titanic"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'd like a good comedy.", True),
+        ("Can you reccomend a good kids movie for me?", True),
+        ("I like sci-fi's, what do you recommend?", True),
+        ("I was looking for maybe a movie to watch this weekend.", True),
+        ("Comedy mainly, but I also enjoy a good horror!", True),
+        ("I really like horror movies, with paranormal themes.", False),
+        ("a comedy with Will Ferrell", False),
+        ("Can you recommend a documentary?", False),
+    ],
+)
+def test_only_vocabulary_ignores_chat_but_not_topics(text: str, expected: bool) -> None:
+    from movie_rag.chain.query_patterns import only_vocabulary
+
+    assert only_vocabulary(text) is expected

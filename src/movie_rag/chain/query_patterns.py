@@ -11,7 +11,13 @@ import re
 from collections.abc import Iterable, Sequence
 
 from movie_rag.chain.text import STOP_WORDS
-from movie_rag.chain.vocabulary import _ASKING, _TOPICAL, _mood, _only_vocabulary
+from movie_rag.chain.vocabulary import (
+    _ASKING,
+    _COMPILED,
+    _FILLER,
+    _TOPICAL,
+    _mood,
+)
 
 logger = logging.getLogger("movie_rag")
 
@@ -401,6 +407,10 @@ _GREETINGS = frozenset(
 def only_vocabulary(text: str) -> bool:
     """Whether the text is only genre/mood words, years and filler ("good 90s war movies").
 
+    Asking words, plain function words and their common misspellings ("reccomend") name no
+    topic either; genre and mood phrases are read before they are dropped ("movies for my
+    kids" keeps its "for my").
+
     Args:
         text: Any text.
 
@@ -409,13 +419,28 @@ def only_vocabulary(text: str) -> bool:
     """
     text = _FOREIGN_DECADE.sub(" ", _BARE_PERIOD.sub(" ", text))
     text = _I_LIKE.sub(" ", text)
-    words = re.sub(r"[^\w\s'-]", " ", text).split()
-    if any(w.lower() in _TOPICAL for w in words):
+    text = re.sub(r"[^\w\s'-]", " ", text)
+    if any(w.lower() in _TOPICAL for w in text.split()):
         return False
-    # Plain English function words ("I was looking for...") name no topic either.
-    asking = _ASKING | STOP_WORDS
-    return _only_vocabulary(" ".join(w for w in words if w.lower() not in asking))
+    rest = text.lower()
+    for pattern, _ in _COMPILED:
+        rest = pattern.sub(" ", rest)
+    words = [w.removesuffix("'s") for w in re.findall(r"[a-z0-9']+", rest)]
+    return all(_asking_word(w) for w in words if w.strip("'"))
 
+
+def _asking_word(word: str) -> bool:
+    if word in _FILLER or word in _ASKING or word in STOP_WORDS:
+        return True
+    if len(word) < 6:
+        return False
+    from rapidfuzz import fuzz, process
+
+    # "reccomend", "suggestons": a typo of an asking word is still one.
+    return process.extractOne(word, _LONG_ASKING, scorer=fuzz.ratio, score_cutoff=85) is not None
+
+
+_LONG_ASKING = sorted(w for w in _ASKING | _FILLER if len(w) >= 6)
 
 _CAPITALISED_WORD = re.compile(r"(?<![\w'])[A-Z][a-z]+(?:-[A-Z][a-z]+)?(?![\w'])")
 

@@ -232,6 +232,11 @@ _ASKING = frozenset((
     "happy", "current", "past", "matter", "matters", "doesn't", "doesnt", "don't", "dont",
     "mind", "either", "whatever", "familiar", "if", "not", "too", "also", "well", "fine",
     "just", "about", "honestly", "anymore", "lately", "recently", "suggest",
+    # Adverbs and contractions of chat ("I'd like a good comedy", "Comedy mainly").
+    "actually", "basically", "probably", "definitely", "mainly", "mostly", "really", "quite",
+    "bit", "even", "much", "super", "pretty", "kinda", "i'd", "you'd", "we'd", "i'll",
+    "i've", "we've", "saw", "thought", "haha", "lol", "alright", "alrighty", "sounds",
+    "recommendations", "recommended", "suggestions", "suggested", "list", "discover",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((
