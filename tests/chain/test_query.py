@@ -564,6 +564,8 @@ CASES = [
     case("the best of the 90s", filters={"year_min": 1990, "year_max": 1999}, wants_best=True),
     # People.
     case("with Tom Hanks", filters={"people": ("Tom Hanks",)}),
+    case("movies with tom hankss", filters={"people": ("Tom Hanks",)}),  # a typo
+    case("i like tom hank comedies", filters={**_genres("Comedy"), "people": ("Tom Hanks",)}),
     case("starring keanu reeves", filters={"people": ("Keanu Reeves",)}),
     case("directed by Spielberg", filters={"people": ("Steven Spielberg",)}),
     case("comedies starring hanks", filters={**_genres("Comedy"), "people": ("Tom Hanks",)}),
@@ -950,3 +952,26 @@ def test_only_vocabulary_ignores_chat_but_not_topics(text: str, expected: bool) 
     from movie_rag.chain.query_patterns import only_vocabulary
 
     assert only_vocabulary(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("tom hankss", "Tom Hanks"),
+        ("Tom Hank", "Tom Hanks"),
+        ("tim hanks", None),  # a first name that is another word
+        ("tom", None),  # one word is no name
+        ("Tod Hanks", None),  # Tom is not Tod: each word must be close
+    ],
+)
+def test_closest_person_forgives_typos_not_other_names(
+    written: str, expected: str | None
+) -> None:
+    catalogue = Catalogue(catalogue_table())
+    assert catalogue.closest_person(written) == expected
+
+
+def test_a_common_word_in_a_misspelt_name_must_be_written_exactly() -> None:
+    catalogue = Catalogue(catalogue_table())
+    assert catalogue.closest_person("to hanks", exact=frozenset({"to"})) is None
+    assert catalogue.closest_person("tom hanks", exact=frozenset({"tom"})) == "Tom Hanks"

@@ -260,6 +260,10 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      _both(_none_is("Inception"), _draws_on("Sci-Fi")), "a favourite named before the praise"),
     (("Hello", "I was looking for maybe a movie to watch this weekend."),
      _both(_few_titles_with("weekend"), _well_known(0.6)), "when to watch names no title"),
+    (("hi how are u would u have any recommendations for me", "im good thanks fo asking",
+      "comedies i like kristin wigg"),
+     _both(_all_genre("Comedy"), _leads_and_fills("Kristen Wiig")), "a misspelt actor leads"),
+    ("any movies with Ray Liottta?", _leads_and_fills("Ray Liotta"), "a typo'd name is no title"),
     ("Hey whadup today? Do any good films to watch?",
      _both(_few_titles_with("today"), _well_known(0.6)), "slang small talk names no title"),
 ]  # fmt: skip

@@ -23,6 +23,10 @@ __all__ = ["Catalogue", "MovieRef"]
 _YEAR_SUFFIX = re.compile(r"\s*[(\[]?\s*((?:19|20)\d{2})\s*[)\]]?\s*$")
 _WORDS = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*", re.UNICODE)
 _MAX_NAME_WORDS = 4
+#: A misspelt name is matched only to people with at least this many films.
+MIN_FILMS_FOR_FUZZY_NAME = 2
+# Each word of a misspelt name is at least this close to the name's word (0-100).
+_MIN_WORD_SCORE = 70.0
 _INTERNAL = columns_above("prompt")
 
 
@@ -76,6 +80,7 @@ class Catalogue:
                     self._display_name.setdefault(key, name)
         self._people = dict(people)
         self._keys = list(self._by_key)
+        self._name_buckets: dict[tuple[str, str, int], list[str]] | None = None
 
     def __len__(self) -> int:
         return len(self._movies)
@@ -184,6 +189,54 @@ class Catalogue:
                         taken[i] = True
         return found
 
+    def closest_person(
+        self, written: str, *, cutoff: float = 80.0, exact: frozenset[str] = frozenset()
+    ) -> str | None:
+        """The well-known person a misspelt name means ("kristin wigg" → Kristen Wiig), or None.
+
+        Only people with at least :data:`MIN_FILMS_FOR_FUZZY_NAME` films are considered, and
+        only names with the same number of words and the same first letters, each word close
+        to the name's (``"John Cena"`` is not John Callen), so that a typo reaches the person
+        and ordinary words reach nobody.
+
+        Args:
+            written: Two to four words as written.
+            cutoff: Least fuzzy score (0-100) of the whole name.
+            exact: Common words that must be written exactly when they are part of the name
+                ("will ferel" is Will Ferrell; "too hard" is not Tom Hardy).
+
+        Returns:
+            The person's display name, or None.
+        """
+        from rapidfuzz import fuzz
+
+        words = _name_words(written)
+        if len(words) < 2:
+            return None
+        bucket = self._buckets().get((words[0][0], words[-1][0], len(words)), [])
+        best, best_score = None, cutoff
+        for key in bucket:
+            name = _name_words(key)
+            if any(
+                (w in exact and w != n) or fuzz.ratio(w, n) < _MIN_WORD_SCORE
+                for w, n in zip(words, name, strict=True)
+            ):
+                continue
+            score = fuzz.ratio(" ".join(words), " ".join(name))
+            if score >= best_score:
+                best, best_score = key, score
+        return self._display_name[best] if best is not None else None
+
+    def _buckets(self) -> dict[tuple[str, str, int], list[str]]:
+        if self._name_buckets is None:
+            buckets: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+            for key, films in self._people.items():
+                words = _name_words(key)
+                if len(films) >= MIN_FILMS_FOR_FUZZY_NAME and len(words) >= 2:
+                    buckets[(words[0][0], words[-1][0], len(words))].append(key)
+            self._name_buckets = dict(buckets)
+        return self._name_buckets
+
     def movies_with(self, person: str) -> set[int]:
         """Movie ids a person directed or plays in."""
         return set(self._people.get(_name_key(person), ()))
@@ -191,6 +244,11 @@ class Catalogue:
     def ids(self) -> Iterable[int]:
         """All movie ids."""
         return self._movies.keys()
+
+
+def _name_words(name: str) -> list[str]:
+    # "Daniel Day-Lewis" and "daniel day lewis" are the same words.
+    return re.sub(r"[-.’']", " ", name).casefold().split()
 
 
 def _name_key(name: str) -> str:

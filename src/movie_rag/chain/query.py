@@ -55,6 +55,7 @@ is read (a pasted or hostile 64k-character text parses in well under 50 ms).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections import defaultdict
@@ -123,6 +124,7 @@ from movie_rag.chain.safety import is_off_topic, mentions_movies, redact_pii
 from movie_rag.chain.text import STOP_WORDS
 from movie_rag.chain.types import FollowUp, HistoryTurn, ParsedQuery, SeedMovie
 from movie_rag.chain.vocabulary import (
+    _ASKING,
     _COMPILED,
     _FILLER,
     _FUNCTION_WORDS,
@@ -203,6 +205,10 @@ class _Work:
     def boost(self, row: VocabularyRow) -> None:
         self.boost_terms.extend(row.terms)
         self.boost_genres.extend(row.genres)
+
+
+# Words of which a misspelt name has at most half ("will ferel", not "good comedies").
+_COMMON_WORDS = frozenset(STOP_WORDS | _FILLER | _ASKING | CHIT_CHAT_WORDS)
 
 
 class QueryParser:
@@ -678,7 +684,36 @@ class QueryParser:
                 continue
             (unwanted if work.negated(match.start()) else wanted).append(person)
             work.mask(*match.span())
+        for person, start, end in self._misspelt_people(work.masked):
+            if person not in wanted and person not in unwanted:
+                (unwanted if work.negated(start) else wanted).append(person)
+            work.mask(start, end)
         return wanted, unwanted
+
+    def _misspelt_people(self, text: str) -> list[tuple[str, int, int]]:
+        """Names written with a typo or in other spacing ("kristin wigg", "daniel day lewis")."""
+        words = [m for m in re.finditer(r"[^\W\d_]+", text) if len(m.group(0)) >= 2]
+        found: list[tuple[str, int, int]] = []
+        i = 0
+        while i < len(words):
+            for size in (3, 2):
+                window = words[i : i + size]
+                if len(window) < size or not all(
+                    b.start() - a.end() == 1 for a, b in itertools.pairwise(window)
+                ):
+                    continue
+                common = sum(w.group(0).lower() in _COMMON_WORDS for w in window)
+                if 2 * common > size:
+                    continue
+                person = self.catalogue.closest_person(
+                    " ".join(w.group(0) for w in window), exact=_COMMON_WORDS
+                )
+                if person is not None:
+                    found.append((person, window[0].start(), window[-1].end()))
+                    i += size - 1
+                    break
+            i += 1
+        return found
 
     def _person_by_surname(self, word: str, cue: str) -> str | None:
         word = re.sub(r"'s$", "", word)

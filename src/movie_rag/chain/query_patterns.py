@@ -430,7 +430,7 @@ def only_vocabulary(text: str) -> bool:
 
 
 def _asking_word(word: str) -> bool:
-    if word in _FILLER or word in _ASKING or word in STOP_WORDS:
+    if word in _FILLER or word in _ASKING or word in STOP_WORDS or word in CHIT_CHAT_WORDS:
         return True
     if len(word) < 6:
         return False
@@ -453,7 +453,7 @@ CHIT_CHAT_WORDS = frozenset((
     "evening", "afternoon", "there", "what's", "whats", "up", "sup", "not", "bad", "pretty",
     "thanks!", "cool", "awesome", "yes", "yeah", "yep", "sure", "alright", "all", "right",
     "hru", "wbu", "hbu", "lol", "haha", "so", "doin", "going", "it", "is", "how's", "hows",
-    "whadup", "wassup", "whatsup",
+    "whadup", "wassup", "whatsup", "hope", "hoping",
     "your", "day", "been", "very", "much", "a", "lot", "the", "same", "me", "myself", "oh",
     "bye", "goodbye", "cheers", "welcome", "glad", "happy", "here", "as", "always",
     "please", "do", "of", "course", "that", "would", "be", "sounds", "hello!", "no", "problem",

@@ -237,6 +237,7 @@ _ASKING = frozenset((
     "bit", "even", "much", "super", "pretty", "kinda", "i'd", "you'd", "we'd", "i'll",
     "i've", "we've", "saw", "thought", "haha", "lol", "alright", "alrighty", "sounds",
     "recommendations", "recommended", "suggestions", "suggested", "list", "discover",
+    "quality", "that's", "thats", "lets", "let's",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((
