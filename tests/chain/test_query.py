@@ -964,9 +964,7 @@ def test_only_vocabulary_ignores_chat_but_not_topics(text: str, expected: bool) 
         ("Tod Hanks", None),  # Tom is not Tod: each word must be close
     ],
 )
-def test_closest_person_forgives_typos_not_other_names(
-    written: str, expected: str | None
-) -> None:
+def test_closest_person_forgives_typos_not_other_names(written: str, expected: str | None) -> None:
     catalogue = Catalogue(catalogue_table())
     assert catalogue.closest_person(written) == expected
 
