@@ -260,7 +260,7 @@ class MovieRagSettings(BaseSettings):
         8.0, ge=0.0, description="Weight of the user's profile (ALS and liked movies)."
     )
     collab_min_likes: int = Field(
-        40,
+        25,
         ge=1,
         description="Likes a seed needs for full collaborative weight (fewer: content carries it).",
     )
