@@ -973,3 +973,15 @@ def test_a_common_word_in_a_misspelt_name_must_be_written_exactly() -> None:
     catalogue = Catalogue(catalogue_table())
     assert catalogue.closest_person("to hanks", exact=frozenset({"to"})) is None
     assert catalogue.closest_person("tom hanks", exact=frozenset({"tom"})) == "Tom Hanks"
+
+
+def test_an_unknown_bracketed_title_names_no_other_film(parser: QueryParser) -> None:
+    # "Heat Wave (2017)" is not in the catalogue: its "Heat" is not Heat (1995).
+    parsed = parser.parse("I loved Toy Story (1995) and Heat Wave (2017)")
+    assert parsed.seed is not None and parsed.seed.title == "Toy Story"
+    assert [m.title for m in parsed.liked] == ["Toy Story"]
+
+
+def test_a_title_ending_in_a_mark_keeps_its_year(parser: QueryParser) -> None:
+    parsed = parser.parse("I liked Heat! (1995) a lot")
+    assert [m.title for m in parsed.liked] == ["Heat"]

@@ -137,6 +137,10 @@ def read_mentions(work: _Text, catalogue: Catalogue) -> Mentions:
             work.mask(*bracket.span())
             negated = _NEGATED_BEFORE.search(work.masked[: bracket.start()][-60:])
             (found.disliked if negated else found.liked).append(movie)
+        else:
+            # A film the catalogue lacks ("Girls Trip (2017)"): its words name no other film
+            # ("The Trip", "The Girls").
+            _mask_unknown_title(work, bracket.start(), bracket.end())
     for cue in list(_LIKED_MORE.finditer(work.masked)):
         if not work.masked[cue.start() : cue.end()].strip():
             continue
@@ -148,6 +152,21 @@ def read_mentions(work: _Text, catalogue: Catalogue) -> Mentions:
         if movie is not None:
             found.liked.append(movie)
     return found
+
+
+def _mask_unknown_title(work: _Text, start: int, end: int) -> None:
+    """Blank the title-cased words written just before a bracketed year, and the year."""
+    base = max(0, start - 200)
+    run: list[re.Match[str]] = []
+    for word in reversed(list(re.finditer(r"\S+", work.masked[base:start]))):
+        text = word.group(0)
+        if not (text[0].isupper() or text[0].isdigit() or text.lower() in _FUNCTION_WORDS):
+            break
+        run.insert(0, word)
+    # Leading function words ("and", "of") belong to the sentence, not to the title.
+    while run and not (run[0].group(0)[0].isupper() or run[0].group(0)[0].isdigit()):
+        run.pop(0)
+    work.mask(base + run[0].start() if run else start, end)
 
 
 def _clause(work: _Text, start: int) -> int:
@@ -198,7 +217,10 @@ def _title_before(
 ) -> SeedMovie | None:
     """The longest run of words ending at ``end`` (within its clause) that names a title."""
     head = work.masked[max(0, end - 200) : end]
-    cut = max((m.end() for m in _CLAUSE_END.finditer(head)), default=0)
+    # A title's own last mark ("Airplane! (1980)", "Monsters, Inc.") ends no clause.
+    own = len(head.rstrip()) - len(head.rstrip().rstrip(".!?"))
+    inner = head.rstrip()[: len(head.rstrip()) - own] if own else head
+    cut = max((m.end() for m in _CLAUSE_END.finditer(inner)), default=0)
     base = max(0, end - 200) + cut
     spans = [m.span() for m in re.finditer(r"\S+", work.masked[base:end])][-_MAX_SEED_WORDS:]
     for i in range(len(spans)):
