@@ -43,9 +43,15 @@ def _well_known(share: float, ratings: int = 50) -> Check:
     return check
 
 
-def _few_titles_with(word: str) -> Check:
+def _few_titles_with(word: str, most: int = 1, *, at_least: bool = False) -> Check:
+    """At most ``most`` titles contain the words (at least, with ``at_least``)."""
     pattern = re.compile(rf"\b{word}\b", re.IGNORECASE)
-    return lambda r, c: sum(bool(pattern.search(x.title)) for x in r.recommendations) <= 1
+
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        count = sum(bool(pattern.search(x.title)) for x in response.recommendations)
+        return count >= most if at_least else count <= most
+
+    return check
 
 
 def _any_of(*titles: str) -> Check:
@@ -264,6 +270,11 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
       "comedies i like kristin wigg"),
      _both(_all_genre("Comedy"), _leads_and_fills("Kristen Wiig")), "a misspelt actor leads"),
     ("any movies with Ray Liottta?", _leads_and_fills("Ray Liotta"), "a typo'd name is no title"),
+    ("I really like horror movies, with paranormal themes.",
+     _both(_all_genre("Horror"), _few_titles_with("Paranormal Activity", 2)),
+     "one series does not crowd out the rest"),
+    ("star wars movies", _few_titles_with("Star Wars", 5, at_least=True),
+     "a series named is a series wanted"),
     ("Hey whadup today? Do any good films to watch?",
      _both(_few_titles_with("today"), _well_known(0.6)), "slang small talk names no title"),
 ]  # fmt: skip

@@ -10,7 +10,8 @@ The blend (weights in :class:`~movie_rag.settings.MovieRagSettings`)::
 ``log(1 + MovieLens rating count)`` scaled by the catalogue's maximum, and ``boost`` is the
 share of a vibe's genres and words the movie carries (for "like X", of X's genres; for a
 genre ask, the share of the movie's genres that were asked for, "a comedy" preferring pure
-comedies among well-known films). Two genres asked for take turns in the order. Asking
+comedies among well-known films). Two genres asked for take turns in the order, and at most
+two films of one series lead unless the request names the series. Asking
 for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
 are neither favoured nor buried; a rating from few MovieLens raters is pulled towards the
 catalogue mean (``rating_prior_count``). Broad asks ("good drama movies", the best of a
@@ -57,6 +58,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _TEXT_SEEDS = 5
 # Broad asks add this many of the most-rated movies to the pool (filters still apply).
 _WELL_KNOWN = 1000
+# Films of one series ("Paranormal Activity 2") that may lead an answer.
+_PER_SERIES = 2
 # Scaled popularity at which a film counts as well known (half the most-rated film's log
 # count: about 18 MovieLens ratings on ml-latest-small).
 _KNOWN_POPULARITY = 0.5
@@ -145,9 +148,8 @@ class Ranker:
             extra = self._retrieve_ids(parsed, signals.extra_ids, filters, hits)
             if parsed.seed is None:
                 signals.text_hits = len(hits)
-            ranked = _cover_genres(
-                parsed, self._dedupe(self._blend(parsed, [*hits, *extra], signals))
-            )
+            blended = self._dedupe(self._blend(parsed, [*hits, *extra], signals))
+            ranked = _few_per_series(parsed, _cover_genres(parsed, blended))
             if len(ranked) >= k or len(hits) < pool or pool >= len(self.catalogue):
                 return ranked
             pool *= 2
@@ -427,6 +429,39 @@ def _topicless(parsed: ParsedQuery) -> bool:
         # An open ask sets wants_best for strangers; a known taste still leads it.
         and (parsed.open_ask or not parsed.wants_best)
     )
+
+
+_SEQUEL = re.compile(
+    r"(?:\s*:.*$)|(?:\s+[-–]\s.*$)|(?:\s+(?:part\s+)?(?:\d+|ii|iii|iv|v|vi|two|three)\b.*$)",
+    re.IGNORECASE,
+)
+
+
+def _series(title: str) -> str:
+    """The name a film shares with its sequels ("Paranormal Activity 2" → "paranormal activity")."""
+    from movie_rag.catalog.titles import title_key
+
+    return title_key(_SEQUEL.sub("", title)) or title_key(title)
+
+
+def _few_per_series(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidate]:
+    """At most :data:`_PER_SERIES` films of one series lead; the others follow the rest.
+
+    Four Paranormal Activity films crowd out everything else a horror fan might like; a
+    request that names the series ("Harry Potter movies") gets all of it.
+    """
+    from movie_rag.catalog.titles import title_key
+
+    asked = f" {title_key(parsed.text)} "
+    seen: dict[str, int] = {}
+    kept: list[Candidate] = []
+    later: list[Candidate] = []
+    for candidate in ranked:
+        key = _series(str(candidate.metadata.get("title") or ""))
+        seen[key] = seen.get(key, 0) + 1
+        named = bool(key) and f" {key} " in asked
+        (kept if named or seen[key] <= _PER_SERIES else later).append(candidate)
+    return [*kept, *later]
 
 
 def _cover_genres(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidate]:
