@@ -28,7 +28,9 @@ is read (a pasted or hostile 64k-character text parses in well under 50 ms).
 - **People filter** (``filters.people``): full names the catalogue knows ("with tom hanks");
   a surname alone after "directed by"/"starring"/"featuring", or capitalised after
   "by"/"from"/"with" or before "movies" ("by Spielberg", "Nolan films"), when it names one
-  catalogue person (or one clearly more prolific than any namesake).
+  catalogue person (or one clearly more prolific than any namesake); a name written with a
+  typo or other spacing ("kristin wigg", "daniel day lewis") when it is close to one
+  person's, word by word (:meth:`~movie_rag.chain.catalogue.Catalogue.closest_person`).
 - **Seeds**: "like X", "similar to X", "I liked/loved/enjoyed X", "in the vein of X",
   "fans of X", "if I liked X what else", quoted titles: X is resolved with
   :meth:`Catalogue.resolve_title` (any case, with or without year, "Matrix, The", small
