@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -459,8 +460,8 @@ def _few_per_series(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candid
     for candidate in ranked:
         key = _series(str(candidate.metadata.get("title") or ""))
         seen[key] = seen.get(key, 0) + 1
-        named = bool(key) and f" {key} " in asked
-        (kept if named or seen[key] <= _PER_SERIES else later).append(candidate)
+        free = not key or f" {key} " in asked
+        (kept if free or seen[key] <= _PER_SERIES else later).append(candidate)
     return [*kept, *later]
 
 
@@ -474,7 +475,7 @@ def _cover_genres(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidat
     asked = [normalise_name(g) for g in parsed.filters.genres_any or ()]
     if len(asked) < 2:
         return ranked
-    queues: dict[str, list[Candidate]] = {g: [] for g in asked}
+    queues: dict[str, deque[Candidate]] = {g: deque() for g in asked}
     for candidate in ranked:
         genres = {normalise_name(g) for g in candidate.metadata.get("genres") or []}
         for genre in asked:
@@ -486,9 +487,9 @@ def _cover_genres(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidat
         for genre in asked:
             queue = queues[genre]
             while queue and queue[0].movie_id in taken:
-                queue.pop(0)
+                queue.popleft()
             if queue:
-                best = queue.pop(0)
+                best = queue.popleft()
                 taken.add(best.movie_id)
                 out.append(best)
     return [*out, *(c for c in ranked if c.movie_id not in taken)]
