@@ -67,12 +67,15 @@ class Catalogue:
         columns = {name: table.column(name).to_pylist() for name in _needed(table)}
         self._movies: dict[int, dict[str, Any]] = {}
         self._by_key: dict[str, list[int]] = defaultdict(list)
+        self._title_keys: dict[int, str] = {}
         people: dict[str, set[int]] = defaultdict(set)
         self._display_name: dict[str, str] = {}
         for i, movie_id in enumerate(columns["movie_id"]):
             movie = {name: values[i] for name, values in columns.items()}
             self._movies[movie_id] = movie
-            self._by_key[title_key(movie["title"])].append(movie_id)
+            key = title_key(movie["title"])
+            self._title_keys[movie_id] = key
+            self._by_key[key].append(movie_id)
             for name in [*(movie.get("directors") or []), *(movie.get("cast") or [])]:
                 key = _name_key(name)
                 if key:
@@ -80,7 +83,8 @@ class Catalogue:
                     self._display_name.setdefault(key, name)
         self._people = dict(people)
         self._keys = list(self._by_key)
-        self._name_buckets: dict[tuple[str, str, int], list[str]] | None = None
+        self._name_buckets: dict[tuple[str, str, int], list[tuple[str, list[str], str]]] | None
+        self._name_buckets = None
 
     def __len__(self) -> int:
         return len(self._movies)
@@ -147,7 +151,7 @@ class Catalogue:
         movie = self._movies[movie_id]
         return [
             other
-            for other in self._by_key[title_key(movie["title"])]
+            for other in self._by_key[self._title_keys[movie_id]]
             if other != movie_id and self._movies[other].get("year") == movie.get("year")
         ]
 
@@ -214,26 +218,29 @@ class Catalogue:
         if len(words) < 2:
             return None
         bucket = self._buckets().get((words[0][0], words[-1][0], len(words)), [])
+        target = " ".join(words)
         best, best_score = None, cutoff
-        for key in bucket:
-            name = _name_words(key)
+        for key, name, joined in bucket:
             if any(
                 (w in exact and w != n) or fuzz.ratio(w, n) < _MIN_WORD_SCORE
                 for w, n in zip(words, name, strict=True)
             ):
                 continue
-            score = fuzz.ratio(" ".join(words), " ".join(name))
+            score = fuzz.ratio(target, joined)
             if score >= best_score:
                 best, best_score = key, score
         return self._display_name[best] if best is not None else None
 
-    def _buckets(self) -> dict[tuple[str, str, int], list[str]]:
+    def _buckets(self) -> dict[tuple[str, str, int], list[tuple[str, list[str], str]]]:
+        # (first letter, last word's first letter, words) -> (key, words, joined words)
         if self._name_buckets is None:
-            buckets: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+            buckets: dict[tuple[str, str, int], list[tuple[str, list[str], str]]]
+            buckets = defaultdict(list)
             for key, films in self._people.items():
                 words = _name_words(key)
                 if len(films) >= MIN_FILMS_FOR_FUZZY_NAME and len(words) >= 2:
-                    buckets[(words[0][0], words[-1][0], len(words))].append(key)
+                    entry = (key, words, " ".join(words))
+                    buckets[(words[0][0], words[-1][0], len(words))].append(entry)
             self._name_buckets = dict(buckets)
         return self._name_buckets
 

@@ -36,6 +36,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -438,6 +439,7 @@ _SEQUEL = re.compile(
 )
 
 
+@lru_cache(maxsize=32768)
 def _series(title: str) -> str:
     """The name a film shares with its sequels ("Paranormal Activity 2" → "paranormal activity")."""
     from movie_rag.catalog.titles import title_key
