@@ -137,10 +137,10 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
         raise SystemExit("the evaluation build has no collaborative model (no ratings?)")
     eval_settings = chain.settings
     parsed = [chain.parser.parse(q.query) for q in queries]
-    blend: dict[tuple[float, ...], list[float]] = {}
-    blend_conc: dict[tuple[float, ...], float] = {}
-    for alpha, shrinkage in itertools.product(GRID_CHAIN_ALPHA, GRID_CHAIN_SHRINKAGE):
-        chain.collab.neighbours = fit_item_knn(
+
+    def fit_chain(alpha: float, shrinkage: float) -> Any:
+        # The chain's neighbours: the build's top-n and co-like floor, the grid's scoring.
+        return fit_item_knn(
             context.train_ratings,
             like_threshold=params.like_threshold,
             top_n=eval_settings.collab_top_n,
@@ -148,6 +148,11 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
             alpha=alpha,
             shrinkage=shrinkage,
         )
+
+    blend: dict[tuple[float, ...], list[float]] = {}
+    blend_conc: dict[tuple[float, ...], float] = {}
+    for alpha, shrinkage in itertools.product(GRID_CHAIN_ALPHA, GRID_CHAIN_SHRINKAGE):
+        chain.collab.neighbours = fit_chain(alpha, shrinkage)
         recorded = [
             chain.ranker.rank(p, K, exclude=q.exclude) for p, q in zip(parsed, queries, strict=True)
         ]
@@ -190,14 +195,7 @@ def tune(workdir: Path, say: Any = print) -> dict[str, Any]:
     alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating = pick(blend, feasible)
     key = (alpha, shrinkage, weight_collab, like_sim, like_pop, like_rating)
     say(f"chosen {key}: P@10 {statistics.fmean(blend[key]):.4f} top-1% {blend_conc[key]:.3f}")
-    chain.collab.neighbours = fit_item_knn(
-        context.train_ratings,
-        like_threshold=params.like_threshold,
-        top_n=eval_settings.collab_top_n,
-        min_co_likes=eval_settings.collab_min_co_likes,
-        alpha=alpha,
-        shrinkage=shrinkage,
-    )
+    chain.collab.neighbours = fit_chain(alpha, shrinkage)
     min_likes: dict[int, list[float]] = {}
     min_likes_conc: dict[int, float] = {}
     for value in GRID_MIN_LIKES:
