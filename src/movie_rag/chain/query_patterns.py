@@ -11,13 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from movie_rag.chain.text import STOP_WORDS
-from movie_rag.chain.vocabulary import (
-    _ASKING,
-    _COMPILED,
-    _FILLER,
-    _TOPICAL,
-    _mood,
-)
+from movie_rag.chain.vocabulary import _ASKING, _FILLER, _TOPICAL, _mood, _only_vocabulary
 
 logger = logging.getLogger("movie_rag")
 
@@ -422,15 +416,14 @@ def only_vocabulary(text: str) -> bool:
     text = re.sub(r"[^\w\s'-]", " ", text)
     if any(w.lower() in _TOPICAL for w in text.split()):
         return False
-    rest = text.lower()
-    for pattern, _ in _COMPILED:
-        rest = pattern.sub(" ", rest)
-    words = [w.removesuffix("'s") for w in re.findall(r"[a-z0-9']+", rest)]
-    return all(_asking_word(w) for w in words if w.strip("'"))
+    return _only_vocabulary(text, _asking_word)
 
 
 def _asking_word(word: str) -> bool:
-    if word in _FILLER or word in _ASKING or word in STOP_WORDS or word in CHIT_CHAT_WORDS:
+    word = word.removesuffix("'s")  # "sci-fi's"
+    if not word.strip("'") or any(
+        word in words for words in (_FILLER, _ASKING, STOP_WORDS, CHIT_CHAT_WORDS)
+    ):
         return True
     if len(word) < 6:
         return False

@@ -8,6 +8,7 @@ occasions softly boost. :func:`only_vocabulary` says whether a text is only such
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -252,13 +253,16 @@ _FUNCTION_WORDS = frozenset((
 ))  # fmt: skip
 
 
-def _only_vocabulary(text: str) -> bool:
-    """Whether the text is only genre/mood words and filler ("horror movies", "this")."""
+def _only_vocabulary(text: str, filler: Callable[[str], bool] = _FILLER.__contains__) -> bool:
+    """Whether the text is only genre/mood words and filler ("horror movies", "this").
+
+    Genre and mood phrases are read first, then every other word must be ``filler``.
+    """
     rest = text.lower()
     for pattern, _ in _COMPILED:
         rest = pattern.sub(" ", rest)
     words = re.findall(r"[a-z0-9']+", rest)
-    return all(word in _FILLER for word in words)
+    return all(filler(word) for word in words)
 
 
 def _title_cased(text: str) -> bool:
