@@ -550,6 +550,13 @@ CASES = [
     # The catalogue's newest year is 2017: "recent" is its last five years.
     case("recent thrillers", filters={**_genres("Thriller"), "year_min": 2013}),
     case("new releases", filters={"year_min": 2013}),
+    # What is showing now is recent; "the last N years" is the newest N (at least two).
+    case("what is in the theater now?", filters={"year_min": 2013}),
+    case("a comedy that's still in theaters", filters={**_genres("Comedy"), "year_min": 2013}),
+    case("current movies", filters={"year_min": 2013}),
+    case("something from within the last year", filters={"year_min": 2016}),
+    case("thrillers from the past few years", filters={**_genres("Thriller"), "year_min": 2015}),
+    case("horror of the last 4 years", filters={**_genres("Horror"), "year_min": 2014}),
     # Ratings (0-10; stars are out of 5).
     case("rating over 7.5", filters={"min_rating": 7.5}),
     case("at least 4 stars", filters={"min_rating": 8.0}),
@@ -985,3 +992,31 @@ def test_an_unknown_bracketed_title_names_no_other_film(parser: QueryParser) -> 
 def test_a_title_ending_in_a_mark_keeps_its_year(parser: QueryParser) -> None:
     parsed = parser.parse("I liked Heat! (1995) a lot")
     assert [m.title for m in parsed.liked] == ["Heat"]
+
+
+def test_where_a_film_was_seen_is_no_recency(parser: QueryParser) -> None:
+    parsed = parser.parse("I saw Heat twice in the theater. Something like it")
+    assert parsed.filters.year_min is None
+
+
+@pytest.mark.parametrize(
+    ("query", "liked", "disliked", "seen"),
+    [
+        ("I saw Inception and loved it", ["Inception"], [], []),
+        ("I watched Inception last week, it was great", ["Inception"], [], []),
+        ("I saw Heat (1995) and that was awesome.", ["Heat"], [], []),
+        ("I have seen Inception and hated it", [], ["Inception"], []),
+        ("I saw Inception yesterday and it was boring", [], ["Inception"], []),
+        ("I watched Inception", [], [], ["Inception"]),
+        # The verdict must be about the seen film: another title's praise is its own.
+        ("I have seen Inception and Heat was great", ["Heat"], [], ["Inception"]),
+    ],
+)
+def test_a_seen_film_called_good_or_bad_in_its_sentence_is_liked_or_disliked(
+    parser: QueryParser, query: str, liked: list[str], disliked: list[str], seen: list[str]
+) -> None:
+    parsed = parser.parse(query)
+    titles = [m.title for m in (*([parsed.seed] if parsed.seed else []), *parsed.more_seeds)]
+    assert titles == liked
+    assert [m.title for m in parsed.negative_seeds] == disliked
+    assert [m.title for m in parsed.seen] == seen

@@ -277,6 +277,16 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      "a series named is a series wanted"),
     ("Hey whadup today? Do any good films to watch?",
      _both(_few_titles_with("today"), _well_known(0.6)), "slang small talk names no title"),
+    ("I saw Inception last week and loved it. Anything else?",
+     _both(_none_is("Inception"), _few_titles_with("Saw", 0)),
+     "a seen film praised in its sentence is liked; 'saw' names no Saw film"),
+    ("I watched Alien last night, it was awesome",
+     _both(_draws_on("Sci-Fi"), _few_titles_with("Night", 0)),
+     "a praised seen film is the seed, when it was watched names no title"),
+    ("Any suggestions for what is in the theater now?", _both(_since(2014), _well_known(0.6, 30)),
+     "showing now: the newest years' well-known films"),
+    ("movies from the 80s", _both(_between(1980, 1989), _well_known(0.6)),
+     "a decade alone gets its well-known films"),
 ]  # fmt: skip
 
 

@@ -18,12 +18,14 @@ from movie_rag.chain.catalogue import Catalogue
 from movie_rag.evaluation.redial import (
     BM25Baseline,
     ChainConversation,
+    ConversationalResult,
     ItemKNNBaseline,
     PopularityBaseline,
     RedialCase,
     evaluate,
     extract_cases,
     load_dialogues,
+    ndcg_ratio_interval,
 )
 
 SEEKER, RECOMMENDER = 744, 696
@@ -139,14 +141,59 @@ def test_baselines_leave_out_what_the_seeker_named() -> None:
     assert results[0].ndcg == 1.0 and results[0].empty == 0
 
 
+def _result(name: str, scores: list[float]) -> ConversationalResult:
+    return ConversationalResult(
+        system=name,
+        cases=len(scores),
+        ndcg=sum(scores) / len(scores),
+        recall=0.0,
+        hit_rate=0.0,
+        empty=0,
+        seconds=0.0,
+        case_ndcg=scores,
+    )
+
+
+def test_the_ratio_interval_holds_the_ratio_and_narrows_with_more_cases() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    hits = rng.random(400) < 0.2
+    baseline = [float(h) for h in hits]
+    # Twice the baseline's hits: every baseline hit and as many others.
+    others = set(np.flatnonzero(~hits)[: int(hits.sum())].tolist())
+    better = [1.0 if h or i in others else 0.0 for i, h in enumerate(hits)]
+    ratio = sum(better) / sum(baseline)
+
+    low, high = ndcg_ratio_interval(_result("a", better), _result("b", baseline))
+    few_low, few_high = ndcg_ratio_interval(_result("a", better[:80]), _result("b", baseline[:80]))
+
+    assert ratio == pytest.approx(2.0, abs=0.05)
+    assert 1.0 < low < ratio < high
+    assert few_high - few_low > high - low
+    assert ndcg_ratio_interval(_result("a", better), _result("b", baseline)) == (low, high)
+
+
+def test_a_baseline_with_one_hit_leaves_the_interval_open_above() -> None:
+    ours = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+    theirs = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]
+
+    assert ndcg_ratio_interval(_result("a", ours), _result("b", theirs)) == (1.0, float("inf"))
+
+
+def test_the_ratio_interval_needs_the_same_cases() -> None:
+    with pytest.raises(ValueError, match="same cases"):
+        ndcg_ratio_interval(_result("a", [1.0, 0.0]), _result("b", [1.0, 0.0, 0.0]))
+
+
 # --------------------------------------------------------------------------- real data
 
 #: Floors measured on redial_valid (docs/evaluation.md, "Conversational requests"), a
 #: little under the measured values so load and ties do not flake.
-CHAIN_NDCG_FLOOR = 0.036  # measured 0.0383
-# Chain nDCG@10 over the best baseline's (popularity): measured 1.00, level with it; the
-# issue's bar is 2 (not reached, see docs/evaluation.md). HR@10 is 1.4x popularity's.
-RATIO_FLOOR = 0.95
+CHAIN_NDCG_FLOOR = 0.048  # measured 0.0519
+# Chain nDCG@10 over the best baseline's (popularity): measured 1.35; the bar is 2
+# (not reached, see docs/evaluation.md). HR@10 is 1.6x popularity's.
+RATIO_FLOOR = 1.25
 MATCH_RATE_FLOOR = 0.9
 
 
@@ -177,7 +224,7 @@ def redial_valid(real_build, shared_data: Path) -> dict[str, Any]:
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_redial_valid_chain_keeps_up_with_the_baselines_and_answers_every_request(
+def test_redial_valid_chain_beats_the_baselines_and_answers_every_request(
     redial_valid: dict[str, Any],
 ) -> None:
     stats, results = redial_valid["stats"], redial_valid["results"]
@@ -189,3 +236,6 @@ def test_redial_valid_chain_keeps_up_with_the_baselines_and_answers_every_reques
     assert chain.ndcg >= CHAIN_NDCG_FLOOR
     assert chain.ndcg >= RATIO_FLOOR * best.ndcg, (chain.ndcg, best.system, best.ndcg)
     assert chain.hit_rate >= best.hit_rate
+    # On 89 conversations the ratio is uncertain: the interval holds it and is wide.
+    low, high = ndcg_ratio_interval(chain, best)
+    assert low < chain.ndcg / best.ndcg < high

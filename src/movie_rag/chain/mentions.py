@@ -5,7 +5,9 @@ Read after the "like X" seed, on the parser's masked text (what is understood is
 - **disliked**: "I didn't like X", "hated X", "not a fan of X", "X was boring/bad/
   overrated", and a title after a negation ("Tarantino but not Pulp Fiction", "anything
   except Titanic");
-- **seen**: "I've seen Y", "already watched Y";
+- **seen**: "I've seen Y", "already watched Y" — unless the same sentence then says what it
+  was ("I saw Y and loved it", "I watched Y last week, it was great": liked; "... and hated
+  it", "... it was boring": disliked);
 - **liked**: "X is one of my favourites", "X was amazing"; any other title written with its
   year in brackets ("Easy A (2010)" — the year names the film and filters nothing), and
   further "I loved X and Y" titles.
@@ -38,17 +40,24 @@ _DISLIKED_AFTER = re.compile(
     r"(?:was|were)\s+(?:not|n't)\s+(?:into|a\s+fan\s+of))\s+",
     re.IGNORECASE,
 )
-_DISLIKED_BEFORE = re.compile(
-    rf"\s+(?:was|is|were|felt|seemed)\s+{_ADVERB}(?:boring|bad|terrible|awful|dull|stupid|"
-    r"overrated|meh|lame|slow|horrible|a\s+letdown|disappointing|not\s+(?:good|great|"
-    r"that\s+good|for\s+me|my\s+thing))\b",
-    re.IGNORECASE,
+_BAD = (
+    r"(?:boring|bad|terrible|awful|dull|stupid|overrated|meh|lame|slow|horrible|a\s+letdown|"
+    r"disappointing|not\s+(?:good|great|that\s+good|for\s+me|my\s+thing))"
 )
-_LIKED_BEFORE = re.compile(
-    rf"\s+(?:was|is|were|are)\s+{_ADVERB}(?:one\s+of\s+my\s+(?:all[- ]time\s+)?favou?rites?|"
-    r"my\s+(?:all[- ]time\s+)?favou?rite|great|amazing|awesome|fantastic|excellent|brilliant|"
-    r"wonderful|hilarious|so\s+good|really\s+good|very\s+good|a\s+(?:great|good)\s+(?:movie|"
-    r"film)|perfect|the\s+best)\b",
+_GOOD = (
+    r"(?:one\s+of\s+my\s+(?:all[- ]time\s+)?favou?rites?|my\s+(?:all[- ]time\s+)?favou?rite|"
+    r"great|amazing|awesome|fantastic|excellent|brilliant|wonderful|hilarious|so\s+good|"
+    r"really\s+good|very\s+good|a\s+(?:great|good)\s+(?:movie|film)|perfect|the\s+best)"
+)
+_DISLIKED_BEFORE = re.compile(rf"\s+(?:was|is|were|felt|seemed)\s+{_ADVERB}{_BAD}\b", re.IGNORECASE)
+_LIKED_BEFORE = re.compile(rf"\s+(?:was|is|were|are)\s+{_ADVERB}{_GOOD}\b", re.IGNORECASE)
+# What a seen film is then called in the same sentence: "I saw X and loved it", "I watched
+# X last week, it was great", "I saw X (2017) and that was awesome".
+_VERDICT_AFTER = re.compile(
+    r"[^.!?;\n]{0,40}?\b(?:(?:i|we)\s+)?(?:really\s+|absolutely\s+)?"
+    r"(?:(?P<liked>loved|liked|enjoyed|adored)|(?P<disliked>hated|disliked|didn'?t\s+like))"
+    rf"\s+it\b|[^.!?;\n]{{0,40}}?\b(?:it|that)\s+(?:was|is)\s+{_ADVERB}"
+    rf"(?:(?P<good>{_GOOD})|(?P<bad>{_BAD}))\b",
     re.IGNORECASE,
 )
 _SEEN_AFTER = re.compile(
@@ -93,6 +102,9 @@ class _Text(Protocol):
     @property
     def masked(self) -> str: ...
 
+    @property
+    def titles(self) -> list[tuple[int, int]]: ...
+
     def mask(self, start: int, end: int) -> None: ...
 
     def mask_title(self, start: int, end: int) -> None: ...
@@ -120,6 +132,8 @@ def read_mentions(work: _Text, catalogue: Catalogue) -> Mentions:
             movie = _title_after(work, catalogue, cue.end(), strict=pattern is _NEGATED_TITLE)
             if movie is not None:
                 work.mask(cue.start(), cue.start() + len(cue.group(0)))
+                if pattern is _SEEN_AFTER:
+                    bucket = _seen_verdict(work, found)
                 bucket.append(movie)
     for cue in list(_DISLIKED_BEFORE.finditer(work.masked)):
         movie = _title_before(work, catalogue, cue.start())
@@ -152,6 +166,15 @@ def read_mentions(work: _Text, catalogue: Catalogue) -> Mentions:
         if movie is not None:
             found.liked.append(movie)
     return found
+
+
+def _seen_verdict(work: _Text, found: Mentions) -> list[SeedMovie]:
+    """Where a just-read seen film belongs: liked or disliked when the sentence says so."""
+    verdict = _VERDICT_AFTER.match(work.masked, work.titles[-1][1])
+    if verdict is None:
+        return found.seen
+    work.mask(*verdict.span())
+    return found.liked if verdict.group("liked") or verdict.group("good") else found.disliked
 
 
 def _mask_unknown_title(work: _Text, start: int, end: int) -> None:

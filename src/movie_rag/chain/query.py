@@ -19,9 +19,11 @@ is read (a pasted or hostile 64k-character text parses in well under 50 ms).
   ("without Adam Sandler") excludes that person's movies (``exclude_ids``).
 - **Years filter**: decades ("90s", "the nineties", "late 80s"), "from/in 1994" (that year),
   "after 2010" (2011 on), "since 2000", "before 1980" (to 1979), "until 1980",
-  "between 1990 and 1995", "2000-2005". "recent"/"new releases"/"latest" filter to the
-  catalogue's newest ``recent_years`` years: the catalogue ends at a fixed date, so "new"
-  means new in it.
+  "between 1990 and 1995", "2000-2005". "recent"/"new releases"/"latest" and what is
+  showing now ("still in theaters", "current movies") filter to the catalogue's newest
+  ``recent_years`` years, "within the last year"/"the past few years" to its newest two or
+  three (at least two): the catalogue ends at a fixed date, so "new" means new in it.
+  Where a film was once seen ("I saw it in the theater") is no recency.
 - **Ratings filter** (``min_rating``, 0-10): "rated above 8", "rating over 7.5", "8+ on imdb",
   "at least 4 stars" (stars and "/5" are doubled). "best", "top rated", "highly rated",
   "acclaimed" set ``wants_best`` and filter nothing.
@@ -78,6 +80,7 @@ from movie_rag.chain.query_patterns import (
     _DARKER_ROW,
     _DIRECTOR_CUES,
     _FOREIGN_DECADE,
+    _LAST_YEARS,
     _LIGHTER,
     _LIGHTER_ROW,
     _LIKE_BEFORE,
@@ -632,10 +635,13 @@ class QueryParser:
                 periods.append(period)
             work.mask(*match.span())
         recent = _RECENT.search(work.masked)
+        years = self.recent_years
+        if recent is None and (recent := _LAST_YEARS.search(work.masked)):
+            years = _years_back(recent.group("n"))
         if recent:
             work.mask(*recent.span())
             if not periods and low is None and high is None and self._newest_year:
-                low = self._newest_year - self.recent_years + 1
+                low = self._newest_year - years + 1
         if periods:
             span_low = min(p[0] for p in periods)
             span_high = max(p[1] for p in periods)
@@ -804,6 +810,24 @@ class QueryParser:
                 if self._exact_title(written):
                     return True
         return False
+
+
+_NUMBER_WORDS = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "few": 3, "couple": 2, "couple of": 2,
+}  # fmt: skip
+
+
+def _years_back(count: str | None) -> int:
+    """How many of the catalogue's newest years "the last ``count`` years" covers.
+
+    At least two: the catalogue's newest year is usually only partly in it, so "within the
+    last year" would otherwise leave a handful of films.
+    """
+    if count is None:
+        return 2
+    word = " ".join(count.lower().split())
+    return max(2, int(word) if word.isdigit() else _NUMBER_WORDS[word])
 
 
 def _combine_genres(groups: list[list[str]], every: list[str]) -> tuple[list[str], list[str]]:

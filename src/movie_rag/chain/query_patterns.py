@@ -187,7 +187,19 @@ FOREIGN_OPS = {
 _TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
     r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
-    r"newer|newest|latest|new\s+ones|r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?)\b",
+    r"newer|newest|latest|new\s+ones|r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?|"
+    # What is showing now ("still in theaters", "what's in the theater now", "current
+    # movies"), not where a film was once seen ("I saw it twice in the theater").
+    r"(?:still|now|currently|showing|playing|what'?s|what\s+is|something)\s+in\s+(?:the\s+)?"
+    r"(?:theat(?:er|re)s?|cinemas?)|in\s+(?:the\s+)?(?:theat(?:er|re)s?|cinemas?)\s+"
+    r"(?:now|right\s+now|currently)|current\s+(?:movies?|films?|releases?))\b",
+    re.IGNORECASE,
+)
+#: "within the last year", "from the past few years": the catalogue's newest ``years``.
+_LAST_YEARS = re.compile(
+    r"\b(?:within|in|from|over|during|of)\s+the\s+(?:last|past)\s+"
+    r"(?:(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|few|couple(?:\s+of)?)\s+)?"
+    r"years?\b",
     re.IGNORECASE,
 )
 
@@ -401,6 +413,8 @@ _GREETINGS = frozenset(
 def only_vocabulary(text: str) -> bool:
     """Whether the text is only genre/mood words, years and filler ("good 90s war movies").
 
+    Years include the recent ones ("still in theaters", "within the last year").
+
     Asking words, plain function words and their common misspellings ("reccomend") name no
     topic either; genre and mood phrases are read before they are dropped ("movies for my
     kids" keeps its "for my").
@@ -412,6 +426,7 @@ def only_vocabulary(text: str) -> bool:
         True when no word of it names a topic, a title or a person.
     """
     text = _FOREIGN_DECADE.sub(" ", _BARE_PERIOD.sub(" ", text))
+    text = _LAST_YEARS.sub(" ", _RECENT.sub(" ", text))
     text = _I_LIKE.sub(" ", text)
     text = re.sub(r"[^\w\s'-]", " ", text)
     if any(w.lower() in _TOPICAL for w in text.split()):

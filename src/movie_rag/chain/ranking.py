@@ -14,8 +14,9 @@ comedies among well-known films). Two genres asked for take turns in the order, 
 two films of one series lead unless the request names the series. Asking
 for "the best" doubles the rating weight. Unknown ratings count as 5/10 so that unrated films
 are neither favoured nor buried; a rating from few MovieLens raters is pulled towards the
-catalogue mean (``rating_prior_count``). Broad asks ("good drama movies", the best of a
-kind, small talk) also draw on the catalogue's most-rated films, not only on text matches.
+catalogue mean (``rating_prior_count``). Broad asks ("good drama movies", "movies from the
+80s", the best of a kind, small talk) also draw on the catalogue's most-rated films, not only
+on text matches.
 
 ``collab`` (with a collaborative model, see :mod:`movie_rag.collab`) is the co-like score of
 the candidate with the seed ("like X", weight ``weight_collab``) or with the best text
@@ -409,16 +410,19 @@ def _mix(collab_weight: float, content_weight: float, confidence: float) -> floa
 
 
 def _generic(parsed: ParsedQuery) -> bool:
-    """A broad ask ("war movies", "a good action movie from the 80s"): kinds, no topic.
+    """A broad ask ("war movies", "a good action movie", "movies from the 80s"): no topic.
 
-    Its words are only genre, mood and filler words, so the closest wording (a title with
-    "War" in it) says nothing: well-liked, well-known films of the kind should lead.
+    A kind or a period, and words that are only genre, mood, year and filler words, so the
+    closest wording (a title with "War" in it, a 1980s stand-up film) says nothing:
+    well-liked, well-known films of the kind or period should lead.
     """
     from movie_rag.chain.query import only_vocabulary
 
-    has_kind = bool(parsed.filters.genres_any or parsed.filters.genres_all)
+    f = parsed.filters
+    has_kind = bool(f.genres_any or f.genres_all)
+    has_period = f.year_min is not None or f.year_max is not None
     text = parsed.text if parsed.search_text is None else parsed.search_text
-    return parsed.seed is None and has_kind and only_vocabulary(text)
+    return parsed.seed is None and (has_kind or has_period) and only_vocabulary(text)
 
 
 def _topicless(parsed: ParsedQuery) -> bool:

@@ -22,7 +22,9 @@ request text, or the seeds' documents when the seeker named liked movies) and
 :class:`ItemKNNBaseline` (cosine item-kNN neighbours of the seeds, popularity when there are
 none); :class:`ChainConversation` asks a :class:`~movie_rag.chain.recommender.RecommenderChain`
 with the earlier seeker messages as the history and the last one as the query.
-:func:`evaluate` scores them (nDCG@k, recall@k, HR@k, empty answers).
+:func:`evaluate` scores them (nDCG@k, recall@k, HR@k, empty answers), and
+:func:`ndcg_ratio_interval` says how far a ratio of two systems' nDCG can be trusted on so
+few cases (a paired bootstrap over the cases).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ __all__ = [
     "evaluate",
     "extract_cases",
     "load_dialogues",
+    "ndcg_ratio_interval",
 ]
 
 _MENTION = re.compile(r"@(\d+)")
@@ -425,6 +428,8 @@ class ConversationalResult(BaseModel):
         hit_rate: Share of cases with an accepted movie in the top k.
         empty: Cases answered with no movie.
         seconds: Wall time of all the answers.
+        empty_ids: The conversations answered with no movie.
+        case_ndcg: nDCG@k of each case, in the order asked (for :func:`ndcg_ratio_interval`).
     """
 
     system: str
@@ -435,11 +440,12 @@ class ConversationalResult(BaseModel):
     empty: int
     seconds: float
     empty_ids: list[str] = []
+    case_ndcg: list[float] = []
 
 
 @dataclass
 class _Totals:
-    ndcg: float = 0.0
+    ndcg: list[float] = field(default_factory=list)
     recall: float = 0.0
     hits: float = 0.0
     empty: list[str] = field(default_factory=list)
@@ -466,7 +472,7 @@ def evaluate(
             picks = system.recommend(case, k)
             if not picks:
                 totals.empty.append(case.conversation_id)
-            totals.ndcg += ndcg_at_k(picks, case.truth, k)
+            totals.ndcg.append(ndcg_at_k(picks, case.truth, k))
             totals.recall += recall_at_k(picks, case.truth, k)
             totals.hits += hit_rate_at_k(picks, case.truth, k)
         n = max(1, len(cases))
@@ -474,12 +480,78 @@ def evaluate(
             ConversationalResult(
                 system=system.name,
                 cases=len(cases),
-                ndcg=round(totals.ndcg / n, 4),
+                ndcg=round(sum(totals.ndcg) / n, 4),
                 recall=round(totals.recall / n, 4),
                 hit_rate=round(totals.hits / n, 4),
                 empty=len(totals.empty),
                 seconds=round(time.perf_counter() - started, 2),
                 empty_ids=totals.empty,
+                case_ndcg=totals.ndcg,
             )
         )
     return results
+
+
+def ndcg_ratio_interval(
+    system: ConversationalResult,
+    baseline: ConversationalResult,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 5000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """A confidence interval of ``system``'s mean nDCG over ``baseline``'s on the same cases.
+
+    A paired percentile bootstrap: the cases are drawn again with replacement, both systems
+    scored on the same draw. On a hundred conversations a few hits move the ratio a lot,
+    and the interval says how much.
+
+    Args:
+        system: One system's result from :func:`evaluate`.
+        baseline: Another's, on the same cases in the same order.
+        confidence: The interval's coverage.
+        resamples: Bootstrap draws.
+        seed: The random seed (the same seed gives the same interval).
+
+    Returns:
+        ``(low, high)``; ``high`` is ``inf`` when a draw leaves the baseline no hit.
+
+    Raises:
+        ValueError: The results were not scored on the same cases.
+
+    Example:
+        >>> a = ConversationalResult(system="a", cases=4, ndcg=0.5, recall=0, hit_rate=0,
+        ...     empty=0, seconds=0, case_ndcg=[1.0, 0.0, 1.0, 0.0])
+        >>> low, high = ndcg_ratio_interval(a, a)
+        >>> (low, high)
+        (1.0, 1.0)
+    """
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    ours, theirs = np.asarray(system.case_ndcg), np.asarray(baseline.case_ndcg)
+    if len(ours) != len(theirs) or len(ours) != system.cases or not len(ours):
+        raise ValueError(
+            f"{system.system} ({len(ours)} cases) and {baseline.system} ({len(theirs)} cases) "
+            "were not scored on the same cases"
+        )
+
+    def ratio(a: Any, b: Any, axis: int) -> Any:
+        # A draw where neither system hits is level (1), where only the baseline misses inf.
+        return np.nan_to_num(a.mean(axis=axis) / b.mean(axis=axis), nan=1.0, posinf=np.inf)
+
+    # Draws without a baseline hit are infinite; the spread scipy reports alongside is then
+    # undefined, which is not an error here.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = bootstrap(
+            (ours, theirs),
+            ratio,
+            paired=True,
+            vectorized=True,
+            n_resamples=resamples,
+            confidence_level=confidence,
+            method="percentile",
+            random_state=np.random.default_rng(seed),
+        )
+    interval = result.confidence_interval
+    return round(float(interval.low), 3), round(float(interval.high), 3)
