@@ -515,16 +515,17 @@ CASES = [
     case("something for a party", boost_genres=("Comedy",)),
     case("old classics", boost_terms=("classic",)),
     case("movies about dinosaurs", boost_terms=("dinosaurs",)),
-    # Negations never filter.
+    # Negations never filter; a kind ruled out and nothing asked for is an open ask (the
+    # best-known films of the other kinds).
     case("something funny but no romance", boost_genres=("Comedy",), avoid=("Romance",)),
-    case("not a comedy, please", avoid=("Comedy",)),
+    case("not a comedy, please", avoid=("Comedy",), wants_best=True),
     case("without romance, a drama", filters=_genres("Drama"), avoid=("Romance",)),
-    case("I don't want anything scary", avoid=("Horror",)),
+    case("I don't want anything scary", avoid=("Horror",), wants_best=True),
     case("nothing too scary for the kids", filters=_genres("Children"), avoid=("Horror",)),
-    case("anything but horror", avoid=("Horror",)),
-    case("No horror or romance please", avoid=("Horror", "Romance")),
+    case("anything but horror", avoid=("Horror",), wants_best=True),
+    case("No horror or romance please", avoid=("Horror", "Romance"), wants_best=True),
     case("no horror, a comedy please", filters=_genres("Comedy"), avoid=("Horror",)),
-    case("I'm not in the mood for horror", avoid=("Horror",)),
+    case("I'm not in the mood for horror", avoid=("Horror",), wants_best=True),
     case("I hate romance", avoid=("Romance",)),
     case("nothing but horror", filters=_genres("Horror")),
     case("something without Tom Hanks", filters={"exclude_ids": TOM_HANKS_MOVIES}),
@@ -879,7 +880,8 @@ def test_other_subjects_are_not_requests(parser: QueryParser, query: str) -> Non
 
 
 @pytest.mark.parametrize(
-    "query", ["hello there", "thank you", "good morning", "ok", "hi how are u"]
+    "query",
+    ["hello there", "thank you", "good morning", "ok", "hi how are u", "Merry Christmas!"],
 )
 def test_greetings_are_small_talk_not_off_topic(parser: QueryParser, query: str) -> None:
     parsed = parser.parse(query)
@@ -994,9 +996,17 @@ def test_a_title_ending_in_a_mark_keeps_its_year(parser: QueryParser) -> None:
     assert [m.title for m in parsed.liked] == ["Heat"]
 
 
-def test_where_a_film_was_seen_is_no_recency(parser: QueryParser) -> None:
-    parsed = parser.parse("I saw Heat twice in the theater. Something like it")
-    assert parsed.filters.year_min is None
+@pytest.mark.parametrize(
+    "query",
+    [
+        "I saw Heat twice in the theater. Something like it",
+        "Recently seen Heat and loved it",
+        "I recently watched Heat, more like that",
+        "I have recently seen Heat",
+    ],
+)
+def test_where_or_when_a_film_was_seen_is_no_recency(parser: QueryParser, query: str) -> None:
+    assert parser.parse(query).filters.year_min is None
 
 
 @pytest.mark.parametrize(
@@ -1020,3 +1030,25 @@ def test_a_seen_film_called_good_or_bad_in_its_sentence_is_liked_or_disliked(
     assert titles == liked
     assert [m.title for m in parsed.negative_seeds] == disliked
     assert [m.title for m in parsed.seen] == seen
+
+
+def test_seasons_greetings_are_small_talk(parser: QueryParser) -> None:
+    from movie_rag.chain.query_patterns import is_chit_chat
+
+    assert is_chit_chat("Happy holidays!") and is_chit_chat("merry xmas to you")
+    assert not is_chit_chat("christmas movies")
+    parsed = parser.parse("Merry Christmas, any good musicals?")
+    assert parsed.filters.genres_any == ("Musical",)
+    assert "christmas" not in (parsed.search_text or "").lower()
+
+
+def test_where_to_watch_is_no_title_word(parser: QueryParser) -> None:
+    parsed = parser.parse("a comedy I can watch on netflix or prime")
+    assert parsed.filters.genres_any == ("Comedy",)
+    assert not {"netflix", "prime"} & set((parsed.search_text or "").lower().split())
+
+
+def test_a_person_read_is_no_words_to_match(parser: QueryParser) -> None:
+    parsed = parser.parse("comedies with Tom Hanks")
+    assert parsed.filters.people == ("Tom Hanks",)
+    assert "hanks" not in (parsed.search_text or "").lower()

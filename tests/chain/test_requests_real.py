@@ -107,6 +107,29 @@ def _leads_and_fills(person: str) -> Check:
     return check
 
 
+def _each_with_one_of(*people: str) -> Check:
+    """Every film has one of the people, each of them is in some, and the answer says so."""
+
+    def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
+        credits = [
+            {*(m.get("directors") or []), *(m.get("cast") or [])} for m in _movies(response, chain)
+        ]
+        return (
+            bool(credits)
+            and all(credit & set(people) for credit in credits)
+            and all(any(p in credit for credit in credits) for p in people)
+            and "together" in response.answer
+        )
+
+    return check
+
+
+def _no_genre(genre: str) -> Check:
+    return lambda r, c: (
+        bool(r.recommendations) and not any(genre in (m.get("genres") or []) for m in _movies(r, c))
+    )
+
+
 def _by(person: str, share: float = 0.6) -> Check:
     def check(response: RecommendationResponse, chain: RecommenderChain) -> bool:
         movies = _movies(response, chain)
@@ -287,6 +310,17 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      "showing now: the newest years' well-known films"),
     ("movies from the 80s", _both(_between(1980, 1989), _well_known(0.6)),
      "a decade alone gets its well-known films"),
+    (("hi", "I would love any suggestions you have, ilove damiel day lewis",
+      "daniel day lewis", "and julia roberts"),
+     _each_with_one_of("Daniel Day-Lewis", "Julia Roberts"),
+     "two people who share no film: films with either, no 'Day' or 'Julia' titles"),
+    (("Hi, how are you?", "I don't like sci-fi."),
+     _both(_no_genre("Sci-Fi"), _well_known(0.6)), "a kind ruled out: anything else, well known"),
+    ("Merry Christmas, any good Musicals?",
+     _both(_all_genre("Musical"), _few_titles_with("Christmas", 0)),
+     "season's greetings are small talk, not a Christmas topic"),
+    ("I love action movies with car chases", _few_titles_with("love", 0),
+     "'I love' is no title word"),
 ]  # fmt: skip
 
 

@@ -80,6 +80,7 @@ from movie_rag.chain.query_patterns import (
     _DARKER_ROW,
     _DIRECTOR_CUES,
     _FOREIGN_DECADE,
+    _I_LIKE,
     _LAST_YEARS,
     _LIGHTER,
     _LIGHTER_ROW,
@@ -109,6 +110,7 @@ from movie_rag.chain.query_patterns import (
     CHIT_CHAT_WORDS,
     FOREIGN_OPS,
     MAX_QUERY_CHARS,
+    WHERE_TO_WATCH,
     _article_first,
     _content_words,
     _head,
@@ -170,6 +172,7 @@ class _Work:
     boost_genres: list[str] = field(default_factory=list)
     avoid_genres: list[str] = field(default_factory=list)
     titles: list[tuple[int, int]] = field(default_factory=list)
+    aside: list[tuple[int, int]] = field(default_factory=list)
     _chars: list[str] = field(default_factory=list, repr=False)
     _masked: str | None = field(default=None, repr=False)
 
@@ -193,10 +196,17 @@ class _Work:
         self.titles.append((start, end))
         self.mask(start, end)
 
+    def set_aside(self, start: int, end: int) -> None:
+        """Mask words that name no topic (a person, "on netflix"): they are no words to match."""
+        self.aside.append((start, end))
+        self.mask(start, end)
+
     def search_text(self) -> str:
-        """The text without the titles named in it, greetings and chit-chat."""
+        """The text without the titles named in it, words set aside, "I love", small talk."""
         chars = list(self.text)
-        for start, end in self.titles:
+        # "I love action films" is about action films, not about love.
+        liking = [m.span() for m in _I_LIKE.finditer(self.text)]
+        for start, end in [*self.titles, *self.aside, *liking]:
             chars[start:end] = " " * (end - start)
         return " ".join(strip_chit_chat("".join(chars)).split())
 
@@ -288,6 +298,8 @@ class QueryParser:
         text = redact_pii(_head(query)).strip()
         work = _Work(_plain_quotes(text))
         history = list(history or ())
+        for service in WHERE_TO_WATCH.finditer(work.masked):
+            work.set_aside(*service.span())
         follow_up = self._position_follow_up(work, history)
         seed, seed_text = self._seed(work)
         mentions = read_mentions(work, self.catalogue)
@@ -387,7 +399,10 @@ class QueryParser:
         return not about_movies and (other_subject or not asks_something)
 
     def _asks_for_anything(self, parsed: ParsedQuery) -> bool:
-        """An on-topic request that names no kind, topic, person, mood or movie."""
+        """An on-topic request that names no kind, topic, person, mood or movie it wants.
+
+        What it does not want may be there ("I don't like sci-fi"): anything else, then.
+        """
         return not (
             parsed.off_topic
             or parsed.unclear
@@ -397,7 +412,6 @@ class QueryParser:
             or parsed.follow_up
             or parsed.boost_terms
             or parsed.boost_genres
-            or parsed.avoid_genres
             or not parsed.filters.is_empty
             or not only_vocabulary(parsed.search_text or "")
         )
@@ -659,14 +673,16 @@ class QueryParser:
     # ------------------------------------------------------------------ people
 
     def _people(self, work: _Work) -> tuple[list[str], list[str]]:
+        # A name read as a person is set aside: its words are no title words ("Day",
+        # "Lewis", "Julia" of "daniel day lewis and julia roberts").
         wanted: list[str] = []
         unwanted: list[str] = []
         for name, start, end in self.catalogue.people_spans(work.masked):
             if name in wanted or name in unwanted:
-                work.mask(start, end)
+                work.set_aside(start, end)
                 continue
             (unwanted if work.negated(start) else wanted).append(name)
-            work.mask(start, end)
+            work.set_aside(start, end)
         for pattern in (_SURNAME_CUE, _SURNAME_BEFORE_MOVIES):
             for match in pattern.finditer(work.masked):
                 cue = " ".join((match.groupdict().get("cue") or "").lower().split())
@@ -678,7 +694,7 @@ class QueryParser:
                 if person is None or person in wanted or person in unwanted:
                     continue
                 (unwanted if work.negated(match.start()) else wanted).append(person)
-                work.mask(*match.span("name"))
+                work.set_aside(*match.span("name"))
         for match in _CAPITALISED_WORD.finditer(work.masked):
             # "Tarantino but not Pulp Fiction": a prolific director's surname alone, when no
             # title has that word.
@@ -691,11 +707,11 @@ class QueryParser:
             if self._surnames[name.casefold()][person][0] < 3:
                 continue
             (unwanted if work.negated(match.start()) else wanted).append(person)
-            work.mask(*match.span())
+            work.set_aside(*match.span())
         for person, start, end in self._misspelt_people(work.masked):
             if person not in wanted and person not in unwanted:
                 (unwanted if work.negated(start) else wanted).append(person)
-            work.mask(start, end)
+            work.set_aside(start, end)
         return wanted, unwanted
 
     def _misspelt_people(self, text: str) -> list[tuple[str, int, int]]:
@@ -772,6 +788,8 @@ class QueryParser:
             row = item.row
             if item.negated:
                 work.avoid_genres.extend(row.genres)
+                # "I don't like sci-fi" is no word to match either.
+                work.aside.append((item.start, item.end))
             elif row.kind == "mood":
                 work.boost(row)
             elif row.kind == "every":

@@ -186,7 +186,9 @@ FOREIGN_OPS = {
 }  # fmt: skip
 _TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
-    r"\b(?:recent(?:ly)?(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
+    # "I recently saw X", "Recently seen X and loved it": when they watched, not what.
+    r"\b(?:(?<!\bi\s)(?<!\bwe\s)(?<!i've\s)(?<!have\s)recent(?:ly)?"
+    r"(?!\s+(?:seen|saw|watched|re-?watched|went|finished|discovered))(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
     r"newer|newest|latest|new\s+ones|r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?|"
     # What is showing now ("still in theaters", "what's in the theater now", "current
     # movies"), not where a film was once seen ("I saw it twice in the theater").
@@ -468,11 +470,27 @@ CHIT_CHAT_WORDS = frozenset((
     "we", "go", "let's", "lets", "ready", "start", "thank-you", "thankyou", "hiii", "hii",
 ))  # fmt: skip
 _CHIT_CHAT_SENTENCE = re.compile(r"[^.!?,;\n]+[.!?,;\n]*")
+# Season's greetings are small talk ("Merry Christmas, any good musicals?" asks for musicals).
+_HOLIDAY_GREETING = re.compile(
+    r"\b(?:merry\s+(?:christmas|xmas)|happy\s+(?:holidays?|new\s+year|thanksgiving|easter|"
+    r"hanukkah|halloween)|season'?s\s+greetings)\b",
+    re.IGNORECASE,
+)
+_SERVICE = (
+    r"(?:netflix|hulu|hbo(?:\s+max)?|amazon(?:\s+prime)?(?:\s+video)?|prime(?:\s+video)?|"
+    r"disney\s*(?:\+|plus)|redbox|apple\s+tv\+?|peacock|paramount\s*\+)"
+)
+#: Where the seeker will watch ("on netflix or prime"): the catalogue has no streaming data,
+#: and the service's name is no title word ("Prime", "The Prime Gig").
+WHERE_TO_WATCH = re.compile(
+    rf"\b(?:on|from|in|with|via)\s+{_SERVICE}(?:\s*(?:,|or|and|/)\s*{_SERVICE})*\b",
+    re.IGNORECASE,
+)
 
 
 def is_chit_chat(text: str) -> bool:
     """Whether the text is only greetings and small talk ("hi", "im good thanks fo asking")."""
-    words = re.findall(r"[a-z']+", text.lower())
+    words = re.findall(r"[a-z']+", _HOLIDAY_GREETING.sub(" hi ", text).lower())
     return bool(words) and all(w in CHIT_CHAT_WORDS for w in words)
 
 

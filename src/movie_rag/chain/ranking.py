@@ -294,7 +294,7 @@ class Ranker:
             s.weight_rating * (2.0 if broad else 1.0),
             s.weight_popularity * (2.0 if broad else 1.0),
             s.weight_boost
-            if (parsed.boost_genres or parsed.boost_terms or _kinds(parsed))
+            if (parsed.boost_genres or parsed.boost_terms or parsed.avoid_genres or _kinds(parsed))
             else 0.0,
         )
         collab = _scaled({h.movie_id: signals.collab.get(h.movie_id, 0.0) for h in hits})

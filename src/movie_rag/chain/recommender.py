@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections.abc
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -476,7 +477,26 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
         profile = self.profile(request.user_id) if request.user_id else None
         exclude = understood.exclude
         candidates = self.ranker.rank(parsed, k, exclude=exclude, profile=profile)
-        if not candidates and request.filters is None:
+        if request.filters is not None:
+            return _Ranked(understood, parsed, candidates, profile)
+        people = parsed.filters.people or ()
+        note = ""
+        if len(candidates) < k and len(people) > 1:
+            # People named together rarely share a film ("I love Daniel Day-Lewis ... and
+            # Julia Roberts"): films with any one of them come next, each in turn.
+            shown = exclude | {c.movie_id for c in candidates}
+            more = self._each_person(parsed, k - len(candidates), shown, profile)
+            if more:
+                names = " and ".join(people)
+                note = (
+                    f"Only {len(candidates)} of the films matching every wish have {names} "
+                    "together; the next ones have one of them. "
+                    if candidates
+                    else f"No film matching every wish has {names} together; these have one "
+                    "of them. "
+                )
+                candidates = candidates + more
+        if not candidates:
             # Words read from the text are the user's wishes, not a contract: when nothing
             # meets all of them, the softest ones give way before the answer goes empty.
             for relaxed, dropped in relaxations(parsed):
@@ -484,7 +504,7 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
                 if candidates:
                     note = f"Nothing matched every wish, so I left out {dropped}. "
                     return _Ranked(understood, relaxed, candidates, profile, note)
-        if 0 < len(candidates) < k and request.filters is None and parsed.filters.people:
+        if 0 < len(candidates) < k and people:
             # A person named in the text is a preference, not a contract: their films lead
             # and the answer is filled with films that meet every other wish.
             others = parsed.model_copy(
@@ -493,13 +513,44 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
             shown = exclude | {c.movie_id for c in candidates}
             more = self.ranker.rank(others, k - len(candidates), exclude=shown, profile=profile)
             if more:
-                names = " and ".join(parsed.filters.people)
-                note = (
+                names = " or ".join(people) if len(people) > 1 else people[0]
+                note += (
                     f"Only {len(candidates)} of the films matching every wish have {names}; "
                     "the others are close matches without them. "
                 )
                 return _Ranked(understood, parsed, candidates + more, profile, note)
-        return _Ranked(understood, parsed, candidates, profile)
+        return _Ranked(understood, parsed, candidates, profile, note)
+
+    def _each_person(
+        self,
+        parsed: ParsedQuery,
+        n: int,
+        exclude: collections.abc.Set[int],
+        profile: UserProfile | None,
+    ) -> list[Candidate]:
+        """Up to ``n`` films with one of the people named, taking turns between them."""
+        lists = [
+            deque(
+                self.ranker.rank(
+                    parsed.model_copy(
+                        update={"filters": parsed.filters.model_copy(update={"people": (p,)})}
+                    ),
+                    n,
+                    exclude=exclude,
+                    profile=profile,
+                )
+            )
+            for p in parsed.filters.people or ()
+        ]
+        picked: dict[int, Candidate] = {}
+        while len(picked) < n and any(lists):
+            for films in lists:
+                while films and films[0].movie_id in picked:
+                    films.popleft()
+                if films and len(picked) < n:
+                    film = films.popleft()
+                    picked[film.movie_id] = film
+        return list(picked.values())
 
     def _generate(self, ranked: _Ranked) -> _Generated:
         parsed, candidates = ranked.parsed, ranked.candidates
