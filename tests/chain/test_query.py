@@ -1046,9 +1046,3 @@ def test_where_to_watch_is_no_title_word(parser: QueryParser) -> None:
     parsed = parser.parse("a comedy I can watch on netflix or prime")
     assert parsed.filters.genres_any == ("Comedy",)
     assert not {"netflix", "prime"} & set((parsed.search_text or "").lower().split())
-
-
-def test_a_person_read_is_no_words_to_match(parser: QueryParser) -> None:
-    parsed = parser.parse("comedies with Tom Hanks")
-    assert parsed.filters.people == ("Tom Hanks",)
-    assert "hanks" not in (parsed.search_text or "").lower()

@@ -197,7 +197,7 @@ class _Work:
         self.mask(start, end)
 
     def set_aside(self, start: int, end: int) -> None:
-        """Mask words that name no topic (a person, "on netflix"): they are no words to match."""
+        """Mask words that name no topic ("on netflix"): they are no words to match either."""
         self.aside.append((start, end))
         self.mask(start, end)
 
@@ -673,16 +673,14 @@ class QueryParser:
     # ------------------------------------------------------------------ people
 
     def _people(self, work: _Work) -> tuple[list[str], list[str]]:
-        # A name read as a person is set aside: its words are no title words ("Day",
-        # "Lewis", "Julia" of "daniel day lewis and julia roberts").
         wanted: list[str] = []
         unwanted: list[str] = []
         for name, start, end in self.catalogue.people_spans(work.masked):
             if name in wanted or name in unwanted:
-                work.set_aside(start, end)
+                work.mask(start, end)
                 continue
             (unwanted if work.negated(start) else wanted).append(name)
-            work.set_aside(start, end)
+            work.mask(start, end)
         for pattern in (_SURNAME_CUE, _SURNAME_BEFORE_MOVIES):
             for match in pattern.finditer(work.masked):
                 cue = " ".join((match.groupdict().get("cue") or "").lower().split())
@@ -694,7 +692,7 @@ class QueryParser:
                 if person is None or person in wanted or person in unwanted:
                     continue
                 (unwanted if work.negated(match.start()) else wanted).append(person)
-                work.set_aside(*match.span("name"))
+                work.mask(*match.span("name"))
         for match in _CAPITALISED_WORD.finditer(work.masked):
             # "Tarantino but not Pulp Fiction": a prolific director's surname alone, when no
             # title has that word.
@@ -707,11 +705,11 @@ class QueryParser:
             if self._surnames[name.casefold()][person][0] < 3:
                 continue
             (unwanted if work.negated(match.start()) else wanted).append(person)
-            work.set_aside(*match.span())
+            work.mask(*match.span())
         for person, start, end in self._misspelt_people(work.masked):
             if person not in wanted and person not in unwanted:
                 (unwanted if work.negated(start) else wanted).append(person)
-            work.set_aside(start, end)
+            work.mask(start, end)
         return wanted, unwanted
 
     def _misspelt_people(self, text: str) -> list[tuple[str, int, int]]:
