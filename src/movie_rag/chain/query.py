@@ -787,7 +787,7 @@ class QueryParser:
             if item.negated:
                 work.avoid_genres.extend(row.genres)
                 # "I don't like sci-fi" is no word to match either.
-                work.aside.append((item.start, item.end))
+                work.set_aside(item.start, item.end)
             elif row.kind == "mood":
                 work.boost(row)
             elif row.kind == "every":

@@ -188,8 +188,9 @@ _TITLE_YEAR = re.compile(rf"[(\[]\s*{_Y}\s*[)\]]")
 _RECENT = re.compile(
     # "I recently saw X", "Recently seen X and loved it": when they watched, not what.
     r"\b(?:(?<!\bi\s)(?<!\bwe\s)(?<!i've\s)(?<!have\s)recent(?:ly)?"
-    r"(?!\s+(?:seen|saw|watched|re-?watched|went|finished|discovered))(?:\s+released)?|new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|"
-    r"newer|newest|latest|new\s+ones|r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?|"
+    r"(?!\s+(?:seen|saw|watched|re-?watched|went|finished|discovered))(?:\s+released)?|"
+    r"new(?:er|est)?\s+(?:movies?|films?|releases?|stuff)|newer|newest|latest|new\s+ones|"
+    r"r[ée]cents?|recientes?|nuevas?|neue(?:re|ste)?n?|"
     # What is showing now ("still in theaters", "what's in the theater now", "current
     # movies"), not where a film was once seen ("I saw it twice in the theater").
     r"(?:still|now|currently|showing|playing|what'?s|what\s+is|something)\s+in\s+(?:the\s+)?"
