@@ -487,18 +487,31 @@ def _cover_genres(parsed: ParsedQuery, ranked: list[Candidate]) -> list[Candidat
         for genre in asked:
             if genre in genres:
                 queues[genre].append(candidate)
-    taken: set[int] = set()
-    out: list[Candidate] = []
-    while any(queues.values()):
-        for genre in asked:
-            queue = queues[genre]
+    out = take_turns([queues[g] for g in asked])
+    taken = {c.movie_id for c in out}
+    return [*out, *(c for c in ranked if c.movie_id not in taken)]
+
+
+def take_turns(lists: Sequence[Iterable[Candidate]], limit: int | None = None) -> list[Candidate]:
+    """One film from each list in turn, best first, each film once (at most ``limit``).
+
+    Args:
+        lists: Candidate lists, each best first.
+        limit: How many to take (None: all).
+
+    Returns:
+        The interleaved candidates.
+    """
+    queues = [deque(films) for films in lists]
+    taken: dict[int, Candidate] = {}
+    while any(queues) and (limit is None or len(taken) < limit):
+        for queue in queues:
             while queue and queue[0].movie_id in taken:
                 queue.popleft()
-            if queue:
-                best = queue.popleft()
-                taken.add(best.movie_id)
-                out.append(best)
-    return [*out, *(c for c in ranked if c.movie_id not in taken)]
+            if queue and (limit is None or len(taken) < limit):
+                film = queue.popleft()
+                taken[film.movie_id] = film
+    return list(taken.values())
 
 
 def _scaled(values: dict[int, float], *, floor: bool = False) -> dict[int, float]:

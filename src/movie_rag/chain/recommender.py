@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections.abc
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -32,7 +31,7 @@ from movie_rag.chain.conversation import (
 )
 from movie_rag.chain.generators.base import Generator as Generator
 from movie_rag.chain.generators.grounded import GroundedGenerator, intro_for
-from movie_rag.chain.ranking import Ranker
+from movie_rag.chain.ranking import Ranker, take_turns
 from movie_rag.chain.retrieval import RetrievalRuns
 from movie_rag.chain.types import (
     Candidate,
@@ -529,8 +528,8 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
         profile: UserProfile | None,
     ) -> list[Candidate]:
         """Up to ``n`` films with one of the people named, taking turns between them."""
-        lists = [
-            deque(
+        return take_turns(
+            [
                 self.ranker.rank(
                     parsed.model_copy(
                         update={"filters": parsed.filters.model_copy(update={"people": (p,)})}
@@ -539,18 +538,10 @@ class RecommenderChain(Runnable[RecommendationInput, RecommendationResponse]):
                     exclude=exclude,
                     profile=profile,
                 )
-            )
-            for p in parsed.filters.people or ()
-        ]
-        picked: dict[int, Candidate] = {}
-        while len(picked) < n and any(lists):
-            for films in lists:
-                while films and films[0].movie_id in picked:
-                    films.popleft()
-                if films and len(picked) < n:
-                    film = films.popleft()
-                    picked[film.movie_id] = film
-        return list(picked.values())
+                for p in parsed.filters.people or ()
+            ],
+            limit=n,
+        )
 
     def _generate(self, ranked: _Ranked) -> _Generated:
         parsed, candidates = ranked.parsed, ranked.candidates
