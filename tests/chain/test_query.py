@@ -1046,3 +1046,40 @@ def test_where_to_watch_is_no_title_word(parser: QueryParser) -> None:
     parsed = parser.parse("a comedy I can watch on netflix or prime")
     assert parsed.filters.genres_any == ("Comedy",)
     assert not {"netflix", "prime"} & set((parsed.search_text or "").lower().split())
+
+
+@pytest.mark.parametrize(
+    ("query", "genre"),
+    [
+        ("any good comdey movies?", "Comedy"),
+        ("a horor movie please", "Horror"),
+        ("annimated films", "Animation"),
+        ("a good thiller", "Thriller"),
+        ("some westeern movies", "Western"),
+        ("familly movies for tonight", "Children"),
+    ],
+)
+def test_a_genre_word_one_typo_away_is_read_as_the_genre(
+    parser: QueryParser, query: str, genre: str
+) -> None:
+    assert parser.parse(query).filters.genres_any == (genre,)
+
+
+def test_only_unknown_words_are_spelled_back() -> None:
+    from movie_rag.chain.vocabulary import VocabularySpeller
+
+    speller = VocabularySpeller(frozenset({"might", "billy", "comedy"}))
+    # Words movies are described in stay; so do words near two vocabulary words.
+    assert speller("what might billy like") == "what might billy like"
+    assert speller("a funnt comdey") == "a funny comedy"
+    assert speller("horrors and dramas") == "horrors and dramas"
+    assert speller("on prime") == "on prime"  # not "crime": typos keep the first letter
+
+
+def test_every_spelled_word_is_read_by_the_vocabulary() -> None:
+    from movie_rag.chain.vocabulary import _COMPILED, _SPELLED
+
+    # A correction to a word the vocabulary does not read would only add title noise.
+    for word in _SPELLED:
+        phrases = (word, f"{word} movies", f"for {word}")
+        assert any(p.search(text) for p, _ in _COMPILED for text in phrases), word

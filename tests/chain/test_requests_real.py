@@ -321,6 +321,12 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      "season's greetings are small talk, not a Christmas topic"),
     ("I love action movies with car chases", _few_titles_with("love", 0),
      "'I love' is no title word"),
+    # Typos in genre words, and genre phrases that begin with a title ("Love").
+    ("a horor movie please", _both(_all_genre("Horror"), _well_known(0.6)),
+     "a misspelt genre is still the genre"),
+    ("familly movies for tonight", _all_genre("Children"), "a misspelt family film"),
+    ("i love love stories", _both(_all_genre("Romance"), _few_titles_with("love")),
+     "love stories are Romance, not titles with Love"),
 ]  # fmt: skip
 
 

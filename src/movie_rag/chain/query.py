@@ -137,8 +137,10 @@ from movie_rag.chain.vocabulary import (
     _FUNCTION_WORDS,
     VOCABULARY,
     VocabularyRow,
+    VocabularySpeller,
     _only_vocabulary,
     _title_cased,
+    runs_into_vocabulary,
 )
 from movie_rag.index.filters import SearchFilters
 
@@ -248,6 +250,7 @@ class QueryParser:
         # surname -> person -> [movies directed, movies acted in]
         surnames: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         newest: int | None = None
+        name_words: set[str] = set()
         for movie_id in catalogue.ids():
             movie = catalogue.movie(movie_id)
             year = movie.get("year")
@@ -255,6 +258,7 @@ class QueryParser:
                 newest = year
             for slot, column in ((0, "directors"), (1, "cast")):
                 for name in movie.get(column) or ():
+                    name_words.update(re.findall(r"[^\W\d_]+", name.lower()))
                     surname = _surname(name)
                     if surname:
                         surnames[surname][" ".join(name.split())][slot] += 1
@@ -273,6 +277,7 @@ class QueryParser:
         self._title_words = frozenset(title_words)
         #: Words movies are described in: a request with none of them is gibberish.
         self._known_words = frozenset(known | title_words)
+        self._spelled = VocabularySpeller(self._known_words | name_words)
 
     def _exact_title(self, written: str) -> MovieRef | None:
         """The catalogue movie whose title is exactly ``written`` (normalised), if any."""
@@ -295,7 +300,7 @@ class QueryParser:
             Filters, boosts, seed, follow-up and topic of the request; ``text`` is the query
             with personal data redacted.
         """
-        text = redact_pii(_head(query)).strip()
+        text = self._spelled(redact_pii(_head(query)).strip())
         work = _Work(_plain_quotes(text))
         history = list(history or ())
         for service in WHERE_TO_WATCH.finditer(work.masked):
@@ -531,8 +536,12 @@ class QueryParser:
             candidate = raw.rstrip(",:;\"'")
             if not candidate or (_only_vocabulary(candidate) and not _title_cased(candidate)):
                 continue
-            if not _title_cased(candidate) and _KIND_NOUN.match(work.text, stop):
-                continue  # "spy movies", "dog films": a kind of film, not the title "Spy"
+            if not _title_cased(candidate) and (
+                _KIND_NOUN.match(work.text, stop)
+                or runs_into_vocabulary(work.text, start + words[0][0], stop)
+            ):
+                # "spy movies", "dog films", "love stories": a kind of film, not "Spy", "Love"
+                continue
             year_match = _YEAR_AFTER.match(work.masked[stop:end])
             year = int(year_match.group(1)) if year_match else None
             ref = self.catalogue.resolve_title(_article_first(candidate), year)

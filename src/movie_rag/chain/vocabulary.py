@@ -265,8 +265,70 @@ def _only_vocabulary(text: str, filler: Callable[[str], bool] = _FILLER.__contai
     return all(filler(word) for word in words)
 
 
+def runs_into_vocabulary(text: str, start: int, end: int) -> bool:
+    """Whether a genre or mood phrase begins inside ``text[start:end]`` and goes on past it.
+
+    Such words are the start of the phrase ("love" of "love stories"), not a title of
+    their own.
+    """
+    return any(
+        start <= m.start() < end < m.end()
+        for pattern, _ in _COMPILED
+        for m in pattern.finditer(text, start)
+    )
+
+
 def _title_cased(text: str) -> bool:
     """Whether every significant word is capitalised ("Her", "The Family", not "this")."""
     words = re.findall(r"[^\W_][\w']*", text)
     significant = [w for w in words if w.lower() not in _FUNCTION_WORDS]
     return bool(significant) and all(w[0].isupper() or w[0].isdigit() for w in significant)
+
+
+# The genre and mood words a typo is read back to ("comdey" -> comedy, "familly" -> family);
+# tests/chain/test_query.py holds each to a word the vocabulary reads.
+_SPELLED = frozenset((
+    "comedy", "comedies", "horror", "horrors", "family", "thriller", "thrillers", "romance",
+    "romances", "romantic", "drama", "dramas", "action", "adventure", "adventures",
+    "animated", "animation", "cartoon", "cartoons", "documentary", "documentaries",
+    "mystery", "mysteries", "fantasy", "musical", "musicals", "western", "westerns",
+    "children", "scary", "funny", "hilarious", "suspense", "suspenseful", "thrilling",
+    "creepy", "spooky", "romcom", "superhero", "superheroes", "gangster", "gangsters",
+    "detective", "classic", "classics", "inspiring", "emotional", "uplifting", "feelgood",
+    "heartwarming", "mafia", "slasher", "slashers", "crime",
+))  # fmt: skip
+
+
+class VocabularySpeller:
+    """Reads a misspelt genre or mood word as the word meant ("a horor movie" asks for horror).
+
+    A word is corrected only when no movie is described with it (it is not in ``known``) and
+    exactly one vocabulary word with its first letter is one edit away (an insertion,
+    deletion, substitution or swap of neighbours), so "might", "billy", "prime" or a name in
+    the credits stay as written.
+
+    Args:
+        known: The words movies are described in (titles, overviews, names), lower case.
+    """
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self._known = known
+
+    def __call__(self, text: str) -> str:
+        """The text with its misspelt genre and mood words corrected."""
+        return re.sub(r"[^\W\d_]{5,}", self._corrected, text)
+
+    def _corrected(self, match: re.Match[str]) -> str:
+        word = match.group()
+        lowered = word.lower()
+        if lowered in self._known or lowered in _SPELLED:
+            return word
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        # Typos seldom touch the first letter: "prime" is no "crime", "bunny" no "funny".
+        close = [
+            w
+            for w in _SPELLED
+            if w[0] == lowered[0] and DamerauLevenshtein.distance(lowered, w, score_cutoff=1) <= 1
+        ]
+        return close[0] if len(close) == 1 else word
