@@ -674,6 +674,8 @@ CASES = [
     case("Titanic?"),
     case("Is Inception any good?"),
     case("What's a good movie for tonight?", wants_best=True),  # vague: well-liked films
+    case("I'm not sure what I want", wants_best=True),  # leaves the choice to us
+    case("surprise me", wants_best=True),
     case("Love Actually"),
 ]
 

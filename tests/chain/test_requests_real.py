@@ -327,6 +327,10 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("familly movies for tonight", _all_genre("Children"), "a misspelt family film"),
     ("i love love stories", _both(_all_genre("Romance"), _few_titles_with("love")),
      "love stories are Romance, not titles with Love"),
+    # Leaving the choice to us is an open ask, not off-topic and not title words.
+    ("I'm not sure what I want", _well_known(0.6), "not knowing what to want: well-known films"),
+    (("hi", "I can't decide"), _both(_well_known(0.6), _few_titles_with("can't", 0)),
+     "no It Can't Be! for 'I can't decide'"),
 ]  # fmt: skip
 
 

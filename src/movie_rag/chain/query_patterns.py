@@ -261,7 +261,10 @@ _TOPIC = re.compile(
 
 _REQUEST_WORDS = re.compile(
     r"\b(?:recommend\w*|suggest\w*|tonight|weekend|something|anything|see|show\s+me|"
-    r"what\s+should\s+i|looking\s*for\w*|recommendations?|suggestions?|ideas|watch\w*)\b",
+    r"what\s+should\s+i|looking\s*for\w*|recommendations?|suggestions?|ideas|watch\w*|"
+    # Not knowing what to want is asking to be told ("I'm not sure what I want").
+    r"surprise\s+me|undecided|(?:not\s+sure|no\s+idea|dunno|(?:don'?t|do\s+not)\s+know|"
+    r"can'?t\s+decide)(?:\s+what\s+(?:i\s+want|to\s+(?:watch|see|pick|choose)))?\s*[.!?]*$)",
     re.IGNORECASE,
 )
 _CAPITALISED_RUN = re.compile(

@@ -239,6 +239,9 @@ _ASKING = frozenset((
     "i've", "we've", "saw", "thought", "haha", "lol", "alright", "alrighty", "sounds",
     "recommendations", "recommended", "suggestions", "suggested", "list", "discover",
     "quality", "that's", "thats", "lets", "let's",
+    # Leaving the choice to us ("surprise me", "I can't decide").
+    "surprise", "decide", "undecided", "dunno", "can't", "cant", "sure", "unsure", "choose",
+    "pick",
 ))  # fmt: skip
 # Genre words that also name a topic ("heist movies" is about heists, not just crime).
 _TOPICAL = frozenset((
