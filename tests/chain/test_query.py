@@ -555,6 +555,14 @@ CASES = [
     case("what is in the theater now?", filters={"year_min": 2013}),
     case("a comedy that's still in theaters", filters={**_genres("Comedy"), "year_min": 2013}),
     case("current movies", filters={"year_min": 2013}),
+    case("good films that are out now", filters={"year_min": 2013}),
+    case("a comedy that just came out", filters={**_genres("Comedy"), "year_min": 2013}),
+    case("I just came out of the cinema, any comedies?", filters=_genres("Comedy")),
+    case(
+        "I am a little down, any ideas to pick up my spirits?",
+        boost_genres=("Comedy",),
+        boost_terms=("feel-good",),
+    ),
     case("something from within the last year", filters={"year_min": 2016}),
     case("thrillers from the past few years", filters={**_genres("Thriller"), "year_min": 2015}),
     case("horror of the last 4 years", filters={**_genres("Horror"), "year_min": 2014}),
@@ -1085,3 +1093,9 @@ def test_every_spelled_word_is_read_by_the_vocabulary() -> None:
     for word in _SPELLED:
         phrases = (word, f"{word} movies", f"for {word}")
         assert any(p.search(text) for p, _ in _COMPILED for text in phrases), word
+
+
+def test_a_studio_is_read_from_its_films_keywords_not_from_a_place(parser: QueryParser) -> None:
+    assert "dc comics" in parser.parse("dc movies").boost_terms
+    assert "studio ghibli" in parser.parse("Studio Ghibli films").boost_terms
+    assert not parser.parse("a movie set in Washington DC").boost_terms

@@ -58,6 +58,10 @@ def _any_of(*titles: str) -> Check:
     return lambda r, c: any(x.title in titles for x in r.recommendations)
 
 
+def _leads_with_one_of(*titles: str) -> Check:
+    return lambda r, c: bool(r.recommendations) and r.recommendations[0].title in titles
+
+
 def _before(year: int) -> Check:
     return lambda r, c: (
         bool(r.recommendations)
@@ -327,6 +331,15 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("familly movies for tonight", _all_genre("Children"), "a misspelt family film"),
     ("i love love stories", _both(_all_genre("Romance"), _few_titles_with("love")),
      "love stories are Romance, not titles with Love"),
+    # Studios: no studio field, but their films' keywords and tags name them.
+    ("Studio Ghibli movies",
+     _both(_any_of("Spirited Away", "My Neighbor Totoro", "Princess Mononoke"),
+           _none_is("The Truman Show"), _all_genre("Animation")),
+     "Ghibli films, not The Truman Show"),
+    ("Marvel movies",
+     _leads_with_one_of("The Avengers", "Iron Man", "Thor", "Guardians of the Galaxy",
+                        "Captain America: The First Avenger", "Avengers: Infinity War - Part I"),
+     "a Marvel film leads"),
     # Leaving the choice to us is an open ask, not off-topic and not title words.
     ("I'm not sure what I want", _well_known(0.6), "not knowing what to want: well-known films"),
     (("hi", "I can't decide"), _both(_well_known(0.6), _few_titles_with("can't", 0)),

@@ -195,7 +195,10 @@ _RECENT = re.compile(
     # movies"), not where a film was once seen ("I saw it twice in the theater").
     r"(?:still|now|currently|showing|playing|what'?s|what\s+is|something)\s+in\s+(?:the\s+)?"
     r"(?:theat(?:er|re)s?|cinemas?)|in\s+(?:the\s+)?(?:theat(?:er|re)s?|cinemas?)\s+"
-    r"(?:now|right\s+now|currently)|current\s+(?:movies?|films?|releases?))\b",
+    r"(?:now|right\s+now|currently)|current\s+(?:movies?|films?|releases?)|"
+    # "good films that are out now", "something that just came out".
+    r"(?:out|released)\s+(?:right\s+)?now|now\s+(?:out|showing|playing)|"
+    r"just\s+(?:came\s+out(?!\s+of)|been\s+released|released|out(?!\s+of)))\b",
     re.IGNORECASE,
 )
 #: "within the last year", "from the past few years": the catalogue's newest ``years``.

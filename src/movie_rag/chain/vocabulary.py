@@ -120,9 +120,9 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
         ("feel-good", "uplifting", "heartwarming"),
     ),
     _mood(
-        r"improve (?:my|our|the) mood|(?:boost|lift|lighten|brighten) (?:my|our|the) "
+        r"improve (?:my|our|the) mood|(?:boost|lift|lighten|brighten|pick up) (?:my|our|the) "
         r"(?:mood|spirits|day)|cheer (?:me|us) up|make (?:me|us) (?:happy|smile|laugh)|"
-        r"bad day|(?:i'm|i am|im|feeling|feel) (?:so |really |a bit )?"
+        r"bad day|(?:i'm|i am|im|feeling|feel) (?:so |really |a bit |a little |kind of |kinda )?"
         r"(?:sad|down|low|blue|depressed|stressed)",
         ("Comedy",),
         ("feel-good", "uplifting", "funny", "heartwarming"),
@@ -176,6 +176,25 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
     ),
     _mood(r"superhero(?:es)?|comic[- ]book", ("Action", "Adventure"), ("superhero", "comic book")),
     _mood(r"epic|sweeping", ("Adventure",), ("epic",)),
+    # Studios: the catalogue has no studio field; their films' keywords and tags name them.
+    _mood(
+        r"(?:studio\s+)?ghibli",
+        ("Animation",),
+        ("studio ghibli", "anime", "japanese animation"),
+    ),
+    _mood(r"pixar", ("Animation",), ("pixar", "pixar animation", "computer animation")),
+    _mood(r"disney", ("Animation", "Children"), ("disney", "disney animated feature")),
+    _mood(
+        r"marvel(?:\s+(?:comics?|studios|cinematic\s+universe))?|mcu",
+        ("Action",),
+        ("marvel comic", "marvel cinematic universe", "superhero"),
+    ),
+    # Not "Washington DC".
+    _mood(
+        r"dc(?:\s+(?:comics?|movies?|films?|superhero(?:es)?|universe|extended\s+universe))|dceu",
+        ("Action",),
+        ("dc comics", "superhero"),
+    ),
     _mood(
         r"classics?|old|older|oldies|vintage|golden age|old[- ]school|black and white|timeless",
         (),
