@@ -964,7 +964,9 @@ def test_liked_and_disliked_movies_become_the_seed_set() -> None:
         ("Comedy mainly, but I also enjoy a good horror!", True),
         ("I really like horror movies, with paranormal themes.", False),
         ("a comedy with Will Ferrell", False),
-        ("Can you recommend a documentary?", False),
+        # A documentary is a kind (its best-known ones lead); a heist is also a topic.
+        ("Can you recommend a documentary?", True),
+        ("Can you recommend some heist movies?", False),
     ],
 )
 def test_only_vocabulary_ignores_chat_but_not_topics(text: str, expected: bool) -> None:

@@ -340,6 +340,15 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
      _leads_with_one_of("The Avengers", "Iron Man", "Thor", "Guardians of the Galaxy",
                         "Captain America: The First Avenger", "Avengers: Infinity War - Part I"),
      "a Marvel film leads"),
+    # A kind with a topic still prefers the kind's known films over title words.
+    ("comedies with a dog", _both(_any_of("Marley & Me", "Best in Show", "Beethoven"),
+                                   _few_titles_with("dog", 1)),
+     "dog comedies people know, not every title with Dog"),
+    ("Can you recommend a documentary?", _both(_all_genre("Documentary"), _well_known(0.5, 25)),
+     "a documentary ask gets known documentaries"),
+    (("Hi", "I like comedies and romantics?"),
+     _both(_all_genre("Comedy"), _few_titles_with("romantics", 0)),
+     "'romantics' is the mood, not The Romantics"),
     # Leaving the choice to us is an open ask, not off-topic and not title words.
     ("I'm not sure what I want", _well_known(0.6), "not knowing what to want: well-known films"),
     (("hi", "I can't decide"), _both(_well_known(0.6), _few_titles_with("can't", 0)),

@@ -282,9 +282,10 @@ class Ranker:
         )
         # "The best horror movie" and "something to cheer me up" are asking for well-liked,
         # well-known films of a kind more than for the closest wording: the text match weighs
-        # a quarter (best) or half (vibes), rating and popularity double.
+        # a quarter (best) or half (vibes, or a kind with a topic: "comedies with a dog"
+        # is Marley & Me before Hot Dog... The Movie), rating and popularity double.
         generic = _generic(parsed)
-        broad = parsed.wants_best or vibe_only or generic
+        broad = parsed.wants_best or vibe_only or generic or bool(_kinds(parsed))
         taste_led = signals.personal_weight > 0 and _topicless(parsed)
         w_sim, w_rating, w_pop, w_boost = (
             0.0

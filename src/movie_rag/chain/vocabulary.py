@@ -111,7 +111,7 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
         ("Comedy",),
         ("funny", "hilarious", "witty"),
     ),
-    _mood(r"romantic|swoon\w*", ("Romance",), ("romantic", "love")),
+    _mood(r"romantics?|swoon\w*", ("Romance",), ("romantic", "love")),
     _mood(
         r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheerful|optimistic|hopeful|"
         # "Happy new year" is a greeting, not a mood.
@@ -266,7 +266,7 @@ _ASKING = frozenset((
 _TOPICAL = frozenset((
     "heist", "heists", "gangster", "gangsters", "mafia", "mobster", "mobsters", "cowboy",
     "cowboys", "whodunit", "whodunnit", "whodunits", "detective", "anime", "cartoon",
-    "cartoons", "noir", "imax", "documentary", "documentaries",
+    "cartoons", "noir", "imax",
 ))  # fmt: skip
 # A fuzzy or prefix match on a fragment that ends like this is a cut-off phrase, not a title.
 _FUNCTION_WORDS = frozenset((
