@@ -296,10 +296,28 @@ def test_unsafe_reasons_are_replaced_from_the_record(
     assert reasons["Taxi Driver"] == "Robert De Niro drives a cab through New York."
     for title in ("Jaws", "Alien", "Fargo"):
         movie = by_title(movies, title)
-        assert reasons[title].startswith(", ".join(movie["genres"][:3])), reasons[title]
+        # A sentence from the record, not a genre list.
+        kind = " / ".join(movie["genres"][:2])
+        assert re.match(rf"^An? {re.escape(kind)} film directed by ", reasons[title]), reasons
         assert movie["directors"][0] in reasons[title]
     for leaked in ("user_tags", "relevance", "movie_id", "Starlight", "JSON"):
         assert leaked not in text
+
+
+def test_an_internal_word_the_record_itself_uses_is_kept(table: pa.Table) -> None:
+    overview = "A veteran tries to settle the score with a pimp."
+    rows = [
+        {**row, "overview": overview} if row["title"] == "Taxi Driver" else row
+        for row in table.to_pylist()
+    ]
+    catalogue = Catalogue(pa.Table.from_pylist(rows, schema=table.schema))
+    taxi = next(row for row in rows if row["title"] == "Taxi Driver")
+    quoted = "A Drama film, about a veteran who tries to settle the score with a pimp."
+    leaked = "A Drama film, score 0.93 for this user."
+    for reason, kept in ((quoted, True), (leaked, False)):
+        answer = GeneratedAnswer(picks=[Pick(title="Taxi Driver", reason=reason)])
+        recommendations, _ = GroundingGuard(catalogue).ground(answer, [candidate(taxi)], k=1)
+        assert (recommendations[0].reason == reason) is kept, recommendations[0].reason
 
 
 def test_nothing_kept_says_so_plainly(catalogue: Catalogue) -> None:
