@@ -657,3 +657,21 @@ def test_real_titles_in_odd_forms_are_kept_on_the_real_catalogue(
     rate, per_form = _measure_odd_forms(server, generator, catalogue, sample)
     print(f"\nodd forms kept on the real catalogue ({len(sample)} titles): {rate:.1%} {per_form}")
     assert rate >= 0.95, per_form
+
+
+@pytest.mark.parametrize("seed", ["2001: A Space Odyssey", "Pride & Prejudice"])
+def test_a_reason_may_name_the_seed_it_is_like(
+    catalogue: Catalogue, movies: dict[int, dict[str, Any]], seed: str
+) -> None:
+    taxi = by_title(movies, "Taxi Driver")
+    reason = f"A Drama film, loved by the same fans as {seed}."
+    answer = GeneratedAnswer(picks=[Pick(title="Taxi Driver", reason=reason)])
+    guard = GroundingGuard(catalogue)
+    named = [by_title(movies, seed)["movie_id"]]
+    recommendations, _ = guard.ground(answer, [candidate(taxi)], k=1, mentioned=named)
+    assert recommendations[0].reason == reason
+    # A made-up "like X" is still refused.
+    made_up = "A Drama film, loved by the same fans as Space Odyssey Returns."
+    answer = GeneratedAnswer(picks=[Pick(title="Taxi Driver", reason=made_up)])
+    recommendations, _ = guard.ground(answer, [candidate(taxi)], k=1, mentioned=named)
+    assert recommendations[0].reason != made_up

@@ -90,6 +90,8 @@ class _Outcome:
     dropped: list[str] = field(default_factory=list)
     kept_ids: set[int] = field(default_factory=set)
     mentioned: list[str] = field(default_factory=list)
+    #: The named movies' titles: a reason may say which of them a pick is like.
+    mentioned_titles: list[str] = field(default_factory=list)
 
 
 class GroundingGuard:
@@ -168,6 +170,7 @@ class GroundingGuard:
         for named in mentioned:
             if named in self.catalogue:
                 outcome.mentioned.append(_record_text(self.catalogue.movie(named)))
+                outcome.mentioned_titles.append(_squash(self.catalogue.movie(named)["title"]))
         outside_keys: set[str] = set()
         for pick in answer.picks:
             movie_id = self._resolve(pick)
@@ -305,7 +308,8 @@ class GroundingGuard:
         if not recommendation.in_catalog:
             checked = reason if reason and self._clean(reason, outcome.dropped) else ""
             return f"{NOT_ON_PLATFORM}. {checked}".strip() if checked else f"{NOT_ON_PLATFORM}."
-        allowed = outcome.records[i]
+        # "Loved by the same fans as Rogue One: A Star Wars Story": the seed's title is known.
+        allowed = " ".join([outcome.records[i], *outcome.mentioned_titles])
         if (
             reason
             and len(reason) <= _MAX_REASON_CHARS
@@ -562,6 +566,8 @@ def _name_spans(text: str) -> list[tuple[list[str], bool]]:
         if current and (breaks or not (capital or word.lower() in _CONNECTORS)):
             spans.append((current, start))
             current, pending = [], []
+        if current and "&" in gap:
+            pending.append("&")  # "Fast & Furious" is one name
         if capital:
             if not current:
                 start = bool(_SENTENCE_BREAK.search(text[: match.start()]))
