@@ -349,6 +349,11 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     (("Hi", "I like comedies and romantics?"),
      _both(_all_genre("Comedy"), _few_titles_with("romantics", 0)),
      "'romantics' is the mood, not The Romantics"),
+    # A request that is one title with commas is that title.
+    ("I, Robot", _any_of("I, Robot"), "'I, Robot' is a title, not off-topic"),
+    ("Crazy, Stupid, Love.",
+     _both(_any_of("Crazy, Stupid, Love."), lambda r, c: "Love (2015)" not in r.answer),
+     "not a liked 'Love'"),
     # Leaving the choice to us is an open ask, not off-topic and not title words.
     ("I'm not sure what I want", _well_known(0.6), "not knowing what to want: well-known films"),
     (("hi", "I can't decide"), _both(_well_known(0.6), _few_titles_with("can't", 0)),

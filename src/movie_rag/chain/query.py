@@ -306,11 +306,12 @@ class QueryParser:
         for service in WHERE_TO_WATCH.finditer(work.masked):
             work.set_aside(*service.span())
         follow_up = self._position_follow_up(work, history)
+        whole_title = self._whole_title(work)
         seed, seed_text = self._seed(work)
         mentions = read_mentions(work, self.catalogue)
         if seed is None and mentions.liked:
             seed = mentions.liked[0]
-        mentioned = self._mentioned_title(work)
+        mentioned = whole_title or self._mentioned_title(work)
         if seed is None and seed_text is None and _SIMILAR.search(work.masked):
             seed = mentioned
         mood_follow_up, follow_up_words = self._mood_follow_up(work, history)
@@ -435,6 +436,24 @@ class QueryParser:
             return False
         words = [w.lower() for w in re.findall(r"[^\W\d_]+", work.masked)]
         return bool(words) and not any(w in self._known_words for w in words)
+
+    def _whole_title(self, work: _Work) -> SeedMovie | None:
+        """The request when it is one catalogue title and nothing else, taken out of it.
+
+        Commas and "&" inside a title break the other readers' runs of words: "I, Robot"
+        was refused as off-topic and "Crazy, Stupid, Love." read as liking *Love*.
+        """
+        text = work.masked
+        start = len(text) - len(text.lstrip(" \"'"))
+        end = len(text.rstrip(" .!?\"'")) or len(text.rstrip())
+        written = text[start:end]
+        if not written.strip() or len(written.split()) > _MAX_SEED_WORDS:
+            return None
+        ref = self._exact_title(written) or self._exact_title(text[start:].rstrip(" \"'"))
+        if ref is None:
+            return None
+        work.mask_title(start, len(text.rstrip(" \"'")))
+        return SeedMovie(movie_id=ref.movie_id, title=ref.title, year=ref.year, written_as=written)
 
     def _mentioned_title(self, work: _Work) -> SeedMovie | None:
         """A catalogue title of two or more words written capitalised, taken out of the query.
