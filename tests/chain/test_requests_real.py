@@ -354,6 +354,7 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     ("Crazy, Stupid, Love.",
      _both(_any_of("Crazy, Stupid, Love."), lambda r, c: "Love (2015)" not in r.answer),
      "not a liked 'Love'"),
+    ("Hi! I'm bored, any ideas?", _few_titles_with("I'm", 0), "'I'm' names no I'm ... film"),
     # Leaving the choice to us is an open ask, not off-topic and not title words.
     ("I'm not sure what I want", _well_known(0.6), "not knowing what to want: well-known films"),
     (("hi", "I can't decide"), _both(_well_known(0.6), _few_titles_with("can't", 0)),

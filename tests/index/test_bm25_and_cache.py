@@ -30,6 +30,15 @@ def test_bm25_ranks_the_rare_term_and_ignores_unknown_ones() -> None:
     assert not bm25.scores("zzz unknown").any()
 
 
+def test_a_query_s_lone_letters_and_contraction_pieces_match_nothing() -> None:
+    documents = ["I'm Still Here", "I Am Sam", "A bored teenager", "Robot & Frank"]
+    scores = BM25(documents).scores("I'm bored, you've got ideas?")
+    # "I'm" is "i" + "m", "you've" "you" + "ve": only "bored" (and "you", "got") count.
+    assert scores[0] == scores[1] == 0.0
+    assert scores[2] > 0.0
+    assert BM25(documents).scores("robot")[3] > 0.0
+
+
 def test_bm25_prefers_the_shorter_document_for_equal_term_counts() -> None:
     bm25 = BM25(["kidnapping plot", "kidnapping plot with many many other words in it"])
     scores = bm25.scores("kidnapping")

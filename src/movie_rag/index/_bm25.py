@@ -16,6 +16,11 @@ import numpy as np
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
+# Lone letters and the pieces of "I've", "you're", "we'll" name no topic in a query: its
+# "I'm" found "I'm Still Here" and "I Am a Sex Addict" by their rare "m" and "i".
+_NO_TOPIC = frozenset("abcdefghijklmnopqrstuvwxyz") | {"ve", "re", "ll"}
+
+
 def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
@@ -117,6 +122,8 @@ class BM25:
     def scores(self, query: str) -> np.ndarray:
         scores = np.zeros(self.size, dtype=np.float32)
         for term in tokenize(query):
+            if term in _NO_TOPIC:
+                continue
             posting = self._postings.get(term)
             if posting is not None:
                 rows, weights = posting
