@@ -409,14 +409,14 @@ class GroundingGuard:
         genres = [str(g) for g in movie.get("genres") or [] if g != "(no genres listed)"]
         kind = " / ".join(genres[:2])
         article = "An" if kind[:1].upper() in "AEIOU" and kind else "A"
-        text = f"{article} {kind} film" if kind else "A film on the platform"
+        text = f"{article} {kind} film" if kind else "A film"
         directors = list(movie.get("directors") or [])[:2]
         if directors:
             text += " directed by " + " and ".join(directors)
         cast = list(movie.get("cast") or [])[:2]
         if cast:
             text += ", with " + " and ".join(cast)
-        return text + "."
+        return text + "." if text != "A film" else "A film on the platform."
 
     # -- composing -------------------------------------------------------------------------
 

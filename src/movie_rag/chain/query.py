@@ -298,7 +298,7 @@ class QueryParser:
 
         Returns:
             Filters, boosts, seed, follow-up and topic of the request; ``text`` is the query
-            with personal data redacted.
+            with personal data redacted and misspelt genre and mood words corrected.
         """
         text = self._spelled(redact_pii(_head(query)).strip())
         work = _Work(_plain_quotes(text))
