@@ -253,6 +253,10 @@ def _documented_command_lines() -> list[tuple[Path, int, list[str]]]:
                 continue
             joined = block.code.replace("\\\n", " ")
             for offset, line in enumerate(joined.splitlines()):
+                # A console block shows commands after "$" and their output (free text,
+                # "Django's") on the other lines.
+                if block.language == "console" and not line.startswith("$"):
+                    continue
                 words = shlex.split(line, comments=True)
                 if words[:1] == ["$"]:
                     words = words[1:]
