@@ -506,7 +506,9 @@ CASES = [
         "SCARY MOVIES FROM THE 80S",
         filters={"genres_any": ("Horror",), "year_min": 1980, "year_max": 1989},
     ),
-    case("funny movies", boost_genres=("Comedy",)),
+    # "Funny movies" are comedies, as "scary movies" are horror (not Funny People).
+    case("funny movies", filters=_genres("Comedy")),
+    case("something scary", filters=_genres("Horror")),
     case("mind-bending movies", boost_genres=("Sci-Fi", "Thriller"), boost_terms=("mind-bending",)),
     case("a dark thriller", filters=_genres("Thriller"), boost_terms=("dark",)),
     case("a feel-good movie for a rainy day", boost_genres=("Comedy",), boost_terms=("feel-good",)),
@@ -517,7 +519,7 @@ CASES = [
     case("movies about dinosaurs", boost_terms=("dinosaurs",)),
     # Negations never filter; a kind ruled out and nothing asked for is an open ask (the
     # best-known films of the other kinds).
-    case("something funny but no romance", boost_genres=("Comedy",), avoid=("Romance",)),
+    case("something funny but no romance", filters=_genres("Comedy"), avoid=("Romance",)),
     case("not a comedy, please", avoid=("Comedy",), wants_best=True),
     case("without romance, a drama", filters=_genres("Drama"), avoid=("Romance",)),
     case("I don't want anything scary", avoid=("Horror",), wants_best=True),

@@ -212,6 +212,10 @@ CASES: list[tuple[str | tuple[str, ...], Check, str]] = [
     # "Scary" is Horror, "war" the War genre: never the titles with the word.
     ("I like scary movies", _both(_all_genre("Horror"), _few_titles_with("scary")),
      "Horror, not the Scary Movie spoofs"),
+    ("something scary", _both(_all_genre("Horror"), _few_titles_with("scary", 0)),
+     "something scary is Horror, not Scary Movie"),
+    ("something funny", _both(_all_genre("Comedy"), _few_titles_with("funny|hilarious", 0)),
+     "something funny is Comedy, not Funny People or Hilarious"),
     ("scary movies from the 80s", _both(_all_genre("Horror"), _between(1980, 1989)),
      "80s Horror"),
     ("space opera", _few_titles_with("opera"), "no Opera (1987) for a space opera"),

@@ -54,7 +54,8 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
     ),
     # "Scary movies" is the genre, not the *Scary Movie* spoofs.
     _genre(
-        r"horrors?|scary (?:movies?|films?|flicks?|ones|stuff)|slashers?|"
+        r"horrors?|scary (?:movies?|films?|flicks?|ones?|stuff)|(?:something|anything) scary|"
+        r"slashers?|"
         r"horreur|d'horreur|(?:films?|pel[ií]culas?) (?:d'|de )?(?:horreur|terror|miedo|"
         r"[ée]pouvante)|de (?:terror|miedo)|horrorfilme?|gruselfilme?",
         "Horror",
@@ -98,6 +99,8 @@ VOCABULARY: tuple[VocabularyRow, ...] = (
     _genre(r"action", "Action"),
     _genre(r"dramas?", "Drama"),
     _genre(r"comed(?:y|ies)", "Comedy"),
+    # "Funny movies" are comedies, as "scary movies" are horror.
+    _genre(r"funny (?:movies?|films?|flicks?|ones?|stuff)|(?:something|anything) funny", "Comedy"),
     _genre(r"romances?|love stor(?:y|ies)", "Romance"),
     _genre(r"imax", "IMAX"),
     # Moods and occasions: soft boosts.
