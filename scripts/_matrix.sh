@@ -6,6 +6,10 @@
 # Each venv lives in .venv-matrix/<name> and is re-installed only when pyproject.toml or the
 # runtime's spec changes (like _venv.sh). MOVIE_RAG_MATRIX picks the runtimes (names below,
 # space-separated; "none" skips the matrix).
+#
+# Sourcing sets the variables the tests read and defines run_matrix; test.sh runs it in the
+# background beside lint and type-check: the installs wait on pip and the builds on Spark,
+# while mypy keeps one core busy.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -34,34 +38,63 @@ _matrix_python() {
 
 MOVIE_RAG_MATRIX=${MOVIE_RAG_MATRIX:-py312-spark35 py311-connect40}
 export MOVIE_RAG_RUNTIME_RESULTS="$PWD/.venv-matrix/results"
-rm -rf "$MOVIE_RAG_RUNTIME_RESULTS"
-mkdir -p "$MOVIE_RAG_RUNTIME_RESULTS"
-if [ "$MOVIE_RAG_MATRIX" != "none" ]; then
-  data=${MOVIE_RAG_SHARED_DATA:-$PWD/../shared/data}
-  for name in $MOVIE_RAG_MATRIX; do
-    IFS='|' read -r pyver requirement extra remote <<<"$(_matrix_spec "$name")"
-    venv=.venv-matrix/$name
-    stamp=$venv/.installed-$( (cat pyproject.toml; echo "$pyver $requirement $extra") | sha256sum | cut -c1-16)
-    if [ ! -f "$stamp" ]; then
-      echo "runtime matrix: installing $name (Python $pyver, $requirement, [$extra])"
-      rm -rf "$venv"
-      "$(_matrix_python "$pyver")" -m venv "$venv"
-      "$venv/bin/python" -m pip install --quiet --upgrade pip
-      "$venv/bin/python" -m pip install --quiet -e ".[$extra]" "$requirement"
-      touch "$stamp"
-    fi
-    [ -f "$data/ml-latest-small/movies.csv" ] || { echo "runtime matrix: no real data at $data" >&2; continue; }
-    echo "runtime matrix: building the real data on $name"
-    args=(--movielens "$data/ml-latest-small" --genome "$data/ml-genome"
-      --imdb "$data/imdb/movies_metadata.head5000.csv" --imdb "$data/imdb/tmdb_5000_movies.csv"
-      --imdb "$data/imdb/imdb_top_1000.csv" --imdb "$data/imdb/itemsapi_imdb.json"
-      --out "$MOVIE_RAG_RUNTIME_RESULTS/$name.json")
-    # A failed build leaves its error in the JSON: the test reports it.
-    if [ -n "$remote" ]; then
-      SPARK_REMOTE=$remote "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
-    else
-      "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
-    fi
-  done
-fi
 export MOVIE_RAG_MATRIX
+
+_matrix_install() {
+  local name=$1 pyver requirement extra remote venv stamp
+  IFS='|' read -r pyver requirement extra remote <<<"$(_matrix_spec "$name")"
+  venv=.venv-matrix/$name
+  stamp=$venv/.installed-$( (cat pyproject.toml; echo "$pyver $requirement $extra") | sha256sum | cut -c1-16)
+  [ -f "$stamp" ] && return 0
+  echo "runtime matrix: installing $name (Python $pyver, $requirement, [$extra])"
+  rm -rf "$venv"
+  "$(_matrix_python "$pyver")" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e ".[$extra]" "$requirement"
+  touch "$stamp"
+}
+
+_matrix_build() {
+  local name=$1 data=$2 pyver requirement extra remote venv
+  IFS='|' read -r pyver requirement extra remote <<<"$(_matrix_spec "$name")"
+  venv=.venv-matrix/$name
+  echo "runtime matrix: building the real data on $name"
+  local args=(--movielens "$data/ml-latest-small" --genome "$data/ml-genome"
+    --imdb "$data/imdb/movies_metadata.head5000.csv" --imdb "$data/imdb/tmdb_5000_movies.csv"
+    --imdb "$data/imdb/imdb_top_1000.csv" --imdb "$data/imdb/itemsapi_imdb.json"
+    --out "$MOVIE_RAG_RUNTIME_RESULTS/$name.json")
+  # A failed build leaves its error in the JSON: the test reports it.
+  if [ -n "$remote" ]; then
+    SPARK_REMOTE=$remote "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
+  else
+    "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
+  fi
+}
+
+# Installs every runtime's venv (side by side: pip mostly waits on the disk), then builds the
+# real data on each in turn (each build keeps both cores busy).
+run_matrix() {
+  rm -rf "$MOVIE_RAG_RUNTIME_RESULTS"
+  mkdir -p "$MOVIE_RAG_RUNTIME_RESULTS"
+  [ "$MOVIE_RAG_MATRIX" = "none" ] && return 0
+  local name data pids=() failed=0
+  for name in $MOVIE_RAG_MATRIX; do
+    _matrix_spec "$name" >/dev/null || return 1
+    _matrix_install "$name" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || { echo "runtime matrix: an install failed" >&2; return 1; }
+  data=${MOVIE_RAG_SHARED_DATA:-$PWD/../shared/data}
+  [ -f "$data/ml-latest-small/movies.csv" ] || { echo "runtime matrix: no real data at $data" >&2; return 0; }
+  for name in $MOVIE_RAG_MATRIX; do
+    _matrix_build "$name" "$data"
+  done
+}
+
+# Stops a background run_matrix and everything it started (pip, the builds' Python and JVM).
+stop_matrix() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do stop_matrix "$child"; done
+  kill "$1" 2>/dev/null || true
+}
