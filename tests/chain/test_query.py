@@ -681,12 +681,15 @@ CASES = [
     case("a movie about cooking pasta", boost_terms=("cooking pasta",)),
     case("write me a poem about The Dark Knight"),  # a title of two words is about movies
     case("write me a poem about Titanic", off_topic=True),  # one word plus another subject
-    case("Titanic?"),
+    case("Titanic?", seed=1721),  # a request that is one title asks for films like it
     case("Is Inception any good?"),
     case("What's a good movie for tonight?", wants_best=True),  # vague: well-liked films
     case("I'm not sure what I want", wants_best=True),  # leaves the choice to us
     case("surprise me", wants_best=True),
-    case("Love Actually"),
+    case("Love Actually", seed=6942),
+    case("Heat", seed=6),
+    case("heat (1986)", seed=1088),
+    case("heat"),  # a lone lower-case word may be a topic: about movies, no seed
 ]
 
 

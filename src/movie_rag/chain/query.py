@@ -224,6 +224,24 @@ class _Work:
         self.boost_genres.extend(row.genres)
 
 
+def _names_one_film(title: SeedMovie | None) -> bool:
+    """Whether a request that is only a title asks for films like it.
+
+    "Heat", "I, Robot", "the dark knight", "heat (1995)" name a film: its neighbours answer,
+    not the titles sharing its words (*Body Heat*, *City Heat*). A lone lower-case word
+    ("heat", "love") may be a topic and stays one.
+    """
+    if title is None:
+        return False
+    written = title.written_as
+    significant = [
+        w for w in re.findall(r"[^\W_][\w']*", written) if w.lower() not in _FUNCTION_WORDS
+    ]
+    return (
+        _title_cased(written) or len(significant) >= 2 or _YEAR_SUFFIX.search(written) is not None
+    )
+
+
 # Words of which a misspelt name has at most half ("will ferel", not "good comedies").
 _COMMON_WORDS = frozenset(STOP_WORDS | _FILLER | _ASKING | CHIT_CHAT_WORDS)
 
@@ -312,7 +330,11 @@ class QueryParser:
         if seed is None and mentions.liked:
             seed = mentions.liked[0]
         mentioned = whole_title or self._mentioned_title(work)
-        if seed is None and seed_text is None and _SIMILAR.search(work.masked):
+        if (
+            seed is None
+            and seed_text is None
+            and (_SIMILAR.search(work.masked) or _names_one_film(whole_title))
+        ):
             seed = mentioned
         mood_follow_up, follow_up_words = self._mood_follow_up(work, history)
         min_rating = self._rating(work)
@@ -448,6 +470,10 @@ class QueryParser:
         end = len(text.rstrip(" .!?\"'")) or len(text.rstrip())
         written = text[start:end]
         if not written.strip() or len(written.split()) > _MAX_SEED_WORDS:
+            return None
+        if _only_vocabulary(written) and (not _title_cased(written) or len(written.split()) == 1):
+            # "war" is the War genre, as "comedy" is Comedy; a message's first capital says
+            # nothing ("War", "Romance"), the capitals of "Love Actually" do.
             return None
         ref = self._exact_title(written) or self._exact_title(text[start:].rstrip(" \"'"))
         if ref is None:

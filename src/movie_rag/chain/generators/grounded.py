@@ -268,7 +268,8 @@ def intro_for(parsed: ParsedQuery, count: int) -> str:
         )
     if parsed.seed is not None:
         year = f" ({parsed.seed.year})" if parsed.seed.year else ""
-        return f"Since you liked {parsed.seed.title}{year}, here are {count} movies like it:"
+        # Neutral: "Heat" alone or "like Heat" says nothing about having liked it.
+        return f"Here are {count} movies like {parsed.seed.title}{year}:"
     genres = list(parsed.filters.genres_all or parsed.filters.genres_any or ())
     if genres:
         best = "best-rated " if parsed.wants_best else ""
