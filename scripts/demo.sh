@@ -4,6 +4,4 @@
 # example questions, with timings.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-# A sample build is short Spark jobs: the JIT's first tier only saves CPU and some seconds.
-export MOVIE_RAG_SPARK_JAVA_OPTIONS=${MOVIE_RAG_SPARK_JAVA_OPTIONS:-"-XX:TieredStopAtLevel=1"}
 movie-rag demo --workdir .movie_rag/demo "$@"

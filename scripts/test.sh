@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
 # The test command: lint, type-check and run every test except the live-Databricks ones.
 set -euo pipefail
-# The suite starts many short Spark sessions (and the matrix two builds): with the JIT's
-# first tier only they spend about a quarter less CPU (docs/performance.md).
-export MOVIE_RAG_SPARK_JAVA_OPTIONS=${MOVIE_RAG_SPARK_JAVA_OPTIONS:-"-XX:TieredStopAtLevel=1"}
 # The real-data build on the other runtimes (pyspark 3.5, Spark Connect; see docs/runtimes.md),
 # checked against this environment's by tests/test_runtimes.py: it runs beside the browser
 # install, lint and type-check (its venvs install beside the main one), and pytest starts

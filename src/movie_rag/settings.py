@@ -128,12 +128,6 @@ class MovieRagSettings(BaseSettings):
     spark_shuffle_partitions: int = Field(
         4, ge=1, description="Shuffle partitions for a local session (small data)."
     )
-    spark_java_options: str = Field(
-        "",
-        description="Extra JVM options of a local session's driver, e.g. "
-        "'-XX:TieredStopAtLevel=1' (less JIT compiling: short jobs on small data use about "
-        "a quarter less CPU).",
-    )
     genome_threshold: float = Field(
         0.4, ge=0.0, le=1.0, description="Minimum genome relevance kept in genome_tags."
     )

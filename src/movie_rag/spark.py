@@ -51,7 +51,7 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
 
     Args:
         settings: Settings; ``spark_master``, ``spark_driver_memory``,
-            ``spark_shuffle_partitions``, ``spark_java_options`` and ``workdir`` are used.
+            ``spark_shuffle_partitions`` and ``workdir`` are used.
 
     Returns:
         A ``pyspark.sql.SparkSession``.
@@ -77,12 +77,8 @@ def get_spark(settings: MovieRagSettings | None = None) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     log_config = resources.files("movie_rag._spark") / "log4j2.properties"
-    java_options = " ".join(
-        [
-            f"-Dlog4j2.configurationFile=file:{log_config}",
-            f"-Dderby.system.home={workdir.spark}",
-            *settings.spark_java_options.split(),
-        ]
+    java_options = (
+        f"-Dlog4j2.configurationFile=file:{log_config} -Dderby.system.home={workdir.spark}"
     )
     remote = os.environ.get("SPARK_REMOTE") or (
         settings.spark_master if settings.spark_master.startswith("sc://") else None
