@@ -63,11 +63,13 @@ _matrix_build() {
     --imdb "$data/imdb/movies_metadata.head5000.csv" --imdb "$data/imdb/tmdb_5000_movies.csv"
     --imdb "$data/imdb/imdb_top_1000.csv" --imdb "$data/imdb/itemsapi_imdb.json"
     --out "$MOVIE_RAG_RUNTIME_RESULTS/$name.json")
-  # A failed build leaves its error in the JSON: the test reports it.
+  # A failed build leaves its error in the JSON: the test reports it. A hung one (a Connect
+  # server that died mid-job leaves its client waiting) is stopped and leaves no summary,
+  # which the test reports too; a build takes 1-3 minutes.
   if [ -n "$remote" ]; then
-    SPARK_REMOTE=$remote "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
+    SPARK_REMOTE=$remote timeout --kill-after=30 900 "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
   else
-    "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
+    timeout --kill-after=30 900 "$venv/bin/python" scripts/runtime_build.py "${args[@]}" 2>"$venv/build.log" || true
   fi
 }
 
